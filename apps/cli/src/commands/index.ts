@@ -1,0 +1,6 @@
+import type { Command } from 'commander';
+
+/** A command module registers itself on the program; the list below is the whole CLI. */
+export type RegisterCommand = (program: Command) => void;
+
+export const commands: readonly RegisterCommand[] = [];

@@ -1,0 +1,49 @@
+// Lint: type-aware rules for the whole workspace, and the architecture as a lint error through
+// @nx/enforce-module-boundaries (tags on two axes: type:* and scope:*).
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+const transportPackages = ['nats', 'minio', '@grpc/*', '@opentelemetry/*', 's3rver'];
+
+export default [
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/tmp/**', 'libs/proto/src/gen/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'separate-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      eqeqeq: ['error', 'always'],
+      'no-console': 'off',
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:science', 'type:contract', 'type:transport', 'type:testing'] },
+            { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core'], bannedExternalImports: transportPackages },
+            {
+              sourceTag: 'type:science',
+              onlyDependOnLibsWithTags: ['type:core', 'type:science'],
+              bannedExternalImports: transportPackages,
+            },
+            { sourceTag: 'type:contract', onlyDependOnLibsWithTags: ['type:core', 'type:contract'] },
+            { sourceTag: 'type:transport', onlyDependOnLibsWithTags: ['type:core', 'type:contract', 'type:transport'] },
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:core', 'type:science', 'type:contract', 'type:transport', 'type:testing'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.spec.ts', '**/jest.config.ts'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+];

@@ -1,0 +1,15 @@
+export {
+  MitosisError,
+  InvalidInputError,
+  NotFoundError,
+  PreconditionError,
+  ResourceExhaustedError,
+  isMitosisError,
+  exitCodes,
+  exitCodeFor,
+} from './errors';
+export type { ErrorKind } from './errors';
+export { silentProgress } from './progress';
+export type { ProgressEvent, ProgressSink } from './progress';
+export { createRng } from './rng';
+export type { Rng } from './rng';

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'stages',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'synth',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

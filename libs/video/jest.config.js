@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'video',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'volume',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};
