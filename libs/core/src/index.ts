@@ -13,3 +13,5 @@ export { silentProgress } from './progress';
 export type { ProgressEvent, ProgressSink } from './progress';
 export { createRng } from './rng';
 export type { Rng } from './rng';
+export { parseFrameRange, frameRangeLength } from './frame-range';
+export type { FrameRange } from './frame-range';

@@ -1,0 +1,2 @@
+export { createVolume, frameOf } from './volume';
+export type { Volume, VoxelArray } from './volume';
