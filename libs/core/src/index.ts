@@ -15,3 +15,5 @@ export { createRng } from './rng';
 export type { Rng } from './rng';
 export { parseFrameRange, frameRangeLength } from './frame-range';
 export type { FrameRange } from './frame-range';
+export { createLocalBlobStore, checkKey } from './blob-store';
+export type { BlobStore } from './blob-store';
