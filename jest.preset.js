@@ -9,7 +9,7 @@ module.exports = {
   transform: {
     '^.+\\.ts$': [
       'ts-jest',
-      { tsconfig: path.join(__dirname, 'tsconfig.spec.json'), isolatedModules: true, diagnostics: false },
+      { tsconfig: path.join(__dirname, 'tsconfig.spec.json'), diagnostics: false },
     ],
   },
   testMatch: ['**/?(*.)+(spec).ts'],

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'tensor-store',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};
