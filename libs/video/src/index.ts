@@ -1,0 +1,7 @@
+export { writeTiffStack, writePng, writeRgbPng } from './write';
+export { encodePng, encodeRgbPng, decodePng, readPngHeader, isPng } from './png';
+export type { GreyFrame, PngHeader } from './png';
+export { encodeTiff, encodeTiffParts } from './tiff-writer';
+export type { EncodeTiffOptions, TiffCompression, TiffPage } from './tiff-writer';
+export { decodeTiff } from './tiff-reader';
+export { decodePackBits, decodeLzw, decodeDeflate } from './tiff-codecs';
