@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
+import { registerScore } from './score';
 
 /** A command module registers itself on the program; the list below is the whole CLI. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: readonly RegisterCommand[] = [];
+export const commands: readonly RegisterCommand[] = [
+  registerScore,
+];
