@@ -7,3 +7,5 @@ export { structuringElement, cross2d, square2d, disk2d, cross3d, cube3d, ball3d 
 export type { StructuringElement } from './structuring-element';
 export { dilate, erode, closing, opening } from './morphology';
 export type { MorphologyOptions } from './morphology';
+export { connectedComponents, connectivities } from './components';
+export type { BoundingBox, Component, Components, ComponentsOptions, Connectivity, Point3 } from './components';
