@@ -9,3 +9,5 @@ export { dilate, erode, closing, opening } from './morphology';
 export type { MorphologyOptions } from './morphology';
 export { connectedComponents, connectivities } from './components';
 export type { BoundingBox, Component, Components, ComponentsOptions, Connectivity, Point3 } from './components';
+export { temporalLengths, mean, standardDeviation, percentile, describeLengths } from './statistics';
+export type { LengthBin, LengthStatistics } from './statistics';
