@@ -11,3 +11,12 @@ export { connectedComponents, connectivities } from './components';
 export type { BoundingBox, Component, Components, ComponentsOptions, Connectivity, Point3 } from './components';
 export { temporalLengths, mean, standardDeviation, percentile, describeLengths } from './statistics';
 export type { LengthBin, LengthStatistics } from './statistics';
+export {
+  augmentations,
+  augmentationNames,
+  paperAugmentationNames,
+  isAugmentationName,
+  applyAugmentation,
+  invertAugmentation,
+} from './augmentations';
+export type { Augmentation, AugmentationName } from './augmentations';
