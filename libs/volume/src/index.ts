@@ -20,3 +20,5 @@ export {
   invertAugmentation,
 } from './augmentations';
 export type { Augmentation, AugmentationName } from './augmentations';
+export { cropVolume, pasteVolume, stackFrames, sliceFrames, maxOverTime, sumOverTime } from './frames';
+export type { CropBox, PasteMode } from './frames';
