@@ -2,6 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createLocalBlobStore } from './blob-store';
+import { createMemoryBlobStore } from './memory-blob-store';
 import { InvalidInputError, NotFoundError } from './errors';
 
 describe('createLocalBlobStore', () => {
@@ -31,5 +32,22 @@ describe('createLocalBlobStore', () => {
     await expect(store.get('nope/x')).rejects.toThrow(NotFoundError);
     await expect(store.get('nope/x')).rejects.toThrow('nope/x');
     await expect(store.put('../evil', new Uint8Array())).rejects.toThrow(InvalidInputError);
+  });
+});
+
+describe('createMemoryBlobStore', () => {
+  it('behaves like the folder store for keys, prefixes and missing objects', async () => {
+    const store = createMemoryBlobStore();
+    const bytes = new Uint8Array([4, 5]);
+    await store.put('a/b', bytes);
+    bytes[0] = 0;
+    await store.put('a/c', new Uint8Array([6]));
+    await store.put('d', new Uint8Array([7]));
+    expect(await store.get('a/b')).toEqual(new Uint8Array([4, 5]));
+    expect(await store.list('a/')).toEqual(['a/b', 'a/c']);
+    await store.delete('a/');
+    expect(await store.list('')).toEqual(['d']);
+    await expect(store.get('a/b')).rejects.toThrow(NotFoundError);
+    await expect(store.put('../x', new Uint8Array())).rejects.toThrow(InvalidInputError);
   });
 });

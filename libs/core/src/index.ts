@@ -17,3 +17,4 @@ export { parseFrameRange, frameRangeLength } from './frame-range';
 export type { FrameRange } from './frame-range';
 export { createLocalBlobStore, checkKey } from './blob-store';
 export type { BlobStore } from './blob-store';
+export { createMemoryBlobStore } from './memory-blob-store';
