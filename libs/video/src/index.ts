@@ -1,3 +1,16 @@
+export { readVideo, probeVideo, naturalCompare } from './read-video';
+export type { RawVideo, VideoInfo, VideoKind, ReadVideoOptions } from './read-video';
+export {
+  normalizeIntensities,
+  downscale,
+  downscaledSize,
+  preprocessVideo,
+  toOriginalPixels,
+  toDownscaledPixels,
+  floatToUint8,
+  DEFAULT_DOWNSCALE_FACTOR,
+} from './preprocess';
+export type { PreprocessedVideo, PixelPoint } from './preprocess';
 export { writeTiffStack, writePng, writeRgbPng } from './write';
 export { encodePng, encodeRgbPng, decodePng, readPngHeader, isPng } from './png';
 export type { GreyFrame, PngHeader } from './png';

@@ -175,6 +175,10 @@ export interface TiffPageInfo {
   readonly ifd: TiffIfd;
 }
 
+/** Largest width or height accepted: far beyond any microscope frame, far below a corrupt 32-bit field. */
+const MAX_SIDE = 1 << 20;
+const MAX_PAGE_BYTES = 2 ** 31;
+
 const compressionNames: Readonly<Record<number, string>> = {
   2: 'CCITT Huffman',
   3: 'CCITT T.4',
@@ -206,6 +210,8 @@ export function describePage(file: TiffFile, ifd: TiffIfd): TiffPageInfo {
   const width = tagValue(file, ifd, Tag.ImageWidth) ?? fail('no ImageWidth tag');
   const height = tagValue(file, ifd, Tag.ImageLength) ?? fail('no ImageLength tag');
   if (width === 0 || height === 0) fail(`empty image ${width}x${height}`);
+  // A corrupt size field must not turn into a multi-gigabyte allocation before the data is read.
+  if (width > MAX_SIDE || height > MAX_SIDE) fail(`image size ${width}x${height} exceeds ${MAX_SIDE} pixels a side: corrupt header?`);
   const samplesPerPixel = tagValue(file, ifd, Tag.SamplesPerPixel, 1);
   if (samplesPerPixel < 1 || samplesPerPixel > 4) fail(`${samplesPerPixel} samples per pixel; only 1 (grey), 2 (grey+alpha), 3 (RGB) or 4 (RGBA) are read`);
   const bits = tagValues(file, ifd, Tag.BitsPerSample) ?? [1];
@@ -238,6 +244,10 @@ export function describePage(file: TiffFile, ifd: TiffIfd): TiffPageInfo {
   const predictor = tagValue(file, ifd, Tag.Predictor, 1);
   if (predictor === 3) fail('the floating-point predictor is not supported');
   if (predictor !== 1 && predictor !== 2) fail(`predictor ${predictor} is not supported`);
+
+  if (width * height * samplesPerPixel * (bitDepth / 8) > MAX_PAGE_BYTES) {
+    fail(`a ${width}x${height} page of ${samplesPerPixel} ${bitDepth}-bit samples exceeds 2 GiB: corrupt header?`);
+  }
 
   let layout: ChunkLayout;
   if (ifd.entries.has(Tag.TileOffsets)) {

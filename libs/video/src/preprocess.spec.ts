@@ -1,0 +1,121 @@
+import fc from 'fast-check';
+import { InvalidInputError } from '@mitosis/core';
+import type { Volume } from '@mitosis/volume';
+import {
+  downscale,
+  downscaledSize,
+  floatToUint8,
+  normalizeIntensities,
+  preprocessVideo,
+  toDownscaledPixels,
+  toOriginalPixels,
+} from './preprocess';
+import type { RawVideo } from './read-video';
+
+function volumeOf<T extends Float32Array | Uint8Array | Uint16Array>(data: T, frames: number, height: number, width: number): Volume<T> {
+  return { data, frames, height, width };
+}
+
+describe('normalizeIntensities', () => {
+  it('rescales linearly over the min and max of all frames together', () => {
+    // Two 1x2 frames: min 10, max 50 over the whole video, not per frame.
+    const out = normalizeIntensities(volumeOf(Uint16Array.of(10, 20, 30, 50), 2, 1, 2));
+    expect(Array.from(out.data)).toEqual([0, 0.25, 0.5, 1]);
+    expect(out).toMatchObject({ frames: 2, height: 1, width: 2 });
+  });
+
+  it('maps a constant video to zeros, never NaN', () => {
+    const out = normalizeIntensities(volumeOf(new Uint8Array(6).fill(77), 1, 2, 3));
+    expect(Array.from(out.data)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+});
+
+describe('downscale', () => {
+  it('averages factor x factor blocks and drops the remainder rows and columns', () => {
+    // One 3x5 frame by 2 -> 1x2: blocks [[1,2],[6,7]] and [[3,4],[8,9]]; column 4 and row 2 dropped.
+    const frame = Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const out = downscale(volumeOf(frame, 1, 3, 5), 2);
+    expect(out).toMatchObject({ frames: 1, height: 1, width: 2 });
+    expect(Array.from(out.data)).toEqual([4, 6]);
+  });
+
+  it('works frame by frame and keeps factor 1 as the identity', () => {
+    const data = Float32Array.of(0, 1, 1, 0, 4, 4, 4, 4);
+    expect(Array.from(downscale(volumeOf(data, 2, 2, 2), 2).data)).toEqual([0.5, 4]);
+    expect(Array.from(downscale(volumeOf(data, 2, 2, 2), 1).data)).toEqual(Array.from(data));
+  });
+
+  it('gives the CeTReS.B size 344x259 from 1376x1038 by 4', () => {
+    expect(downscaledSize(1376, 1038, 4)).toEqual({ width: 344, height: 259 });
+    expect(downscaledSize(1392, 1040, 4)).toEqual({ width: 348, height: 260 });
+  });
+
+  it('refuses factors that are not positive integers or larger than the frame', () => {
+    const v = volumeOf(new Float32Array(4), 1, 2, 2);
+    expect(() => downscale(v, 0)).toThrow(InvalidInputError);
+    expect(() => downscale(v, 1.5)).toThrow(InvalidInputError);
+    expect(() => downscale(v, 3)).toThrow(/smaller than one 3x3 block/);
+  });
+});
+
+describe('preprocessVideo', () => {
+  const raw = (data: Uint8Array | Uint16Array, frames: number, height: number, width: number, firstFrame?: number): RawVideo => ({
+    volume: volumeOf(data, frames, height, width),
+    bitDepth: data instanceof Uint16Array ? 16 : 8,
+    source: 'test',
+    kind: 'tiff-stack',
+    frameNames: Array.from({ length: frames }, (_, t) => `page ${t + 1}`),
+    ...(firstFrame === undefined ? {} : { firstFrame }),
+  });
+
+  it('rescales over the full-resolution min/max, then averages blocks (factor 4 by default)', () => {
+    // 4x5 frame, value 10 * (5y + x): min 0, max 190; the 4x4 block (x, y in 0..3) has mean
+    // 10 * (5 * 1.5 + 1.5) = 90, so 90/190; column 4 is dropped.
+    const data = Uint16Array.from({ length: 20 }, (_, i) => i * 10);
+    const out = preprocessVideo(raw(data, 1, 4, 5, 7));
+    expect(out).toMatchObject({ factor: 4, originalWidth: 5, originalHeight: 4, bitDepth: 16, firstFrame: 7 });
+    expect(out.volume).toMatchObject({ frames: 1, height: 1, width: 1 });
+    expect(out.volume.data[0]).toBeCloseTo(90 / 190, 6);
+  });
+
+  it('equals normalizeIntensities followed by downscale, within float rounding', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 9 }), fc.integer({ min: 2, max: 9 }), fc.integer({ min: 1, max: 2 }), (frames, height, width, factor) => {
+        const data = Uint8Array.from({ length: frames * height * width }, (_, i) => (i * 73) % 256);
+        const expected = downscale(normalizeIntensities(volumeOf(data, frames, height, width)), factor);
+        const actual = preprocessVideo(raw(data, frames, height, width), { factor });
+        expect(actual.firstFrame).toBe(1);
+        expect(actual.volume.data.length).toBe(expected.data.length);
+        actual.volume.data.forEach((v, i) => expect(v).toBeCloseTo(expected.data[i]!, 5));
+        actual.volume.data.forEach((v) => expect(v >= 0 && v <= 1).toBe(true));
+      }),
+      { numRuns: 40, seed: 3 },
+    );
+  });
+});
+
+describe('pixel coordinates', () => {
+  it('maps a downscaled pixel to the centre of its block', () => {
+    expect(toOriginalPixels({ x: 0, y: 0 }, 4)).toEqual({ x: 1.5, y: 1.5 });
+    expect(toOriginalPixels({ x: 343, y: 258 }, 4)).toEqual({ x: 1373.5, y: 1033.5 });
+    expect(toOriginalPixels({ x: 2, y: 5 }, 1)).toEqual({ x: 2, y: 5 });
+  });
+
+  it('round-trips, and the rounded downscaled pixel is the block that holds an original pixel', () => {
+    fc.assert(
+      fc.property(fc.double({ min: -10, max: 2000, noNaN: true }), fc.double({ min: -10, max: 2000, noNaN: true }), fc.integer({ min: 1, max: 8 }), (x, y, factor) => {
+        const back = toDownscaledPixels(toOriginalPixels({ x, y }, factor), factor);
+        expect(back.x).toBeCloseTo(x, 9);
+        expect(back.y).toBeCloseTo(y, 9);
+      }),
+      { seed: 5 },
+    );
+    for (let x = 0; x < 16; x++) expect(Math.round(toDownscaledPixels({ x, y: 0 }, 4).x) === Math.floor(x / 4)).toBe(true);
+  });
+});
+
+describe('floatToUint8', () => {
+  it('clamps to [0,1] and scales to 0..255; NaN becomes 0', () => {
+    expect(Array.from(floatToUint8(Float32Array.of(-1, 0, 0.5, 1, 2, NaN, 1 / 255)))).toEqual([0, 0, 128, 255, 255, 0, 1]);
+  });
+});

@@ -1,0 +1,154 @@
+import { InvalidInputError } from '@mitosis/core';
+import type { Volume, VoxelArray } from '@mitosis/volume';
+import type { RawVideo } from './read-video';
+
+/** The paper's working resolution: frames downscaled by 4 (SPEC step 1, 1040x1392 -> 260x348). */
+export const DEFAULT_DOWNSCALE_FACTOR = 4;
+
+/** A video ready for M1/M2/M3: intensities in [0,1] at the downscaled size, plus what maps it back. */
+export interface PreprocessedVideo {
+  readonly volume: Volume<Float32Array>;
+  readonly factor: number;
+  readonly originalWidth: number;
+  readonly originalHeight: number;
+  readonly bitDepth: 8 | 16;
+  /** 1-based number, in the whole video, of volume frame 0. */
+  readonly firstFrame: number;
+}
+
+export interface PixelPoint {
+  readonly x: number;
+  readonly y: number;
+}
+
+function minMax(data: VoxelArray): { min: number; max: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max };
+}
+
+/**
+ * The affine map of the linear rescale: value -> (value - min) * scale. A constant video has no
+ * contrast to stretch; it maps to all zeros rather than dividing by zero (no NaN downstream).
+ */
+function rescaleOf(data: VoxelArray): { offset: number; scale: number } {
+  const { min, max } = minMax(data);
+  if (!(max > min)) return { offset: Number.isFinite(min) ? min : 0, scale: 0 };
+  return { offset: min, scale: 1 / (max - min) };
+}
+
+/**
+ * Linear rescale of intensities to [0,1] over the minimum and maximum of all the frames given
+ * (SPEC step 1). One min/max for the whole sequence, not per frame, so that a frame that is
+ * brighter stays brighter: M2 reads changes over time.
+ */
+export function normalizeIntensities(volume: Volume<VoxelArray>): Volume<Float32Array> {
+  const { offset, scale } = rescaleOf(volume.data);
+  const out = new Float32Array(volume.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = (volume.data[i] - offset) * scale;
+  return { data: out, frames: volume.frames, height: volume.height, width: volume.width };
+}
+
+/** The size after downscaling by `factor`; the rows and columns that do not fill a block are dropped. */
+export function downscaledSize(width: number, height: number, factor: number): { width: number; height: number } {
+  if (!Number.isInteger(factor) || factor < 1) throw new InvalidInputError(`downscale factor ${factor} is not a positive integer`);
+  const size = { width: Math.floor(width / factor), height: Math.floor(height / factor) };
+  if (size.width < 1 || size.height < 1) {
+    throw new InvalidInputError(`a ${width}x${height} frame is smaller than one ${factor}x${factor} block: downscale factor too large`);
+  }
+  return size;
+}
+
+/**
+ * Area averaging by an integer factor, with value -> (value - offset) * scale applied to each
+ * block mean. Because the rescale is affine it commutes with averaging, so rescaling after
+ * averaging equals averaging rescaled frames, without a full-resolution float copy of the video.
+ */
+function downscaleAffine(volume: Volume<VoxelArray>, factor: number, offset: number, scale: number): Volume<Float32Array> {
+  const { width: outWidth, height: outHeight } = downscaledSize(volume.width, volume.height, factor);
+  const { data, frames, height, width } = volume;
+  const out = new Float32Array(frames * outHeight * outWidth);
+  const rowSums = new Float64Array(outWidth);
+  const perBlock = scale / (factor * factor);
+  for (let t = 0; t < frames; t++) {
+    for (let by = 0; by < outHeight; by++) {
+      rowSums.fill(0);
+      for (let dy = 0; dy < factor; dy++) {
+        const row = (t * height + by * factor + dy) * width;
+        for (let bx = 0; bx < outWidth; bx++) {
+          let sum = 0;
+          const start = row + bx * factor;
+          for (let dx = 0; dx < factor; dx++) sum += data[start + dx];
+          rowSums[bx] += sum;
+        }
+      }
+      const outRow = (t * outHeight + by) * outWidth;
+      for (let bx = 0; bx < outWidth; bx++) out[outRow + bx] = rowSums[bx] * perBlock - offset * scale;
+    }
+  }
+  return { data: out, frames, height: outHeight, width: outWidth };
+}
+
+/**
+ * Downscales every frame by an integer factor, each output pixel the mean of a factor x factor
+ * block (area averaging keeps the mean intensity and avoids aliasing small bright cells away).
+ * The remainder rows and columns are dropped: 1376x1038 by 4 gives 344x259.
+ */
+export function downscale(volume: Volume<Float32Array>, factor: number): Volume<Float32Array> {
+  return downscaleAffine(volume, factor, 0, 1);
+}
+
+/**
+ * SPEC step 1: rescale intensities linearly to [0,1] over the frames read, then downscale by
+ * `factor` (4 by default), keeping the original size so detections can be reported in original
+ * pixels. The min/max are those of the full-resolution frames, as if rescaling came first.
+ */
+export function preprocessVideo(raw: RawVideo, options: { factor?: number } = {}): PreprocessedVideo {
+  const factor = options.factor ?? DEFAULT_DOWNSCALE_FACTOR;
+  const { offset, scale } = rescaleOf(raw.volume.data);
+  const volume = downscaleAffine(raw.volume, factor, offset, scale);
+  // Rounding may leave a block mean a hair outside [0,1]; clamp so the range is exact.
+  for (let i = 0; i < volume.data.length; i++) volume.data[i] = Math.min(1, Math.max(0, volume.data[i]));
+  return {
+    volume,
+    factor,
+    originalWidth: raw.volume.width,
+    originalHeight: raw.volume.height,
+    bitDepth: raw.bitDepth,
+    firstFrame: raw.firstFrame ?? 1,
+  };
+}
+
+/**
+ * Downscaled pixel -> original pixel: the centre of its block. Downscaled pixel x covers original
+ * columns x*factor .. x*factor+factor-1, whose centre is x*factor + (factor-1)/2; fractional
+ * positions (centres of mass of detections) map the same way.
+ */
+export function toOriginalPixels(point: PixelPoint, factor: number): PixelPoint {
+  const half = (factor - 1) / 2;
+  return { x: point.x * factor + half, y: point.y * factor + half };
+}
+
+/**
+ * Original pixel -> downscaled pixel, the exact inverse of toOriginalPixels (so it may be
+ * fractional or slightly negative at the border); Math.round gives the block that holds it.
+ */
+export function toDownscaledPixels(point: PixelPoint, factor: number): PixelPoint {
+  const half = (factor - 1) / 2;
+  return { x: (point.x - half) / factor, y: (point.y - half) / factor };
+}
+
+/** [0,1] floats -> 0..255 bytes for images people look at; out-of-range values clamp, NaN is 0. */
+export function floatToUint8(frame: Float32Array): Uint8Array {
+  const out = new Uint8Array(frame.length);
+  for (let i = 0; i < frame.length; i++) {
+    const v = frame[i];
+    out[i] = v > 0 ? (v < 1 ? Math.round(v * 255) : 255) : 0;
+  }
+  return out;
+}

@@ -1,0 +1,150 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { InvalidInputError, NotFoundError, parseFrameRange } from '@mitosis/core';
+import { encodePng } from './png';
+import { naturalCompare, probeVideo, readVideo } from './read-video';
+import { encodeTiff } from './tiff-writer';
+
+const CETRES_FRAMES = '/work/shared/data/cetres-b/frames';
+
+function frame8(width: number, height: number, value: number): Uint8Array {
+  return new Uint8Array(width * height).map((_, i) => (value + i) % 256);
+}
+
+describe('naturalCompare', () => {
+  it('orders frame numbers numerically, whatever the padding, and breaks ties lexically', () => {
+    const names = ['t10.png', 't2.png', 't1.png', 't100.png', 't01.png', 'a9.png', 't2b.png', 'T3.png'];
+    expect([...names].sort(naturalCompare)).toEqual(['T3.png', 'a9.png', 't01.png', 't1.png', 't2.png', 't2b.png', 't10.png', 't100.png']);
+    expect(naturalCompare('f_9_z', 'f_10_a')).toBeLessThan(0);
+    expect(naturalCompare('x123456789012345678901', 'x99')).toBeGreaterThan(0);
+    expect(naturalCompare('same', 'same')).toBe(0);
+  });
+});
+
+describe('readVideo and probeVideo', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'video-read-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function folderOf(frames: Array<[name: string, bytes: Uint8Array]>): Promise<string> {
+    const folder = path.join(dir, 'frames');
+    await mkdir(folder, { recursive: true });
+    for (const [name, bytes] of frames) await writeFile(path.join(folder, name), bytes);
+    return folder;
+  }
+
+  it('reads a folder of PNG and TIFF frames in natural order, ignoring other files', async () => {
+    const folder = await folderOf([
+      ['t10.png', encodePng(frame8(3, 2, 100), 3, 2, 8)],
+      ['t2.tif', encodeTiff([{ width: 3, height: 2, data: frame8(3, 2, 20) }])],
+      ['t1.png', encodePng(frame8(3, 2, 10), 3, 2, 8)],
+      ['notes.txt', new TextEncoder().encode('not a frame')],
+      ['.t0.png', new Uint8Array(3)],
+    ]);
+    const video = await readVideo(folder);
+    expect(video).toMatchObject({ kind: 'frame-folder', bitDepth: 8, source: folder, frameNames: ['t1.png', 't2.tif', 't10.png'], firstFrame: 1 });
+    expect(video.volume).toMatchObject({ frames: 3, width: 3, height: 2 });
+    expect(Array.from(video.volume.data.subarray(0, 6))).toEqual(Array.from(frame8(3, 2, 10)));
+    expect(Array.from(video.volume.data.subarray(6, 12))).toEqual(Array.from(frame8(3, 2, 20)));
+    expect(await probeVideo(folder)).toEqual({ frameCount: 3, width: 3, height: 2, bitDepth: 8, kind: 'frame-folder', source: folder });
+  });
+
+  it('decodes only the frames of a range: a corrupt frame outside it is never decoded', async () => {
+    const good = (v: number): Uint8Array => encodePng(frame8(2, 2, v), 2, 2, 8);
+    const corrupt = good(0).slice(0, 40); // valid header, truncated pixels
+    const folder = await folderOf([
+      ['f1.png', good(1)],
+      ['f2.png', good(2)],
+      ['f3.png', good(3)],
+      ['f4.png', corrupt],
+    ]);
+    const video = await readVideo(folder, { frames: parseFrameRange('2:3') });
+    expect(video.frameNames).toEqual(['f2.png', 'f3.png']);
+    expect(video.firstFrame).toBe(2);
+    expect(Array.from(video.volume.data)).toEqual([...frame8(2, 2, 2), ...frame8(2, 2, 3)]);
+    await expect(readVideo(folder)).rejects.toThrow(/f4\.png: corrupt or truncated PNG/);
+    await expect(readVideo(folder, { frames: { first: 3, last: 5 } })).rejects.toThrow(/ends after the last frame \(4\)/);
+    await expect(readVideo(folder, { frames: { first: 0, last: 2 } })).rejects.toThrow(InvalidInputError);
+  });
+
+  it('reads a multi-page 16-bit TIFF stack and a range of its pages', async () => {
+    const pages = [0, 1, 2, 3].map((p) => ({ width: 4, height: 3, data: Uint16Array.from({ length: 12 }, (_, i) => p * 1000 + i) }));
+    const file = path.join(dir, 'stack.tif');
+    await writeFile(file, encodeTiff(pages, { compression: 'deflate' }));
+    const all = await readVideo(file);
+    expect(all).toMatchObject({ kind: 'tiff-stack', bitDepth: 16, frameNames: ['page 1', 'page 2', 'page 3', 'page 4'], totalFrames: 4 });
+    expect(all.volume.data).toBeInstanceOf(Uint16Array);
+    const some = await readVideo(file, { frames: { first: 3, last: 4 } });
+    expect(some.frameNames).toEqual(['page 3', 'page 4']);
+    expect(Array.from(some.volume.data)).toEqual([...pages[2]!.data, ...pages[3]!.data]);
+    expect(await probeVideo(file)).toEqual({ frameCount: 4, width: 4, height: 3, bitDepth: 16, kind: 'tiff-stack', source: file });
+  });
+
+  it('names the first frame whose size or bit depth differs', async () => {
+    const sizes = await folderOf([
+      ['a1.png', encodePng(frame8(2, 2, 0), 2, 2, 8)],
+      ['a2.png', encodePng(frame8(2, 2, 0), 2, 2, 8)],
+      ['a3.png', encodePng(frame8(3, 2, 0), 3, 2, 8)],
+      ['a4.png', encodePng(frame8(4, 2, 0), 4, 2, 8)],
+    ]);
+    await expect(readVideo(sizes)).rejects.toThrow(/a3\.png \(frame 3\) is 3x2 but a1\.png is 2x2/);
+    await expect(probeVideo(sizes)).rejects.toThrow(InvalidInputError);
+    await rm(sizes, { recursive: true });
+    const depths = await folderOf([
+      ['b1.png', encodePng(frame8(2, 2, 0), 2, 2, 8)],
+      ['b2.png', encodePng(new Uint16Array(4), 2, 2, 16)],
+    ]);
+    await expect(readVideo(depths)).rejects.toThrow(/b2\.png \(frame 2\) is 16-bit but b1\.png is 8-bit/);
+  });
+
+  it('raises NotFoundError for a missing path and InvalidInputError for empty or foreign input', async () => {
+    await expect(readVideo(path.join(dir, 'nope'))).rejects.toThrow(NotFoundError);
+    await expect(probeVideo(path.join(dir, 'nope', 'deeper.tif'))).rejects.toThrow(NotFoundError);
+    const empty = await folderOf([['readme.txt', new Uint8Array(1)]]);
+    await expect(readVideo(empty)).rejects.toThrow(/holds no PNG or TIFF frames/);
+    const emptyFile = path.join(dir, 'empty.tif');
+    await writeFile(emptyFile, new Uint8Array(0));
+    await expect(readVideo(emptyFile)).rejects.toThrow(/empty file/);
+    const noPages = path.join(dir, 'nopages.tif');
+    await writeFile(noPages, Uint8Array.of(0x49, 0x49, 42, 0, 0, 0, 0, 0));
+    await expect(probeVideo(noPages)).rejects.toThrow(/TIFF has no pages/);
+    const png = path.join(dir, 'single.png');
+    await writeFile(png, encodePng(frame8(2, 2, 0), 2, 2, 8));
+    await expect(readVideo(png)).rejects.toThrow(/a single PNG is not a video/);
+    const fake = await folderOf([['x1.png', new TextEncoder().encode('hello, not a png at all, sorry')]]);
+    await expect(probeVideo(fake)).rejects.toThrow(/x1\.png: neither PNG nor TIFF/);
+  });
+
+  it('refuses a TIFF frame file with several pages inside a frame folder', async () => {
+    const folder = await folderOf([
+      ['s1.tif', encodeTiff([0, 1].map(() => ({ width: 2, height: 1, data: Uint8Array.of(1, 2) })))],
+    ]);
+    await expect(readVideo(folder)).rejects.toThrow(/s1\.tif: TIFF frame file holds 2 pages/);
+  });
+
+  it('probes the real CeTReS.B frames from their headers', async () => {
+    const started = Date.now();
+    const info = await probeVideo(CETRES_FRAMES);
+    expect(info).toEqual({ frameCount: 200, width: 1376, height: 1038, bitDepth: 8, kind: 'frame-folder', source: CETRES_FRAMES });
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('reads two real CeTReS.B frames', async () => {
+    const video = await readVideo(CETRES_FRAMES, { frames: { first: 199, last: 200 } });
+    expect(video.frameNames).toEqual(['t199.png', 't200.png']);
+    expect(video.volume).toMatchObject({ frames: 2, width: 1376, height: 1038 });
+    const { data } = video.volume;
+    let min = 255;
+    let max = 0;
+    for (let i = 0; i < data.length; i++) {
+      if (data[i]! < min) min = data[i]!;
+      if (data[i]! > max) max = data[i]!;
+    }
+    expect(max - min).toBeGreaterThan(50); // a real phase-contrast frame, not a blank one
+  });
+});
