@@ -1,0 +1,102 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { exitCodes } from '@mitosis/core';
+import { encodeTiff } from '@mitosis/video';
+import { runCli } from '../program';
+
+const bin = path.join(__dirname, '..', '..', '..', '..', 'bin', 'mitosis.js');
+const cetres = '/work/shared/data/cetres-b/frames';
+
+/** Runs the CLI in-process, capturing stdout and the error lines. */
+async function info(args: readonly string[]): Promise<{ code: number; stdout: string; errors: string[] }> {
+  let stdout = '';
+  const errors: string[] = [];
+  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += chunk.toString();
+    return true;
+  });
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    const code = await runCli(['info', ...args], (line) => errors.push(line));
+    return { code, stdout, errors };
+  } finally {
+    write.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+describe('mitosis info', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'cli-info-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('describes the real CeTReS.B frames in text', async () => {
+    const { code, stdout, errors } = await info([cetres]);
+    expect(errors).toEqual([]);
+    expect(code).toBe(exitCodes.OK);
+    expect(stdout).toBe(
+      [
+        `video       ${cetres} (folder of frames)`,
+        'frames      200',
+        'frame size  1376x1038',
+        'bit depth   8',
+        'downscaled  344x259 (factor 4)',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('prints one JSON object with --json, honouring --factor', async () => {
+    const plain = await info([cetres, '--json']);
+    expect(JSON.parse(plain.stdout)).toEqual({
+      frameCount: 200,
+      width: 1376,
+      height: 1038,
+      bitDepth: 8,
+      kind: 'frame-folder',
+      downscaled: { width: 344, height: 259, factor: 4 },
+    });
+    const byTwo = await info([cetres, '--json', '--factor', '2']);
+    expect(JSON.parse(byTwo.stdout).downscaled).toEqual({ width: 688, height: 519, factor: 2 });
+  });
+
+  it('describes a 16-bit TIFF stack', async () => {
+    const file = path.join(dir, 'stack.tif');
+    writeFileSync(file, encodeTiff([1, 2, 3].map(() => ({ width: 9, height: 8, data: new Uint16Array(72) }))));
+    const { code, stdout } = await info([file, '--json']);
+    expect(code).toBe(exitCodes.OK);
+    expect(JSON.parse(stdout)).toEqual({ frameCount: 3, width: 9, height: 8, bitDepth: 16, kind: 'tiff-stack', downscaled: { width: 2, height: 2, factor: 4 } });
+  });
+
+  it('answers a corrupt file with one line and the INVALID_ARGUMENT exit code', async () => {
+    const file = path.join(dir, 'corrupt.tif');
+    const good = encodeTiff([{ width: 4, height: 4, data: new Uint8Array(16) }]);
+    writeFileSync(file, good.subarray(0, 20)); // cut inside the first IFD
+    const { code, stdout, errors } = await info([file]);
+    expect(code).toBe(exitCodes.INVALID_ARGUMENT);
+    expect(stdout).toBe('');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^mitosis: .*corrupt\.tif: .*truncated or corrupt TIFF/);
+  });
+
+  it('answers a missing path with NOT_FOUND and a bad --factor with INVALID_ARGUMENT', async () => {
+    expect((await info([path.join(dir, 'nothing-here')])).code).toBe(exitCodes.NOT_FOUND);
+    const bad = await info([cetres, '--factor', 'x']);
+    expect(bad.code).toBe(exitCodes.INVALID_ARGUMENT);
+    expect(bad.errors).toEqual(['mitosis: --factor "x" must be a whole number >= 1']);
+  });
+
+  it('runs as a real process through the package bin', () => {
+    const file = path.join(dir, 'junk.tif');
+    writeFileSync(file, 'II*\0 this is not really a TIFF');
+    const result = spawnSync(process.execPath, [bin, 'info', file], { encoding: 'utf8' });
+    expect(result.status).toBe(exitCodes.INVALID_ARGUMENT);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^mitosis: .*junk\.tif/);
+  });
+});
