@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { InvalidInputError } from '@mitosis/core';
 import { decodePng, encodePng, encodeRgbPng, readPngHeader } from './png';
@@ -36,6 +37,19 @@ describe('PNG', () => {
     expect(decodePng(rgb16, 'rgb16.png')).toMatchObject({ bitDepth: 16, data: Uint16Array.of(1000, 5) });
     const colour = pngjsEncode(2, 2, [1, 1, 1, 255, 2, 2, 2, 255, 3, 3, 3, 255, 4, 5, 4, 255], 2);
     expect(() => decodePng(colour, 'colour.png')).toThrow(/colour\.png.*\(x=1, y=1\)/);
+  });
+
+  it('keeps the intensity of pixels that a tRNS chunk marks transparent', () => {
+    // pngjs zeroes pixels equal to the tRNS grey value; transparency is not an intensity.
+    const png = encodePng(Uint8Array.of(5, 6, 5, 7), 2, 2, 8);
+    const body = Buffer.concat([Buffer.from('tRNS', 'latin1'), Buffer.from([0, 5])]);
+    const chunk = Buffer.alloc(12 + 2);
+    chunk.writeUInt32BE(2, 0);
+    body.copy(chunk, 4);
+    chunk.writeUInt32BE(crc32(body), 10);
+    const withTrns = Buffer.concat([png.subarray(0, 33), chunk, png.subarray(33)]); // after IHDR
+    expect(PNG.sync.read(withTrns).data[0]).toBe(0);
+    expect(Array.from(decodePng(new Uint8Array(withTrns), 'trns.png').data)).toEqual([5, 6, 5, 7]);
   });
 
   it('writes an RGB overlay that reads back channel by channel', () => {
