@@ -1,0 +1,189 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { InvalidInputError, PreconditionError } from '@mitosis/core';
+import { registerWasmKernels } from '../kernels';
+
+/** The tfjs backends this project runs on, fastest first. */
+export const backendNames = ['tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof backendNames)[number];
+
+export interface BackendInfo {
+  name: BackendName;
+  /** wasm only: whether the SIMD build was loaded. */
+  simd?: boolean;
+  /** wasm only: XNNPACK threads (1 in Node, where the threaded build cannot start workers). */
+  threads?: number;
+  /** Why this backend: what loaded, and why the faster ones did not. */
+  reason: string;
+}
+
+export interface InitBackendOptions {
+  /** Force one backend; initBackend fails when it cannot load. Default: the fastest that loads. */
+  preferred?: BackendName;
+  /** Receives the one line describing the choice; default: stderr. */
+  log?: (line: string) => void;
+}
+
+export function isBackendName(value: string): value is BackendName {
+  return (backendNames as readonly string[]).includes(value);
+}
+
+/**
+ * The native bindings, tried in order. Optional dependencies: absent here (their install downloads
+ * libtensorflow), present in the production GPU images. Never imported statically.
+ */
+const nativeBindings = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+
+const attempts = new Map<BackendName | 'auto', Promise<BackendInfo>>();
+let active: BackendInfo | undefined;
+
+/**
+ * Makes the fastest available backend current for @tensorflow/tfjs: tfjs-node-gpu, tfjs-node,
+ * wasm (SIMD build when the runtime has SIMD; the project's extra kernels registered first), then
+ * the pure-JS cpu backend. Logs the choice once and returns it. Calling it again returns the same
+ * choice (and makes it current again if something switched backends in between); `preferred`
+ * asks for one backend and fails with a PreconditionError when it cannot load.
+ */
+export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
+  const { preferred } = options;
+  if (preferred !== undefined && !isBackendName(preferred)) {
+    throw new InvalidInputError(`unknown backend '${String(preferred)}' (expected one of ${backendNames.join(', ')})`);
+  }
+  if (active !== undefined && (preferred === undefined || preferred === active.name)) {
+    return makeCurrent(active);
+  }
+  const key = preferred ?? 'auto';
+  let attempt = attempts.get(key);
+  if (attempt === undefined) {
+    attempt = choose(preferred, options.log ?? ((line) => process.stderr.write(`${line}\n`)));
+    attempts.set(key, attempt);
+    // A failed attempt is not cached: it may succeed later (another preferred, a reinstall).
+    attempt.catch(() => attempts.delete(key));
+  }
+  active = await attempt;
+  return makeCurrent(active);
+}
+
+/** The backend chosen by the last successful initBackend, if any. */
+export function currentBackend(): BackendInfo | undefined {
+  return active;
+}
+
+async function makeCurrent(info: BackendInfo): Promise<BackendInfo> {
+  if (tf.getBackend() !== info.name && !(await tf.setBackend(info.name))) {
+    throw new PreconditionError(`backend '${info.name}' was chosen earlier but can no longer be set`);
+  }
+  return info;
+}
+
+async function choose(preferred: BackendName | undefined, log: (line: string) => void): Promise<BackendInfo> {
+  const skipped: string[] = [];
+  const report = (info: BackendInfo): BackendInfo => {
+    const build = info.name === 'wasm' ? ` (${info.simd ? 'simd' : 'no simd'}, ${info.threads} thread${info.threads === 1 ? '' : 's'})` : '';
+    log(`backend: ${info.name}${build}: ${info.reason}`);
+    return info;
+  };
+  const unavailable = (name: BackendName): PreconditionError =>
+    new PreconditionError(`backend '${name}' is not available: ${skipped.join('; ')}`);
+
+  if (preferred === undefined || preferred === 'tensorflow') {
+    const loaded = loadNativeBinding(skipped);
+    if (loaded !== undefined) {
+      if (await tf.setBackend('tensorflow')) {
+        return report({ name: 'tensorflow', reason: `${loaded} loaded` });
+      }
+      skipped.push(`${loaded} loaded but its 'tensorflow' backend did not initialise`);
+    }
+    if (preferred === 'tensorflow') {
+      throw unavailable('tensorflow');
+    }
+  }
+  if (preferred === undefined || preferred === 'wasm') {
+    const info = await loadWasm(skipped);
+    if (info !== undefined) {
+      return report({ ...info, reason: preferred === 'wasm' ? 'requested' : skipped.join('; ') });
+    }
+    if (preferred === 'wasm') {
+      throw unavailable('wasm');
+    }
+  }
+  if (!(await tf.setBackend('cpu'))) {
+    skipped.push('the cpu backend did not initialise');
+    throw unavailable('cpu');
+  }
+  return report({ name: 'cpu', reason: preferred === 'cpu' ? 'requested' : skipped.join('; ') });
+}
+
+/** Requires the first native binding that loads; notes why each one before it did not. */
+function loadNativeBinding(skipped: string[]): string | undefined {
+  for (const name of nativeBindings) {
+    try {
+      // A runtime require (never a static import): the package is optional and absent here.
+      require(name);
+    } catch (error: unknown) {
+      skipped.push(isMissingModule(error, name) ? `${name} not installed` : `${name} failed to load (${firstLine(error)})`);
+      continue;
+    }
+    // The binding registers 'tensorflow' with the tfjs-core it depends on: a second copy of
+    // tfjs-core (version mismatch) would leave our engine without it.
+    if (tf.findBackendFactory('tensorflow') === null) {
+      skipped.push(`${name} loaded but registered no 'tensorflow' backend with this @tensorflow/tfjs (version mismatch?)`);
+      continue;
+    }
+    return name;
+  }
+  return undefined;
+}
+
+async function loadWasm(skipped: string[]): Promise<Omit<BackendInfo, 'reason'> | undefined> {
+  registerWasmKernels();
+  let folder: string;
+  try {
+    folder = wasmBinariesFolder();
+    setWasmPaths(folder + path.sep);
+  } catch (error: unknown) {
+    skipped.push(`wasm binaries not usable (${firstLine(error)})`);
+    return undefined;
+  }
+  if (!(await tf.setBackend('wasm'))) {
+    skipped.push(`the wasm backend did not initialise from ${folder}`);
+    return undefined;
+  }
+  return {
+    name: 'wasm',
+    simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true,
+    // Asked of the backend instance itself, not of this copy of the wasm package's module state.
+    threads: (tf.backend() as BackendWasm).wasm.tfjs.getThreadsCount(),
+  };
+}
+
+/**
+ * The folder holding tfjs-backend-wasm's .wasm files, found through module resolution so it is
+ * the same under plain node, tsx and jest, wherever node_modules sits.
+ */
+function wasmBinariesFolder(): string {
+  const folder = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+  const simd = path.join(folder, 'tfjs-backend-wasm-simd.wasm');
+  if (!fs.existsSync(simd)) {
+    throw new PreconditionError(`${simd} is missing (reinstall @tensorflow/tfjs-backend-wasm)`);
+  }
+  return folder;
+}
+
+// Structural checks, not instanceof: under jest, module errors come from another realm.
+function isMissingModule(error: unknown, name: string): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return code === 'MODULE_NOT_FOUND' && messageOf(error).includes(`'${name}'`);
+}
+
+function messageOf(error: unknown): string {
+  const message = typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : undefined;
+  return typeof message === 'string' ? message : String(error);
+}
+
+function firstLine(error: unknown): string {
+  return messageOf(error).split('\n')[0] ?? '';
+}

@@ -1,0 +1,55 @@
+import * as tf from '@tensorflow/tfjs';
+import { createRng } from '@mitosis/core';
+import { initBackend } from '../../backend/init-backend';
+
+/**
+ * Spec helpers: run the same tfjs code on the cpu backend (the reference) and on wasm with the
+ * project's kernels, and compare. Not exported from the library.
+ */
+export type CompareBackend = 'cpu' | 'wasm';
+
+export async function useBackend(name: CompareBackend): Promise<void> {
+  if (name === 'wasm') {
+    await initBackend({ preferred: 'wasm', log: () => undefined });
+    return;
+  }
+  await tf.setBackend('cpu');
+  // tfjs-backend-cpu greets its first write in Node with an advert for tfjs-node; silence it here.
+  (tf.findBackend('cpu') as unknown as { firstUse: boolean }).firstUse = false;
+}
+
+/** Runs `body` on one backend and returns every tensor it yields as plain arrays. */
+export async function runOn(name: CompareBackend, body: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  await useBackend(name);
+  const out = tf.tidy(body);
+  const tensors = Array.isArray(out) ? out : [out];
+  const values = tensors.map((t) => Float32Array.from(t.dataSync()));
+  tf.dispose(tensors);
+  return values;
+}
+
+/** Seeded uniform values in [lo, hi), so a failing case reproduces. */
+export function randomValues(seed: number, size: number, lo = -1, hi = 1): Float32Array {
+  const rng = createRng(seed);
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    values[i] = rng.uniform(lo, hi);
+  }
+  return values;
+}
+
+export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) {
+    throw new Error(`length ${a.length} vs ${b.length}`);
+  }
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  }
+  return worst;
+}
+
+/** Tensors the engine tracks and buffers the wasm heap holds: both must not grow per call. */
+export function liveCounts(): { tensors: number; dataIds: number } {
+  return { tensors: tf.memory().numTensors, dataIds: tf.engine().backend.numDataIds() };
+}

@@ -1,0 +1,97 @@
+import * as tf from '@tensorflow/tfjs';
+import { InvalidInputError } from '@mitosis/core';
+import { bandPixels } from './conv2d-backprop-filter';
+import { liveCounts, maxAbsDiff, randomValues, runOn, useBackend } from '../testing/backends';
+
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+
+interface Case {
+  name: string;
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  pad: Pad;
+  /** Smaller values where one gradient sums over ~10^4 products, to stay within float32. */
+  scale?: number;
+}
+
+const cases: Case[] = [
+  { name: '3x3 same, one channel in', x: [1, 8, 8, 1], filter: [3, 3, 1, 4], pad: 'same' },
+  { name: '5x5 same, odd sizes', x: [2, 9, 7, 3], filter: [5, 5, 3, 5], pad: 'same' },
+  { name: '3x3 valid', x: [2, 9, 7, 3], filter: [3, 3, 3, 2], pad: 'valid' },
+  { name: '1x1 same (contiguous rows)', x: [3, 6, 5, 4], filter: [1, 1, 4, 2], pad: 'same' },
+  { name: '3x1 valid (1-wide, unpadded)', x: [2, 7, 6, 2], filter: [3, 1, 2, 3], pad: 'valid' },
+  { name: '2x4 same (even kernel, uneven padding)', x: [1, 6, 9, 2], filter: [2, 4, 2, 3], pad: 'same' },
+  { name: 'explicit asymmetric padding', x: [2, 6, 6, 2], filter: [3, 3, 2, 2], pad: [[0, 0], [2, 0], [1, 2], [0, 0]] },
+  { name: 'numeric padding', x: [1, 5, 6, 2], filter: [3, 3, 2, 3], pad: 1 },
+  { name: 'many images per band', x: [12, 10, 10, 2], filter: [3, 3, 2, 3], pad: 'same' },
+  // Frames larger than one band: each is cut into bands of rows, the last one partial.
+  { name: 'rows split into bands', x: [2, Math.ceil(bandPixels / 90) + 5, 90, 1], filter: [3, 3, 1, 2], pad: 'same', scale: 0.1 },
+];
+
+function backpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], pad: Pad, strides: number | [number, number] = 1): tf.Tensor {
+  return tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { filterShape, strides, pad, dataFormat: 'NHWC' });
+}
+
+function outputShape(c: Case): [number, number, number, number] {
+  return tf.tidy(() => {
+    const y = tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, 1, c.pad);
+    return y.shape;
+  });
+}
+
+describe('Conv2DBackpropFilter on wasm', () => {
+  beforeAll(async () => {
+    await useBackend('wasm');
+  });
+
+  it.each(cases)('matches the cpu backend: $name', async (c) => {
+    await useBackend('cpu');
+    const dyShape = outputShape(c);
+    const scale = c.scale ?? 1;
+    const xValues = randomValues(1, tf.util.sizeFromShape(c.x), -scale, scale);
+    const dyValues = randomValues(2, tf.util.sizeFromShape(dyShape), -scale, scale);
+    const body = (): tf.Tensor =>
+      backpropFilter(tf.tensor4d(xValues, c.x), tf.tensor4d(dyValues, dyShape), c.filter, c.pad);
+    const [expected] = await runOn('cpu', body);
+    const [actual] = await runOn('wasm', body);
+    expect(actual!.length).toBe(tf.util.sizeFromShape(c.filter));
+    expect(maxAbsDiff(actual!, expected!)).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('gives the hand-worked gradient of a 2x2 valid convolution', async () => {
+    await useBackend('wasm');
+    // x = [[1,2,3],[4,5,6],[7,8,9]], dy = ones(2x2): dW[i][j] = sum of the 2x2 window at (i,j).
+    const dW = tf.tidy(() =>
+      backpropFilter(tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 3, 3, 1]), tf.ones([1, 2, 2, 1]) as tf.Tensor4D, [2, 2, 1, 1], 'valid'),
+    );
+    expect(Array.from(dW.dataSync())).toEqual([12, 16, 24, 28]);
+    dW.dispose();
+  });
+
+  it('leaves no tensor and no wasm buffer behind', async () => {
+    await useBackend('wasm');
+    const x = tf.tensor4d(randomValues(3, 2 * 100 * 90 * 2), [2, 100, 90, 2]);
+    const dy = tf.tensor4d(randomValues(4, 2 * 100 * 90 * 3), [2, 100, 90, 3]);
+    backpropFilter(x, dy, [3, 3, 2, 3], 'same').dispose();
+    const before = liveCounts();
+    for (let i = 0; i < 3; i++) {
+      backpropFilter(x, dy, [3, 3, 2, 3], 'same').dispose();
+      expect(liveCounts()).toEqual(before);
+    }
+    tf.dispose([x, dy]);
+  });
+
+  it('rejects strides other than 1 and NCHW, naming the attribute', async () => {
+    await useBackend('wasm');
+    const x = tf.zeros([1, 8, 8, 2]) as tf.Tensor4D;
+    const dy = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
+    const before = liveCounts();
+    expect(() => backpropFilter(x, dy, [3, 3, 2, 3], 'same', 2)).toThrow(InvalidInputError);
+    expect(() => backpropFilter(x, dy, [3, 3, 2, 3], 'same', 2)).toThrow(/Conv2DBackpropFilter on wasm: strides 2x2/);
+    expect(() =>
+      tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { filterShape: [3, 3, 2, 3], strides: 1, pad: 'same', dataFormat: 'NCHW' }),
+    ).toThrow(/dataFormat NCHW/);
+    expect(liveCounts()).toEqual(before);
+    tf.dispose([x, dy]);
+  });
+});

@@ -1,0 +1,150 @@
+import { Conv2DBackpropFilter } from '@tensorflow/tfjs';
+import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { requireFloat32, requireShape, stride1Conv } from './conv-geometry';
+import type { Stride1Conv } from './conv-geometry';
+import { withWasmScope } from './kernel-scope';
+import type { WasmKernelScope } from './kernel-scope';
+
+/**
+ * dW[kh,kw,ci,co] = sum over b,y,x of xPadded[b, y+kh, x+kw, ci] * dy[b, y, x, co], the filter
+ * gradient of a stride-1 NHWC convolution, which @tensorflow/tfjs-backend-wasm 4.22 lacks.
+ *
+ * Written as im2col + one XNNPACK matrix product per band of output pixels:
+ *   colsT[(kh,kw,ci), p] (built by row copies from a channel-major padded x) times dy[p, co].
+ * The backend's BatchMatMul only reaches XNNPACK for untransposed operands, and its Transpose
+ * and Slice are unblocked / copy their whole input, so the layout work is done here by
+ * `copyWithin` runs over the heap and one blocked transpose of x. Bands of ~8k pixels keep the
+ * product near the XNNPACK peak (a 131k-long inner dimension drops it from ~30 to ~19 GFLOP/s)
+ * and bound the im2col buffer whatever the image size.
+ *
+ * Measured on this machine (AMD EPYC, 1 thread, wasm SIMD), ms per call, band im2col+matmul vs
+ * the alternative forward Conv2D over transposed tensors (x as [ci,h,w,b], dy as the
+ * [h,w,b,co] filter) — see tools/bench/kernels.ts:
+ *   B1 128x128   1->16 5x5: 1.9 vs 3.4     B1 128x128  16->16 5x5:  12 vs 17
+ *   B4 128x128  16->16 3x3:  20 vs 25     B8 128x128  32->64 3x3: 175 vs 466
+ *   B1 259x344  16->16 5x5:  47 vs 216    B2 259x344  17->64 3x3: 150 vs 489
+ * (the forward-conv form feeds XNNPACK an inner loop of only `batch` channels per tap).
+ */
+
+/** Output pixels per matrix product; 4k..16k all run within a few % of each other here. */
+export const bandPixels = 8192;
+
+function conv2DBackpropFilter(args: Parameters<KernelFunc>[0]): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as Conv2DBackpropFilterAttrs;
+  requireFloat32(Conv2DBackpropFilter, 'x', x);
+  requireFloat32(Conv2DBackpropFilter, 'dy', dy);
+  const g = stride1Conv(Conv2DBackpropFilter, x.shape, filterShape, strides, pad, dataFormat, dimRoundingMode);
+  requireShape(Conv2DBackpropFilter, 'dy', dy, [g.batch, g.outHeight, g.outWidth, g.outChannels]);
+
+  return withWasmScope(backend, (scope) => {
+    const padded = paddedChannelMajor(scope, x, g);
+    const paddedHeight = g.inHeight + g.padTop + g.padBottom;
+    const paddedWidth = g.inWidth + g.padLeft + g.padRight;
+    const taps = g.filterHeight * g.filterWidth * g.inChannels;
+    const imagePixels = g.outHeight * g.outWidth;
+    // A band is either whole images (small frames) or a run of rows of one image (large ones).
+    const imagesPerBand = Math.max(1, Math.floor(bandPixels / imagePixels));
+    const rowsPerBand = imagesPerBand > 1 ? g.outHeight : Math.max(1, Math.min(g.outHeight, Math.floor(bandPixels / g.outWidth)));
+
+    let sum: TensorInfo | undefined;
+    for (let b0 = 0; b0 < g.batch; b0 += imagesPerBand) {
+      const images = Math.min(imagesPerBand, g.batch - b0);
+      for (let r0 = 0; r0 < g.outHeight; r0 += rowsPerBand) {
+        const rows = Math.min(rowsPerBand, g.outHeight - r0);
+        const pixels = images * rows * g.outWidth;
+        const cols = scope.alloc([1, taps, pixels]);
+        const dyBand = scope.alloc([1, pixels, g.outChannels]);
+        // Views are taken after the allocations above, which may have grown the heap.
+        const heap = scope.heapF32();
+        const dyStart = scope.offsetOf(dy) + (b0 * g.outHeight + r0) * g.outWidth * g.outChannels;
+        heap.copyWithin(scope.offsetOf(dyBand), dyStart, dyStart + pixels * g.outChannels);
+        const xp = scope.offsetOf(padded);
+        let dst = scope.offsetOf(cols);
+        for (let kh = 0; kh < g.filterHeight; kh++) {
+          for (let kw = 0; kw < g.filterWidth; kw++) {
+            for (let ci = 0; ci < g.inChannels; ci++) {
+              for (let b = b0; b < b0 + images; b++) {
+                let src = xp + ((ci * g.batch + b) * paddedHeight + r0 + kh) * paddedWidth + kw;
+                if (paddedWidth === g.outWidth) {
+                  // 1-wide filter without horizontal padding: the band's rows are contiguous.
+                  heap.copyWithin(dst, src, src + rows * g.outWidth);
+                  dst += rows * g.outWidth;
+                  continue;
+                }
+                for (let r = 0; r < rows; r++) {
+                  heap.copyWithin(dst, src, src + g.outWidth);
+                  dst += g.outWidth;
+                  src += paddedWidth;
+                }
+              }
+            }
+          }
+        }
+        const part = scope.run('BatchMatMul', { a: cols, b: dyBand }, { transposeA: false, transposeB: false });
+        scope.release(cols);
+        scope.release(dyBand);
+        if (sum === undefined) {
+          sum = part;
+        } else {
+          const next = scope.run('Add', { a: sum, b: part });
+          scope.release(sum);
+          scope.release(part);
+          sum = next;
+        }
+      }
+    }
+    if (sum === undefined) {
+      // An empty batch: no pixel contributes.
+      return scope.run('Fill', {}, { shape: [...filterShape], value: 0, dtype: 'float32' });
+    }
+    return scope.run('Reshape', { x: sum }, { shape: [...filterShape] });
+  });
+}
+
+/**
+ * x [b,h,w,c] as [c, b, h+pads, w+pads]: each (channel, image, row) becomes one contiguous run,
+ * so the im2col rows are plain copies. The transpose goes through [b*h, c, w] so that each of
+ * the backend's (unblocked) transpose passes stays within cache-sized blocks.
+ */
+function paddedChannelMajor(scope: WasmKernelScope, x: TensorInfo, g: Stride1Conv): TensorInfo {
+  const { batch, inHeight, inWidth, inChannels } = g;
+  let planar: TensorInfo;
+  if (inChannels === 1) {
+    planar = scope.run('Reshape', { x }, { shape: [1, batch, inHeight, inWidth] });
+  } else {
+    const rowsFirst = scope.run('Reshape', { x }, { shape: [batch * inHeight, inWidth, inChannels] });
+    const perRow = scope.run('Transpose', { x: rowsFirst }, { perm: [0, 2, 1] });
+    scope.release(rowsFirst);
+    const channelsFirst = scope.run('Transpose', { x: perRow }, { perm: [1, 0, 2] });
+    scope.release(perRow);
+    planar = scope.run('Reshape', { x: channelsFirst }, { shape: [inChannels, batch, inHeight, inWidth] });
+    scope.release(channelsFirst);
+  }
+  if (g.padTop === 0 && g.padBottom === 0 && g.padLeft === 0 && g.padRight === 0) {
+    return planar;
+  }
+  const padded = scope.run(
+    'PadV2',
+    { x: planar },
+    {
+      paddings: [
+        [0, 0],
+        [0, 0],
+        [g.padTop, g.padBottom],
+        [g.padLeft, g.padRight],
+      ],
+      constantValue: 0,
+    },
+  );
+  scope.release(planar);
+  return padded;
+}
+
+export const conv2DBackpropFilterConfig: KernelConfig = {
+  kernelName: Conv2DBackpropFilter,
+  backendName: 'wasm',
+  kernelFunc: conv2DBackpropFilter as KernelFunc,
+};
