@@ -1,0 +1,11 @@
+export { generateSyntheticVideo } from './generate';
+export type { SyntheticVideo } from './generate';
+export { resolveSynthOptions, defaultMitosisDuration, defaultDeathDuration, defaultTransientDuration } from './options';
+export type { BitDepth, DurationDistribution, ResolvedSynthOptions, SynthOptions } from './options';
+export type { MitosisAnnotation, SyntheticCell, SyntheticEvent, SyntheticEventKind } from './simulate';
+export { renderPreview, previewFrames } from './preview';
+export type { PreviewOptions, RgbImage } from './preview';
+export { summarizeTruth, mitosesCsv, eventsCsv } from './truth';
+export type { SyntheticTruth } from './truth';
+export { writeSyntheticVideo } from './write';
+export type { SyntheticFiles } from './write';
