@@ -1,0 +1,2 @@
+export { startNatsServer, uniqueName } from './nats-server';
+export type { NatsServerFixture, NatsServerOptions } from './nats-server';
