@@ -2,6 +2,7 @@ import { createRng, InvalidInputError } from '@mitosis/core';
 import { connectedComponents, createVolume } from '@mitosis/volume';
 import { generateSyntheticVideo } from './generate';
 import type { SyntheticVideo } from './generate';
+import { resolveSynthOptions } from './options';
 import { daughterFrames, drawDuration } from './simulate';
 
 /** Pixel value of (1-based frame, x, y). */
@@ -248,8 +249,8 @@ describe('generateSyntheticVideo', () => {
       [{ bitDepth: 12 }, /bitDepth must be 8 or 16/],
       [{ mitosisRate: -0.1 }, /mitosisRate must be a number in \[0, 1\]/],
       [{ mitosisRate: 0.6, deathRate: 0.6 }, /mitosisRate \+ deathRate \+ transientRate must be at most 1/],
-      [{ mitosisDuration: { min: 8, max: 5 } }, /mitosisDuration max must be an integer in \[8, /],
-      [{ deathDuration: { sd: -1 } }, /deathDuration sd must be a non-negative number/],
+      [{ mitosisDuration: { min: 8, max: 5 } }, /mitosisDuration\.max must be an integer in \[8, /],
+      [{ deathDuration: { sd: -1 } }, /deathDuration\.sd must be a non-negative number/],
       [{ cellRadius: Number.NaN }, /cellRadius must be a number/],
       [{ persistence: 1 }, /persistence must be a number in \[0, 1\)/],
     ];
@@ -257,6 +258,23 @@ describe('generateSyntheticVideo', () => {
       expect(() => generateSyntheticVideo(options)).toThrow(InvalidInputError);
       expect(() => generateSyntheticVideo(options)).toThrow(message);
     }
+  });
+
+  it('names bad options as the caller calls them', () => {
+    const flag = (option: string) => `--${option.replace(/[A-Z.]/g, (c) => (c === '.' ? '-' : `-${c.toLowerCase()}`))}`;
+    expect(() => resolveSynthOptions({ mitosisDuration: { min: 1 } }, flag)).toThrow(
+      'synthetic video: --mitosis-duration-min must be an integer in [2, 118], got 1',
+    );
+    expect(() => resolveSynthOptions({ deathRate: 0.7, transientRate: 0.7 }, flag)).toThrow(
+      /--mitosis-rate \+ --death-rate \+ --transient-rate must be at most 1/,
+    );
+  });
+
+  it('fits the default bounds and cell size to a short or small video', () => {
+    const o = resolveSynthOptions({ frames: 8, width: 40, height: 32 });
+    expect(o.mitosisDuration).toEqual({ mean: 7, sd: 2, min: 3, max: 6 });
+    expect(o.cellRadius).toBe(4);
+    expect(o.initialCells).toBe(1);
   });
 });
 

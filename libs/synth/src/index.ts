@@ -1,7 +1,7 @@
 export { generateSyntheticVideo } from './generate';
 export type { SyntheticVideo } from './generate';
-export { resolveSynthOptions, defaultMitosisDuration, defaultDeathDuration, defaultTransientDuration } from './options';
-export type { BitDepth, DurationDistribution, ResolvedSynthOptions, SynthOptions } from './options';
+export { resolveSynthOptions, synthDefaults, defaultMitosisDuration, defaultDeathDuration, defaultTransientDuration } from './options';
+export type { BitDepth, DurationDistribution, OptionLabel, ResolvedSynthOptions, SynthOptions } from './options';
 export type { MitosisAnnotation, SyntheticCell, SyntheticEvent, SyntheticEventKind } from './simulate';
 export { renderPreview, previewFrames } from './preview';
 export type { PreviewOptions, RgbImage } from './preview';

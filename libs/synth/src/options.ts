@@ -98,87 +98,109 @@ export const defaultMitosisDuration: DurationDistribution = { mean: 7, sd: 2, mi
 export const defaultDeathDuration: DurationDistribution = { mean: 5, sd: 1.5, min: 2, max: 10 };
 export const defaultTransientDuration: DurationDistribution = { mean: 4, sd: 1.5, min: 2, max: 10 };
 
+/**
+ * The scalar defaults of {@link SynthOptions}, one source for the library and the CLI's help.
+ * `initialCells` (one cell per 3400 px^2) and `cellRadius` (12, at most an eighth of the shorter
+ * side) depend on the frame size and are not listed.
+ */
+export const synthDefaults = {
+  seed: 1,
+  frames: 120,
+  width: 320,
+  height: 256,
+  speed: 1.2,
+  persistence: 0.85,
+  growth: 0.004,
+  minCycleFrames: 20,
+  mitosisRate: 0.008,
+  deathRate: 0.0015,
+  transientRate: 0.003,
+  entryRate: 0.05,
+  noise: 0.012,
+  unevenness: 0.05,
+  bitDepth: 8,
+} as const;
+
 /** Area per initial cell in px^2 when `initialCells` is not given. */
 const areaPerInitialCell = 3400;
 
-function check(name: string, value: number, ok: boolean, rule: string): number {
-  if (!Number.isFinite(value) || !ok) {
-    throw new InvalidInputError(`synthetic video: ${name} must be ${rule}, got ${String(value)}`);
-  }
-  return value;
-}
-
-function integer(name: string, value: number, min: number, max: number): number {
-  return check(name, value, Number.isInteger(value) && value >= min && value <= max, `an integer in [${min}, ${max}]`);
-}
-
-function inRange(name: string, value: number, min: number, max: number): number {
-  return check(name, value, value >= min && value <= max, `a number in [${min}, ${max}]`);
-}
-
-function rate(name: string, value: number): number {
-  return inRange(name, value, 0, 1);
-}
-
-function duration(
-  name: string,
-  given: Partial<DurationDistribution> | undefined,
-  defaults: DurationDistribution,
-  lowest: number,
-  frames: number,
-): DurationDistribution {
-  // An event must fit between a normal first frame and a normal frame after it; the default
-  // bounds shrink to fit a short video, bounds the caller gives are checked.
-  const longest = Math.max(lowest, frames - 2);
-  const max = given?.max ?? Math.min(defaults.max, longest);
-  const min = given?.min ?? Math.min(defaults.min, max);
-  const d = { ...defaults, ...given, min, max };
-  integer(`${name} min`, d.min, lowest, longest);
-  integer(`${name} max`, d.max, d.min, longest);
-  check(`${name} mean`, d.mean, d.mean > 0, 'a positive number');
-  check(`${name} sd`, d.sd, d.sd >= 0, 'a non-negative number');
-  return { mean: d.mean, sd: d.sd, min: d.min, max: d.max };
-}
+/**
+ * How an option is called in error messages: its SynthOptions key by default ('mitosisRate',
+ * 'mitosisDuration.min'); the CLI passes its flag names.
+ */
+export type OptionLabel = (option: string) => string;
 
 /** Fills in the defaults and checks every option; a bad one throws InvalidInputError naming it. */
-export function resolveSynthOptions(options: SynthOptions = {}): ResolvedSynthOptions {
-  const frames = integer('frames', options.frames ?? 120, 3, 100_000);
-  const width = integer('width', options.width ?? 320, 16, 16_384);
-  const height = integer('height', options.height ?? 256, 16, 16_384);
+export function resolveSynthOptions(options: SynthOptions = {}, label: OptionLabel = (option) => option): ResolvedSynthOptions {
+  const check = (name: string, value: number, ok: boolean, rule: string): number => {
+    if (!Number.isFinite(value) || !ok) {
+      throw new InvalidInputError(`synthetic video: ${label(name)} must be ${rule}, got ${String(value)}`);
+    }
+    return value;
+  };
+  const integer = (name: string, value: number, min: number, max: number): number =>
+    check(name, value, Number.isInteger(value) && value >= min && value <= max, `an integer in [${min}, ${max}]`);
+  const inRange = (name: string, value: number, min: number, max: number): number =>
+    check(name, value, value >= min && value <= max, `a number in [${min}, ${max}]`);
+  const rate = (name: string, value: number): number => inRange(name, value, 0, 1);
+  const duration = (
+    name: string,
+    given: Partial<DurationDistribution> | undefined,
+    defaults: DurationDistribution,
+    lowest: number,
+    frames: number,
+  ): DurationDistribution => {
+    // An event must fit between a normal first frame and a normal frame after it; the default
+    // bounds shrink to fit a short video, bounds the caller gives are checked.
+    const longest = Math.max(lowest, frames - 2);
+    const max = given?.max ?? Math.min(defaults.max, longest);
+    const min = given?.min ?? Math.min(defaults.min, max);
+    const d = { ...defaults, ...given, min, max };
+    integer(`${name}.min`, d.min, lowest, longest);
+    integer(`${name}.max`, d.max, d.min, longest);
+    check(`${name}.mean`, d.mean, d.mean > 0, 'a positive number');
+    check(`${name}.sd`, d.sd, d.sd >= 0, 'a non-negative number');
+    return { mean: d.mean, sd: d.sd, min: d.min, max: d.max };
+  };
+
+  const D = synthDefaults;
+  const frames = integer('frames', options.frames ?? D.frames, 3, 100_000);
+  const width = integer('width', options.width ?? D.width, 16, 16_384);
+  const height = integer('height', options.height ?? D.height, 16, 16_384);
   if (frames * width * height > 2 ** 31 - 1) {
     throw new InvalidInputError(`synthetic video: ${frames} frames of ${width}x${height} exceed 2^31 voxels`);
   }
-  const persistence = options.persistence ?? 0.85;
-  const bitDepth: number = options.bitDepth ?? 8;
-  const cellRadius = inRange('cellRadius', options.cellRadius ?? Math.min(12, Math.min(width, height) / 8), 2, Math.min(width, height) / 4);
+  const shorter = Math.min(width, height);
+  const persistence = options.persistence ?? D.persistence;
+  const bitDepth: number = options.bitDepth ?? D.bitDepth;
+  const cellRadius = inRange('cellRadius', options.cellRadius ?? Math.min(12, shorter / 8), 2, shorter / 4);
   const resolved: ResolvedSynthOptions = {
-    seed: integer('seed', options.seed ?? 1, 0, 2 ** 32 - 1),
+    seed: integer('seed', options.seed ?? D.seed, 0, 2 ** 32 - 1),
     frames,
     width,
     height,
-    initialCells: integer(
-      'initialCells',
-      options.initialCells ?? Math.max(1, Math.round((width * height) / areaPerInitialCell)),
-      0,
-      100_000,
-    ),
+    initialCells: integer('initialCells', options.initialCells ?? Math.max(1, Math.round((width * height) / areaPerInitialCell)), 0, 100_000),
     cellRadius,
-    speed: inRange('speed', options.speed ?? 1.2, 0, cellRadius),
+    speed: inRange('speed', options.speed ?? D.speed, 0, cellRadius),
     persistence: check('persistence', persistence, persistence >= 0 && persistence < 1, 'a number in [0, 1)'),
-    growth: inRange('growth', options.growth ?? 0.004, 0, 0.1),
-    minCycleFrames: integer('minCycleFrames', options.minCycleFrames ?? 20, 0, 100_000),
-    mitosisRate: rate('mitosisRate', options.mitosisRate ?? 0.008),
+    growth: inRange('growth', options.growth ?? D.growth, 0, 0.1),
+    minCycleFrames: integer('minCycleFrames', options.minCycleFrames ?? D.minCycleFrames, 0, 100_000),
+    mitosisRate: rate('mitosisRate', options.mitosisRate ?? D.mitosisRate),
     mitosisDuration: duration('mitosisDuration', options.mitosisDuration, defaultMitosisDuration, 2, frames),
-    deathRate: rate('deathRate', options.deathRate ?? 0.0015),
+    deathRate: rate('deathRate', options.deathRate ?? D.deathRate),
     deathDuration: duration('deathDuration', options.deathDuration, defaultDeathDuration, 1, frames),
-    transientRate: rate('transientRate', options.transientRate ?? 0.003),
+    transientRate: rate('transientRate', options.transientRate ?? D.transientRate),
     transientDuration: duration('transientDuration', options.transientDuration, defaultTransientDuration, 1, frames),
-    entryRate: inRange('entryRate', options.entryRate ?? 0.05, 0, 10),
-    noise: inRange('noise', options.noise ?? 0.012, 0, 0.5),
-    unevenness: inRange('unevenness', options.unevenness ?? 0.05, 0, 0.3),
+    entryRate: inRange('entryRate', options.entryRate ?? D.entryRate, 0, 10),
+    noise: inRange('noise', options.noise ?? D.noise, 0, 0.5),
+    unevenness: inRange('unevenness', options.unevenness ?? D.unevenness, 0, 0.3),
     bitDepth: check('bitDepth', bitDepth, bitDepth === 8 || bitDepth === 16, '8 or 16') as BitDepth,
   };
   const total = resolved.mitosisRate + resolved.deathRate + resolved.transientRate;
-  check('mitosisRate + deathRate + transientRate', total, total <= 1, 'at most 1');
+  if (total > 1) {
+    throw new InvalidInputError(
+      `synthetic video: ${label('mitosisRate')} + ${label('deathRate')} + ${label('transientRate')} must be at most 1, got ${total}`,
+    );
+  }
   return resolved;
 }
