@@ -61,12 +61,14 @@ function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
 
 describe('generateSyntheticVideo', () => {
   let video: SyntheticVideo;
-  let elapsedMs = 0;
+  let cpuMs = 0;
 
   beforeAll(() => {
-    const start = performance.now();
+    // CPU time, not wall time: other engineers' jobs share this machine's two cores.
+    const start = process.cpuUsage();
     video = generateSyntheticVideo({ seed: 1 });
-    elapsedMs = performance.now() - start;
+    const used = process.cpuUsage(start);
+    cpuMs = (used.user + used.system) / 1000;
   });
 
   it('makes the documented default video quickly', () => {
@@ -74,7 +76,7 @@ describe('generateSyntheticVideo', () => {
     expect(video.volume.data).toBeInstanceOf(Uint8Array);
     expect(video.bitDepth).toBe(8);
     expect(video.mitoses.length).toBeGreaterThanOrEqual(8);
-    expect(elapsedMs).toBeLessThan(2000);
+    expect(cpuMs).toBeLessThan(2000);
   });
 
   it('is deterministic for a seed and changes with it', () => {

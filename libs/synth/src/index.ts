@@ -2,6 +2,7 @@ export { generateSyntheticVideo } from './generate';
 export type { SyntheticVideo } from './generate';
 export { resolveSynthOptions, synthDefaults, defaultMitosisDuration, defaultDeathDuration, defaultTransientDuration } from './options';
 export type { BitDepth, DurationDistribution, OptionLabel, ResolvedSynthOptions, SynthOptions } from './options';
+export { daughterFrames } from './simulate';
 export type { MitosisAnnotation, SyntheticCell, SyntheticEvent, SyntheticEventKind } from './simulate';
 export { renderPreview, previewFrames } from './preview';
 export type { PreviewOptions, RgbImage } from './preview';

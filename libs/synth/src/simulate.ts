@@ -35,7 +35,8 @@ export interface MitosisAnnotation {
 
 /**
  * One cell as drawn in one frame: the ground truth of the normal-cell map (M1). `roundness` 0 is
- * a normal flat cell, 1 a fully rounded bright disc; `phase` names the event the cell is in.
+ * a normal flat cell, 1 a fully rounded bright disc; `phase` names the event the cell is in. The
+ * centre of a cell entering through a border may lie outside the frame.
  */
 export interface SyntheticCell {
   readonly frame: number;
