@@ -18,16 +18,22 @@ import type { WasmKernelScope } from './kernel-scope';
  * product near the XNNPACK peak (a 131k-long inner dimension drops it from ~30 to ~19 GFLOP/s)
  * and bound the im2col buffer whatever the image size.
  *
- * Measured on this machine (AMD EPYC, 1 thread, wasm SIMD), ms per call, band im2col+matmul vs
- * the alternative forward Conv2D over transposed tensors (x as [ci,h,w,b], dy as the
- * [h,w,b,co] filter) — see tools/bench/kernels.ts:
- *   B1 128x128   1->16 5x5: 1.9 vs 3.4     B1 128x128  16->16 5x5:  12 vs 17
- *   B4 128x128  16->16 3x3:  20 vs 25     B8 128x128  32->64 3x3: 175 vs 466
- *   B1 259x344  16->16 5x5:  47 vs 216    B2 259x344  17->64 3x3: 150 vs 489
- * (the forward-conv form feeds XNNPACK an inner loop of only `batch` channels per tap).
+ * Measured with tools/bench/kernels.ts (shared 2-core AMD EPYC, Node 20, wasm SIMD, 1 thread,
+ * best of 5, 'same' padding), ms per call: ours | forward Conv2D over transposed tensors (x as
+ * [ci,h,w,b] images, dy as the [h,w,b,co] filter) | tfjs's generic kernel (cpu backend):
+ *   B1 128x128  1->16 5x5:   1.6 |   3.5 | 967      B1 259x344  1->16 5x5:   8.0 |  15 | 6452
+ *   B1 128x128 16->16 5x5:  10.1 |  17.0           B1 259x344 16->16 5x5:  54   |  89
+ *   B4 128x128 16->16 3x3:  17.0 |  24.5           B2 259x344 17->64 3x3: 265   | 514
+ *   B8 128x128 17->64 3x3: 157   | 290             B2 259x344 32->16 3x3:  85   | 131
+ *   B8 128x128 32->64 3x3: 293   | 356
+ * i.e. 13-21 GFLOP/s against a forward Conv2D peak of ~31 here; the forward-conv form loses
+ * because XNNPACK then runs an inner loop of only `batch` channels per filter tap.
  */
 
-/** Output pixels per matrix product; 4k..16k all run within a few % of each other here. */
+/**
+ * Output pixels per matrix product: the inner length at which XNNPACK's product ran best here for
+ * 25 to 400 taps (288 taps x 64: ~30 GFLOP/s at 2k-8k, ~19 at 131k; 25 x 16: 15 at 2k, 28 at 8k).
+ */
 export const bandPixels = 8192;
 
 function conv2DBackpropFilter(args: Parameters<KernelFunc>[0]): TensorInfo {

@@ -1,0 +1,169 @@
+/**
+ * Times the project's wasm kernels (libs/models/src/kernels) against the alternatives on the
+ * shapes the networks train on, and the forward Conv2D peak for reference:
+ *
+ *   npx tsx tools/bench/kernels.ts [--quick] [--reps N]
+ *
+ * Per shape: milliseconds (best of N, the machine is shared) and GFLOP/s (2 flops per
+ * multiply-add) for
+ *   - Conv2DBackpropFilter: ours (im2col bands + XNNPACK matmul), the other candidate (forward
+ *     XNNPACK Conv2D over transposed tensors), and tfjs's generic kernel (cpu backend; wasm has
+ *     none) where it finishes in reasonable time;
+ *   - Conv2DBackpropInput: ours (forward Conv2D with the rotated filter) vs the wasm built-in;
+ *   - Conv2D forward on wasm, whose best GFLOP/s is the machine's practical ceiling.
+ */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import type * as Tf from '@tensorflow/tfjs';
+
+type Shape = { batch: number; height: number; width: number; inChannels: number; outChannels: number; kernel: number; what: string };
+
+// Layers of M1 (5x5 encoder/decoder on 1 and 16 channels), M2/M3 ConvLSTM gates (input + 16 hidden
+// -> 4x16) and read-out convolutions, on 128x128 training crops and whole 259x344 frames.
+const shapes: Shape[] = [
+  { batch: 1, height: 128, width: 128, inChannels: 1, outChannels: 16, kernel: 5, what: 'M1 enc1' },
+  { batch: 1, height: 128, width: 128, inChannels: 16, outChannels: 16, kernel: 5, what: 'M1 enc2' },
+  { batch: 4, height: 128, width: 128, inChannels: 16, outChannels: 16, kernel: 3, what: 'M2 conv' },
+  { batch: 8, height: 128, width: 128, inChannels: 17, outChannels: 64, kernel: 3, what: 'ConvLSTM gates' },
+  { batch: 8, height: 128, width: 128, inChannels: 32, outChannels: 64, kernel: 3, what: 'wide 3x3' },
+  { batch: 1, height: 259, width: 344, inChannels: 1, outChannels: 16, kernel: 5, what: 'M1 enc1 frame' },
+  { batch: 1, height: 259, width: 344, inChannels: 16, outChannels: 16, kernel: 5, what: 'M1 enc2 frame' },
+  { batch: 2, height: 259, width: 344, inChannels: 17, outChannels: 64, kernel: 3, what: 'ConvLSTM gates frame' },
+  { batch: 2, height: 259, width: 344, inChannels: 32, outChannels: 16, kernel: 3, what: 'M3 read-out' },
+  { batch: 4, height: 259, width: 344, inChannels: 16, outChannels: 1, kernel: 1, what: '1x1 to one map' },
+];
+
+/** The cpu reference is a scalar JS loop: only run it where it takes seconds, not minutes. */
+const cpuFlopLimit = 0.1e9;
+
+function flops(s: Shape): number {
+  return 2 * s.batch * s.height * s.width * s.inChannels * s.outChannels * s.kernel * s.kernel;
+}
+
+function label(s: Shape): string {
+  return `B${s.batch} ${s.height}x${s.width} ${s.inChannels}->${s.outChannels} ${s.kernel}x${s.kernel} (${s.what})`;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const repsAt = args.indexOf('--reps');
+  const reps = repsAt >= 0 ? Number(args[repsAt + 1]) : quick ? 2 : 4;
+  // Imported here, not at the top: they resolve @mitosis/* only once TSX_TSCONFIG_PATH is set.
+  const tf: typeof Tf = await import('@tensorflow/tfjs');
+  const { initBackend } = await import('@mitosis/models');
+
+  // The built-in wasm Conv2DBackpropInput, kept before initBackend registers ours over it.
+  await import('@tensorflow/tfjs-backend-wasm');
+  const builtinBackpropInput = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
+  const info = await initBackend({ preferred: 'wasm', log: (line) => console.log(line) });
+  const ours = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
+  console.log(`node ${process.version}, ${info.threads} thread(s), best of ${reps} runs; ms and GFLOP/s per call\n`);
+
+  // Variants of one shape run round-robin, so a burst of load from elsewhere hits them alike;
+  // each keeps its best time.
+  const timeAll = (variants: Array<() => Tf.Tensor | Tf.Tensor[]>): number[] => {
+    const best = variants.map(() => Infinity);
+    variants.forEach((body) => tf.dispose(body()));
+    for (let i = 0; i < reps; i++) {
+      variants.forEach((body, v) => {
+        const start = performance.now();
+        const out = body();
+        best[v] = Math.min(best[v], performance.now() - start);
+        tf.dispose(out);
+      });
+    }
+    return best;
+  };
+  const cell = (ms: number, s: Shape): string => `${ms.toFixed(1).padStart(8)} ms ${(flops(s) / ms / 1e6).toFixed(1).padStart(5)} GF/s`;
+  const swapKernel = (config: Tf.KernelConfig | undefined): void => {
+    if (config === undefined) return;
+    tf.unregisterKernel(config.kernelName, config.backendName);
+    tf.registerKernel(config);
+  };
+
+  let bestForward = { gflops: 0, shape: '' };
+  const list = quick ? shapes.filter((s) => flops(s) < 2e9) : shapes;
+  for (const s of list) {
+    await tf.setBackend('wasm');
+    const xShape: [number, number, number, number] = [s.batch, s.height, s.width, s.inChannels];
+    const dyShape: [number, number, number, number] = [s.batch, s.height, s.width, s.outChannels];
+    const filterShape: [number, number, number, number] = [s.kernel, s.kernel, s.inChannels, s.outChannels];
+    const x = tf.randomUniform(xShape, -1, 1) as Tf.Tensor4D;
+    const dy = tf.randomUniform(dyShape, -1, 1) as Tf.Tensor4D;
+    const w = tf.randomUniform(filterShape, -1, 1) as Tf.Tensor4D;
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC' };
+    const before = tf.tidy(() => (tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, filterShape }) as Tf.Tensor).dataSync());
+
+    const top = Math.floor((s.kernel - 1) / 2);
+    const pads: [[number, number], [number, number], [number, number], [number, number]] = [
+      [0, 0],
+      [top, s.kernel - 1 - top],
+      [top, s.kernel - 1 - top],
+      [0, 0],
+    ];
+    const backpropInput = (): Tf.Tensor =>
+      tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: w }, { ...attrs, inputShape: xShape }) as Tf.Tensor;
+    const [filterOurs, filterViaConv, inputOurs, forward] = timeAll([
+      () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, filterShape }) as Tf.Tensor,
+      // The other candidate: the images' channels as the batch, dy as a (height x width) filter.
+      () =>
+        tf.tidy(() => {
+          const xT = tf.transpose(x, [3, 1, 2, 0]) as Tf.Tensor4D;
+          const dyT = tf.transpose(dy, [1, 2, 0, 3]) as Tf.Tensor4D;
+          return tf.transpose(tf.conv2d(xT, dyT, 1, pads), [1, 2, 0, 3]);
+        }),
+      backpropInput,
+      () => tf.conv2d(x, w, 1, 'same'),
+    ]);
+    swapKernel(builtinBackpropInput);
+    const [inputBuiltin] = timeAll([backpropInput]);
+    swapKernel(ours);
+    const gflops = flops(s) / forward / 1e6;
+    if (gflops > bestForward.gflops) bestForward = { gflops, shape: label(s) };
+
+    let filterCpu = 'skipped (too slow)';
+    let check = '';
+    if (flops(s) <= cpuFlopLimit) {
+      const [xv, dyv] = [x.dataSync(), dy.dataSync()];
+      await tf.setBackend('cpu');
+      // tfjs-backend-cpu's first write in Node prints an advert for tfjs-node; not in a table.
+      (tf.findBackend('cpu') as unknown as { firstUse: boolean }).firstUse = false;
+      const [xc, dyc] = [tf.tensor4d(xv, xShape), tf.tensor4d(dyv, dyShape)];
+      const start = performance.now();
+      const ref = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: xc, dy: dyc }, { ...attrs, filterShape }) as Tf.Tensor;
+      filterCpu = cell(performance.now() - start, s);
+      const refValues = ref.dataSync();
+      let worst = 0;
+      let largest = 0;
+      refValues.forEach((v, i) => {
+        worst = Math.max(worst, Math.abs(v - before[i]));
+        largest = Math.max(largest, Math.abs(v));
+      });
+      check = `   (max |diff| / max |dW| vs cpu: ${(worst / largest).toExponential(1)})`;
+      tf.dispose([xc, dyc, ref]);
+      await tf.setBackend('wasm');
+    }
+    console.log(label(s) + `, ${(flops(s) / 1e9).toFixed(2)} GFLOP`);
+    console.log(`  Conv2DBackpropFilter  ours ${cell(filterOurs, s)} | fwd-conv candidate ${cell(filterViaConv, s)} | cpu generic ${filterCpu}${check}`);
+    console.log(`  Conv2DBackpropInput   ours ${cell(inputOurs, s)} | wasm built-in     ${cell(inputBuiltin, s)}`);
+    console.log(`  Conv2D forward             ${cell(forward, s)}`);
+    tf.dispose([x, dy, w]);
+  }
+  console.log(`\nbest forward Conv2D on wasm: ${bestForward.gflops.toFixed(1)} GFLOP/s (${bestForward.shape})`);
+}
+
+if (process.env['TSX_TSCONFIG_PATH'] === undefined) {
+  // tsx reads path aliases from ./tsconfig.json, which this workspace does not have: run again
+  // with the workspace's tsconfig.base.json so @mitosis/* resolves.
+  const rerun = spawnSync(process.execPath, [...process.execArgv, __filename, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, TSX_TSCONFIG_PATH: path.join(__dirname, '..', '..', 'tsconfig.base.json') },
+  });
+  process.exit(rerun.status ?? 1);
+} else {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
