@@ -1,3 +1,20 @@
 export { initBackend, currentBackend, isBackendName, backendNames } from './backend/init-backend';
 export type { BackendInfo, BackendName, InitBackendOptions } from './backend/init-backend';
 export { registerWasmKernels, wasmKernelConfigs } from './kernels';
+// Networks M1, M2, M3 (nets/) and their storage (io/).
+export { createM1, resolveM1Config, winnerTakeAll, disturbMaps } from './nets/m1';
+export type { M1Config, M1Options, M1Model, M1FeatureMaps } from './nets/m1';
+export { createM2, resolveM2Config } from './nets/m2';
+export type { M2Config, M2Options, M2Model } from './nets/m2';
+export { createM3, resolveM3Config } from './nets/m3';
+export type { M3Config, M3Options, M3Model } from './nets/m3';
+export { defaultRmsProp, binaryCrossEntropyWithLogits, glorotUniform } from './nets/common';
+export type { ModelKind, NetworkBase, RmsPropConfig } from './nets/common';
+export { createConvLstmCell, convLstmStep, runConvLstm, runConvLstmSequence, framesOf, sequenceOf, convLstmRadius } from './nets/conv-lstm';
+export type { ConvLstmCell, ConvLstmState } from './nets/conv-lstm';
+export { receptiveFieldRadius } from './nets/receptive-field';
+export type { LayerSpec } from './nets/receptive-field';
+export { predictTiled } from './nets/tiled';
+export type { TileOptions } from './nets/tiled';
+export { saveModel, loadModel, modelFormat, modelFormatVersion } from './io/model-io';
+export type { AnyModel, ModelOfKind, SavedModelJson } from './io/model-io';
