@@ -2,3 +2,38 @@ export { recommendSequenceLength } from './recommendation';
 export type { EventLengthStatistics, Recommendation } from './recommendation';
 export { buildMitosisLabels } from './labels';
 export type { SequenceGrid, LabelOptions } from './labels';
+export { scoreFeatureMaps, chooseNormalCellMap, normalCellMapFrom } from './normal-cell-map';
+export type { FeatureMapScore, MapSelectionOptions } from './normal-cell-map';
+export { trainNormalCellModel, extractFeatureMaps } from './normal-cell-model';
+export type { NormalCellTrainingOptions } from './normal-cell-model';
+export { linkTrajectories, makeArtificialEvents, trainEventModel, predictCellEvents } from './event-model';
+export type { ArtificialEventOptions, EventModelTrainingOptions } from './event-model';
+export { measureEventLengths } from './event-lengths';
+export type { EventLengthOptions, EventLengthReport } from './event-lengths';
+export { trainDetector, detectMitoses, windowStarts } from './detector';
+export type { DetectorTrainingOptions, DetectionOptions, DetectionResult } from './detector';
+export { randomCrop, randomAugmentation } from './sampling';
+export {
+  storePreprocessedVideo,
+  readVideoMeta,
+  loadStoredFrames,
+  gridOf,
+  getJson,
+  joinKey,
+  analysisKeys,
+  runNormalCellMapStage,
+  runEventLengthStage,
+  runTrainingStage,
+  readDetectorMeta,
+  runDetectionStage,
+} from './pipeline';
+export type {
+  StoredVideoMeta,
+  NormalCellMapStageOptions,
+  NormalCellMapChoice,
+  EventLengthStageOptions,
+  AnalysisStats,
+  DetectorMeta,
+} from './pipeline';
+export { histogramImage, featureMapMontage, overlayMarks } from './figures';
+export type { RgbImage, OverlayMark } from './figures';

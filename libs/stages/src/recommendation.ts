@@ -1,16 +1,8 @@
 import { InvalidInputError } from '@mitosis/core';
+import type { LengthStatistics } from '@mitosis/volume';
 
 /** Statistics of the temporal lengths of the cell events predicted by M2 (paper Table I). */
-export interface EventLengthStatistics {
-  readonly count: number;
-  readonly mean: number;
-  readonly std: number;
-  readonly min: number;
-  readonly max: number;
-  readonly p50: number;
-  readonly p75: number;
-  readonly histogram: readonly { readonly length: number; readonly count: number }[];
-}
+export type EventLengthStatistics = LengthStatistics;
 
 export interface Recommendation {
   /** ConvLSTM sequence length for M3. */

@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
+import { registerAnalyze } from './analyze';
+import { registerDemo } from './demo';
+import { registerDetect } from './detect';
 import { registerInfo } from './info';
 import { registerScore } from './score';
 import { registerSynth } from './synth';
+import { registerTrain } from './train';
 
 /** A command module registers itself on the program; the list below is the whole CLI. */
 export type RegisterCommand = (program: Command) => void;
@@ -9,5 +13,9 @@ export type RegisterCommand = (program: Command) => void;
 export const commands: readonly RegisterCommand[] = [
   registerInfo,
   registerScore,
+  registerAnalyze,
+  registerTrain,
+  registerDetect,
+  registerDemo,
   registerSynth,
 ];

@@ -1,0 +1,134 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createLocalBlobStore, exitCodes } from '@mitosis/core';
+import type { AnalysisStats, NormalCellMapChoice } from '@mitosis/stages';
+import { analysisKeys, featureMapMontage, histogramImage, loadStoredFrames, runEventLengthStage, runNormalCellMapStage } from '@mitosis/stages';
+import { readArray } from '@mitosis/tensor-store';
+import { encodePng } from '@mitosis/video';
+import { createProgressRenderer } from '../progress';
+import type { ComputeOptions } from '../runtime';
+import { ingestVideo, initCompute, pad3, parseNonNegativeInt, parsePositiveInt, writeImage } from '../runtime';
+import type { RegisterCommand } from './index';
+
+interface AnalyzeOptions extends ComputeOptions {
+  readonly out: string;
+  readonly frames?: string;
+  readonly factor: string;
+  readonly m1Iterations: string;
+  readonly m2Iterations: string;
+  readonly crop: string;
+  readonly sequenceLength: string;
+  readonly normalMap?: string;
+  readonly seed: string;
+  readonly json?: boolean;
+}
+
+export interface AnalysisSummary {
+  readonly stats: AnalysisStats;
+  readonly choice: NormalCellMapChoice;
+  readonly outDir: string;
+}
+
+/** M1 and M2 on a video; writes stats.json, the normal-cell map as PNGs and figures under `out`. */
+export async function analyzeVideo(videoPath: string, options: AnalyzeOptions): Promise<AnalysisSummary> {
+  const outDir = path.resolve(options.out);
+  await mkdir(outDir, { recursive: true });
+  const store = createLocalBlobStore(path.join(outDir, 'store'));
+  const factor = parsePositiveInt(options.factor, '--factor');
+  const seed = parseNonNegativeInt(options.seed, '--seed');
+  const normalMap = options.normalMap === undefined ? undefined : parseNonNegativeInt(options.normalMap, '--normal-map');
+  const crop = parsePositiveInt(options.crop, '--crop');
+  const m1Iterations = parsePositiveInt(options.m1Iterations, '--m1-iterations');
+  const m2Iterations = parsePositiveInt(options.m2Iterations, '--m2-iterations');
+  const sequenceLength = parsePositiveInt(options.sequenceLength, '--sequence-length');
+  await initCompute(options);
+  const { range } = await ingestVideo(store, 'video', videoPath, options.frames, factor);
+  const renderer = createProgressRenderer(process.stderr, options.quiet);
+  const prefix = 'analysis';
+  const keys = analysisKeys(prefix);
+  try {
+    const choice = await runNormalCellMapStage(
+      store,
+      { videoKey: 'video', prefix },
+      {
+        training: { iterations: m1Iterations, crop, seed },
+        ...(normalMap === undefined ? {} : { normalMap }),
+        onProgress: renderer.sink,
+      },
+    );
+    // The M1 figures first: when M2 finds nothing, the maps are what the user needs to look at.
+    await writeMapFigures(outDir, store, keys, choice, range.first);
+    const { stats } = await runEventLengthStage(
+      store,
+      { videoKey: 'video', range, prefix },
+      { training: { iterations: m2Iterations, crop, seed, sequenceLength }, onProgress: renderer.sink },
+    );
+    renderer.stop();
+    await writeFile(path.join(outDir, 'stats.json'), `${JSON.stringify(stats, null, 2)}\n`);
+    await writeImage(path.join(outDir, 'event-lengths.png'), histogramImage(stats.histogram));
+    return { stats, choice, outDir };
+  } finally {
+    renderer.stop();
+  }
+}
+
+async function writeMapFigures(
+  outDir: string,
+  store: ReturnType<typeof createLocalBlobStore>,
+  keys: ReturnType<typeof analysisKeys>,
+  choice: NormalCellMapChoice,
+  firstFrame: number,
+): Promise<void> {
+  const map = await readArray(store, keys.normalCellMap);
+  const winner = await readArray(store, keys.featureMaps);
+  const [frames = 0, height = 0, width = 0] = map.shape;
+  const plane = height * width;
+  const mapDir = path.join(outDir, 'normal-cell-map');
+  await mkdir(mapDir, { recursive: true });
+  for (let t = 0; t < frames; t++) {
+    const frame = new Uint8Array(plane);
+    for (let i = 0; i < plane; i++) frame[i] = map.data[t * plane + i] ? 255 : 0;
+    await writeFile(path.join(mapDir, `frame-${pad3(firstFrame + t)}.png`), encodePng(frame, width, height, 8));
+  }
+  const middle = Math.floor(frames / 2);
+  const { volume } = await loadStoredFrames(store, 'video', { first: firstFrame + middle, last: firstFrame + middle });
+  await writeImage(
+    path.join(outDir, 'feature-maps.png'),
+    featureMapMontage(volume.data, (winner.data as Uint8Array).subarray(middle * plane, (middle + 1) * plane), width, height, choice.scores.length, choice.chosen),
+  );
+}
+
+export function summaryText(stats: AnalysisStats, choice: NormalCellMapChoice, outDir: string): string {
+  const s = (v: number): string => v.toFixed(2);
+  return [
+    `normal-cell map: ${choice.chosen} (${choice.automatic ? 'chosen automatically' : 'chosen by you'}; scores ${choice.scores.map((c) => c.score.toFixed(3)).join(' ')})`,
+    `cell events: ${stats.count}, temporal length mean ${s(stats.mean)}, sd ${s(stats.std)}, p50 ${s(stats.p50)}, p75 ${s(stats.p75)} (frames ${stats.frames.first}-${stats.frames.last})`,
+    `recommended ConvLSTM sequence length k = ${stats.recommendedK}; annotate ${stats.recommendedAnnotationFrames} consecutive frames (${stats.annotationFramesRange[0]}-${stats.annotationFramesRange[1]})`,
+    `results in ${outDir}: stats.json, normal-cell-map/, feature-maps.png, event-lengths.png`,
+  ].join('\n');
+}
+
+/** `mitosis analyze`: the unsupervised part of the method (M1, M2) and its recommendation. */
+export const registerAnalyze: RegisterCommand = (program) => {
+  program
+    .command('analyze')
+    .description('learn the normal-cell map (M1) and the lengths of cell events (M2); recommend k and the frames to annotate')
+    .argument('<video>', 'multi-page TIFF or folder of PNG/TIFF frames')
+    .requiredOption('--out <dir>', 'folder for stats.json, the normal-cell map PNGs and figures')
+    .option('--frames <A:B>', '1-based inclusive frames to learn from (default: all; the paper uses 1:110)')
+    .option('--factor <n>', 'downscale factor (paper: 4)', '4')
+    .option('--m1-iterations <n>', 'M1 training updates', '400')
+    .option('--m2-iterations <n>', 'M2 training updates', '300')
+    .option('--crop <px>', 'side of the square training crops', '96')
+    .option('--sequence-length <n>', 'frames per M2 training sequence', '16')
+    .option('--normal-map <i>', 'use feature map i as the normal-cell map instead of the automatic choice')
+    .option('--seed <n>', 'seed of every random choice', '1')
+    .option('--backend <name>', 'compute backend: tensorflow, wasm or cpu (default: the fastest available; env MITOSIS_BACKEND)')
+    .option('--quiet', 'no progress output')
+    .option('--json', 'print stats.json instead of the summary')
+    .action(async (video: string, options: AnalyzeOptions) => {
+      const { stats, choice, outDir } = await analyzeVideo(video, options);
+      process.stdout.write(options.json ? `${JSON.stringify(stats)}\n` : `${summaryText(stats, choice, outDir)}\n`);
+      process.exitCode = exitCodes.OK;
+    });
+};

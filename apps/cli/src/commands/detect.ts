@@ -1,0 +1,109 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createLocalBlobStore, createMemoryBlobStore, exitCodes, InvalidInputError, NotFoundError } from '@mitosis/core';
+import type { MitosisPoint } from '@mitosis/scoring';
+import { formatPointsCsv, readPointsCsv } from '@mitosis/scoring';
+import type { OverlayMark } from '@mitosis/stages';
+import { loadStoredFrames, overlayMarks, readDetectorMeta, runDetectionStage } from '@mitosis/stages';
+import { toDownscaledPixels } from '@mitosis/video';
+import { createProgressRenderer } from '../progress';
+import type { ComputeOptions } from '../runtime';
+import { ingestVideo, initCompute, pad3, writeImage } from '../runtime';
+import type { RegisterCommand } from './index';
+import { stat } from 'node:fs/promises';
+
+interface DetectOptions extends ComputeOptions {
+  readonly model: string;
+  readonly frames?: string;
+  readonly out: string;
+  readonly overlays?: string | false;
+  readonly truth?: string;
+  readonly vote: string;
+}
+
+export interface DetectSummary {
+  readonly detections: MitosisPoint[];
+  readonly frames: { first: number; last: number };
+  readonly overlayDir?: string;
+}
+
+/** M3 over a frame range: detections.csv (frame,x,y,score in original pixels) and overlay PNGs. */
+export async function detectInVideo(videoPath: string, options: DetectOptions): Promise<DetectSummary> {
+  if (options.vote !== 'any' && options.vote !== 'mean') throw new InvalidInputError(`--vote "${options.vote}" must be any or mean`);
+  const modelDir = path.resolve(options.model);
+  const isDir = await stat(modelDir).then((s) => s.isDirectory(), () => false);
+  if (!isDir) throw new NotFoundError(`model folder ${modelDir} does not exist`);
+  const modelStore = createLocalBlobStore(modelDir);
+  const detector = await readDetectorMeta(modelStore, '');
+  const truth = options.truth ? await readPointsCsv(options.truth) : undefined;
+  await initCompute(options);
+  const scratch = createMemoryBlobStore();
+  const { range } = await ingestVideo(scratch, 'video', videoPath, options.frames, detector.factor);
+  const renderer = createProgressRenderer(process.stderr, options.quiet);
+  let result;
+  try {
+    result = await runDetectionStage(scratch, { videoKey: 'video', modelStore, modelPrefix: '' }, { vote: options.vote, onProgress: renderer.sink });
+  } finally {
+    renderer.stop();
+  }
+  const outFile = path.resolve(options.out);
+  await mkdir(path.dirname(outFile), { recursive: true });
+  const rounded = result.detections.map((d) => ({ ...d, frame: Math.round(d.frame) }));
+  await writeFile(outFile, formatPointsCsv(rounded));
+  let overlayDir: string | undefined;
+  if (options.overlays !== false) {
+    overlayDir = path.resolve(options.overlays ?? path.join(path.dirname(outFile), 'overlays'));
+    await writeOverlays(overlayDir, scratch, rounded, truth, range.first, range.last, detector.factor);
+  }
+  return { detections: rounded, frames: range, ...(overlayDir ? { overlayDir } : {}) };
+}
+
+/** One PNG per frame holding a detection (red) or an annotation (green, with --truth). */
+async function writeOverlays(
+  dir: string,
+  store: ReturnType<typeof createMemoryBlobStore>,
+  detections: readonly MitosisPoint[],
+  truth: readonly MitosisPoint[] | undefined,
+  first: number,
+  last: number,
+  factor: number,
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const byFrame = new Map<number, OverlayMark[]>();
+  const add = (p: MitosisPoint, colour: readonly [number, number, number]): void => {
+    if (p.frame < first || p.frame > last) return;
+    const d = toDownscaledPixels({ x: p.x, y: p.y }, factor);
+    const marks = byFrame.get(p.frame) ?? [];
+    marks.push({ x: d.x, y: d.y, colour });
+    byFrame.set(p.frame, marks);
+  };
+  for (const p of truth ?? []) add(p, [40, 220, 60]);
+  for (const p of detections) add(p, [235, 40, 40]);
+  for (const [frame, marks] of [...byFrame.entries()].sort((a, b) => a[0] - b[0])) {
+    const { volume } = await loadStoredFrames(store, 'video', { first: frame, last: frame });
+    await writeImage(path.join(dir, `frame-${pad3(frame)}.png`), overlayMarks(volume.data, volume.width, volume.height, marks));
+  }
+}
+
+export const registerDetect: RegisterCommand = (program) => {
+  program
+    .command('detect')
+    .description('detect mitoses with a trained M3 (windows of k frames, temporal step 2)')
+    .argument('<video>', 'multi-page TIFF or folder of PNG/TIFF frames')
+    .requiredOption('--model <dir>', 'model folder written by mitosis train')
+    .option('--frames <A:B>', '1-based inclusive frames to search (default: all)')
+    .requiredOption('--out <csv>', 'detections CSV to write: frame,x,y,score')
+    .option('--overlays <dir>', 'folder for overlay PNGs (default: overlays/ beside --out)')
+    .option('--no-overlays', 'write no overlay PNGs')
+    .option('--truth <csv>', 'annotations to draw on the overlays too (green)')
+    .option('--vote <rule>', "combine windows: 'any' (paper: binarised outputs summed) or 'mean'", 'any')
+    .option('--backend <name>', 'compute backend: tensorflow, wasm or cpu (env MITOSIS_BACKEND)')
+    .option('--quiet', 'no progress output')
+    .action(async (video: string, options: DetectOptions) => {
+      const summary = await detectInVideo(video, options);
+      process.stdout.write(
+        `${summary.detections.length} mitoses detected in frames ${summary.frames.first}-${summary.frames.last}; written to ${path.resolve(options.out)}${summary.overlayDir ? `; overlays in ${summary.overlayDir}` : ''}\n`,
+      );
+      process.exitCode = exitCodes.OK;
+    });
+};

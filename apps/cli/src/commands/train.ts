@@ -1,0 +1,83 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createLocalBlobStore, createMemoryBlobStore, exitCodes, InvalidInputError } from '@mitosis/core';
+import { readPointsCsv } from '@mitosis/scoring';
+import type { DetectorMeta } from '@mitosis/stages';
+import { runTrainingStage } from '@mitosis/stages';
+import { createProgressRenderer } from '../progress';
+import type { ComputeOptions } from '../runtime';
+import { ingestVideo, initCompute, parseNonNegativeInt, parsePositiveInt } from '../runtime';
+import type { RegisterCommand } from './index';
+
+interface TrainOptions extends ComputeOptions {
+  readonly annotations: string;
+  readonly frames: string;
+  readonly k: string;
+  readonly out: string;
+  readonly factor: string;
+  readonly iterations: string;
+  readonly crop: string;
+  readonly batch: string;
+  readonly positiveWeight: string;
+  readonly seed: string;
+}
+
+/** M3 training on the annotated frames of a video; the model folder gets model.json, weights.bin and training.json. */
+export async function trainModel(videoPath: string, options: TrainOptions): Promise<DetectorMeta> {
+  const k = parsePositiveInt(options.k, '--k');
+  const factor = parsePositiveInt(options.factor, '--factor');
+  const iterations = parsePositiveInt(options.iterations, '--iterations');
+  const crop = parsePositiveInt(options.crop, '--crop');
+  const batch = parsePositiveInt(options.batch, '--batch');
+  const seed = parseNonNegativeInt(options.seed, '--seed');
+  const positiveWeight = Number(options.positiveWeight);
+  if (!Number.isFinite(positiveWeight) || positiveWeight <= 0) throw new InvalidInputError(`--positive-weight "${options.positiveWeight}" must be a number > 0`);
+  // Annotations are read (and rejected when malformed) before any slow work starts.
+  const annotations = await readPointsCsv(options.annotations);
+  await initCompute(options);
+  const scratch = createMemoryBlobStore();
+  const { range, frameCount } = await ingestVideo(scratch, 'video', videoPath, options.frames, factor);
+  const outDir = path.resolve(options.out);
+  await mkdir(outDir, { recursive: true });
+  const renderer = createProgressRenderer(process.stderr, options.quiet);
+  try {
+    // Trained into memory first, then copied: a failed run never leaves half a model in --out.
+    const meta = await runTrainingStage(
+      scratch,
+      { videoKey: 'video', range, annotations, annotationSource: options.annotations, modelPrefix: 'model', videoFrames: { first: 1, last: frameCount } },
+      { k, iterations, crop, batch, seed, model: { positiveWeight }, onProgress: renderer.sink },
+    );
+    const target = createLocalBlobStore(outDir);
+    for (const key of await scratch.list('model/')) await target.put(key.slice('model/'.length), await scratch.get(key));
+    return meta;
+  } finally {
+    renderer.stop();
+  }
+}
+
+export const registerTrain: RegisterCommand = (program) => {
+  program
+    .command('train')
+    .description('train the mitosis detector M3 on annotated frames')
+    .argument('<video>', 'multi-page TIFF or folder of PNG/TIFF frames')
+    .requiredOption('--annotations <csv>', 'annotated mitoses: frame,x,y (1-based frames, original pixels)')
+    .requiredOption('--frames <A:B>', 'the annotated frames to train on (at least k of them)')
+    .requiredOption('--k <n>', 'ConvLSTM sequence length (mitosis analyze recommends one)')
+    .requiredOption('--out <dir>', 'model folder to write')
+    .option('--factor <n>', 'downscale factor (paper: 4)', '4')
+    .option('--iterations <n>', 'training updates (paper: 6000)', '600')
+    .option('--crop <px>', 'side of the square training crops', '96')
+    .option('--batch <n>', 'windows per update', '2')
+    .option('--positive-weight <w>', 'weight of mitosis pixels in the loss (paper: 1)', '1')
+    .option('--seed <n>', 'seed of every random choice', '1')
+    .option('--backend <name>', 'compute backend: tensorflow, wasm or cpu (env MITOSIS_BACKEND)')
+    .option('--quiet', 'no progress output')
+    .action(async (video: string, options: TrainOptions) => {
+      const meta = await trainModel(video, options);
+      process.stdout.write(
+        `trained M3 (k = ${meta.k}) on frames ${meta.trainingFrames.first}-${meta.trainingFrames.last} with ${meta.annotations} annotated mitoses; final loss ${meta.finalLoss?.toFixed(5)}; model in ${path.resolve(options.out)}\n`,
+      );
+      await writeFile(path.join(path.resolve(options.out), 'README.txt'), 'M3 mitosis detector: model.json + weights.bin (tfjs weights), training.json (k, frames, factor).\n');
+      process.exitCode = exitCodes.OK;
+    });
+};

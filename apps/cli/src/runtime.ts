@@ -1,0 +1,71 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { BlobStore, FrameRange } from '@mitosis/core';
+import { InvalidInputError, parseFrameRange } from '@mitosis/core';
+import { initBackend } from '@mitosis/models';
+import type { StoredVideoMeta } from '@mitosis/stages';
+import { storePreprocessedVideo } from '@mitosis/stages';
+import { encodeRgbPng, preprocessVideo, probeVideo, readVideo } from '@mitosis/video';
+import type { RgbImage } from '@mitosis/stages';
+import { writeFile } from 'node:fs/promises';
+
+/** Options every compute command shares. */
+export interface ComputeOptions {
+  readonly backend?: string;
+  readonly quiet?: boolean;
+}
+
+const backends = ['tensorflow', 'wasm', 'cpu'] as const;
+type BackendName = (typeof backends)[number];
+
+/**
+ * Picks the compute backend once per process: `--backend`, else MITOSIS_BACKEND, else the fastest
+ * one that loads (tfjs-node-gpu, tfjs-node, wasm, cpu). The choice is logged on stderr.
+ */
+export async function initCompute(options: ComputeOptions): Promise<string> {
+  const requested = options.backend ?? process.env['MITOSIS_BACKEND'];
+  if (requested !== undefined && !backends.includes(requested as BackendName)) {
+    throw new InvalidInputError(`backend "${requested}" is not one of ${backends.join(', ')}`);
+  }
+  const info = await initBackend({
+    ...(requested ? { preferred: requested as BackendName } : {}),
+    log: (line) => {
+      if (!options.quiet) process.stderr.write(`${line}\n`);
+    },
+  });
+  return info.name;
+}
+
+export function parsePositiveInt(text: string, what: string): number {
+  if (!/^\s*\d+\s*$/.test(text) || Number(text) < 1) throw new InvalidInputError(`${what} "${text}" must be a whole number >= 1`);
+  return Number(text);
+}
+
+export function parseNonNegativeInt(text: string, what: string): number {
+  if (!/^\s*\d+\s*$/.test(text)) throw new InvalidInputError(`${what} "${text}" must be a whole number >= 0`);
+  return Number(text);
+}
+
+/** Reads (a range of) a video file or folder, preprocesses it and stores it under `key`. */
+export async function ingestVideo(
+  store: BlobStore,
+  key: string,
+  videoPath: string,
+  frames: string | undefined,
+  factor: number,
+): Promise<{ meta: StoredVideoMeta; range: FrameRange; frameCount: number }> {
+  const info = await probeVideo(videoPath);
+  const range = frames ? parseFrameRange(frames, info.frameCount) : { first: 1, last: info.frameCount };
+  const raw = await readVideo(videoPath, { frames: range });
+  const meta = await storePreprocessedVideo(store, key, preprocessVideo(raw, { factor }), videoPath);
+  return { meta, range, frameCount: info.frameCount };
+}
+
+export async function writeImage(file: string, image: RgbImage): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, encodeRgbPng(image.rgb, image.width, image.height));
+}
+
+export function pad3(n: number): string {
+  return String(n).padStart(3, '0');
+}

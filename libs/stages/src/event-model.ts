@@ -1,0 +1,180 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ProgressSink, Rng } from '@mitosis/core';
+import { InvalidInputError, createRng, silentProgress } from '@mitosis/core';
+import type { M2Model, M2Options } from '@mitosis/models';
+import { createM2 } from '@mitosis/models';
+import type { Components, Volume } from '@mitosis/volume';
+import { applyAugmentation, connectedComponents, cropVolume } from '@mitosis/volume';
+import { randomAugmentation, randomCrop } from './sampling';
+
+/**
+ * Trajectories (SPEC step 3, paper III.B): the 2D components of y_t linked across consecutive
+ * frames where they overlap, so each 3D region follows one cell through time.
+ */
+export function linkTrajectories(normalCellMap: Volume<Uint8Array>): Components {
+  return connectedComponents(normalCellMap, { connectivity: 'overlap-4' });
+}
+
+export interface ArtificialEventOptions {
+  /** Probability that a trajectory in the window loses a part. Default 0.5. */
+  readonly fraction?: number;
+  /** Shortest removed part, frames. Default 2. */
+  readonly minLength?: number;
+  /**
+   * Longest removed part, frames. Default 16: longer than most real events, so M2 learns to keep
+   * predicting an absent cell until it reappears rather than for a fixed time, and the lengths it
+   * measures on real maps follow the data, not this option.
+   */
+  readonly maxLength?: number;
+}
+
+/**
+ * Artificial events (SPEC step 4, paper Fig. 3): random temporal parts of random trajectories are
+ * removed from the map; what is removed is the event label e, what remains the context c. The
+ * removed part starts after the trajectory's first frame in the window, so the context shows the
+ * cell before it vanishes, as in a real event; it may run to the trajectory's end (a cell that dies
+ * or leaves).
+ */
+export function makeArtificialEvents(
+  map: Volume<Uint8Array>,
+  trajectories: Volume<Int32Array>,
+  rng: Rng,
+  options: ArtificialEventOptions = {},
+): { context: Volume<Uint8Array>; events: Volume<Uint8Array> } {
+  const fraction = options.fraction ?? 0.5;
+  const minLength = options.minLength ?? 2;
+  const maxLength = options.maxLength ?? 16;
+  if (minLength < 1 || maxLength < minLength) throw new InvalidInputError(`artificial event lengths ${minLength}..${maxLength} are not a range`);
+  const { frames, height, width } = map;
+  const plane = height * width;
+  // Temporal extent of every trajectory inside this window.
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  for (let t = 0; t < frames; t++) {
+    for (let i = t * plane; i < (t + 1) * plane; i++) {
+      const label = trajectories.data[i];
+      if (label === 0 || map.data[i] === 0) continue;
+      if (!first.has(label)) first.set(label, t);
+      last.set(label, t);
+    }
+  }
+  const removeFrom = new Map<number, number>();
+  const removeTo = new Map<number, number>();
+  for (const [label, t0] of [...first.entries()].sort((a, b) => a[0] - b[0])) {
+    const t1 = last.get(label) ?? t0;
+    if (t1 <= t0 || rng.next() >= fraction) continue;
+    const start = t0 + 1 + rng.int(t1 - t0);
+    const length = minLength + rng.int(maxLength - minLength + 1);
+    removeFrom.set(label, start);
+    removeTo.set(label, Math.min(t1, start + length - 1));
+  }
+  const context = new Uint8Array(map.data.length);
+  const events = new Uint8Array(map.data.length);
+  for (let t = 0; t < frames; t++) {
+    for (let i = t * plane; i < (t + 1) * plane; i++) {
+      if (map.data[i] === 0) continue;
+      const label = trajectories.data[i];
+      const from = removeFrom.get(label);
+      if (from !== undefined && t >= from && t <= (removeTo.get(label) ?? -1)) events[i] = 1;
+      else context[i] = 1;
+    }
+  }
+  return { context: { ...map, data: context }, events: { ...map, data: events } };
+}
+
+export interface EventModelTrainingOptions {
+  /** RMSProp updates. Default 300. */
+  readonly iterations?: number;
+  /** Frames per training sequence. Default 16. */
+  readonly sequenceLength?: number;
+  /** Side of the square spatial crops. Default 64. */
+  readonly crop?: number;
+  /** Sequences per update. Default 2. */
+  readonly batch?: number;
+  readonly seed?: number;
+  readonly artificialEvents?: ArtificialEventOptions;
+  readonly model?: M2Options;
+  readonly onProgress?: ProgressSink;
+}
+
+function toSequenceTensor(volumes: readonly Volume<Uint8Array>[]): tf.Tensor5D {
+  const first = volumes[0];
+  if (!first) throw new InvalidInputError('no sequences to stack');
+  const size = first.data.length;
+  const data = new Float32Array(size * volumes.length);
+  volumes.forEach((v, b) => {
+    for (let i = 0; i < size; i++) data[b * size + i] = v.data[i];
+  });
+  return tf.tensor5d(data, [volumes.length, first.frames, first.height, first.width, 1]);
+}
+
+/**
+ * M2 training (SPEC step 5): each update draws random windows of the normal-cell map, removes
+ * random parts of random trajectories, augments, and teaches M2 to predict the removed parts from
+ * what remains.
+ */
+export function trainEventModel(
+  normalCellMap: Volume<Uint8Array>,
+  options: EventModelTrainingOptions = {},
+): { model: M2Model; losses: number[] } {
+  const iterations = options.iterations ?? 300;
+  const seed = options.seed ?? 1;
+  const batch = options.batch ?? 2;
+  const crop = options.crop ?? 64;
+  const sequenceLength = Math.min(options.sequenceLength ?? 16, normalCellMap.frames);
+  if (normalCellMap.frames < 2) throw new InvalidInputError('M2 needs at least 2 frames of normal-cell map');
+  const progress = options.onProgress ?? silentProgress;
+  const rng = createRng(seed);
+  const model = createM2({ seed, ...options.model });
+  const trajectories = linkTrajectories(normalCellMap).labels;
+  const losses: number[] = [];
+  try {
+    for (let iteration = 0; iteration < iterations; iteration++) {
+      const contexts: Volume<Uint8Array>[] = [];
+      const events: Volume<Uint8Array>[] = [];
+      const box = { frames: sequenceLength, height: crop, width: crop };
+      const square = Math.min(crop, normalCellMap.height) === Math.min(crop, normalCellMap.width);
+      const augmentation = randomAugmentation(rng, square);
+      for (let b = 0; b < batch; b++) {
+        const window = randomCrop(rng, normalCellMap, box);
+        const sample = makeArtificialEvents(cropVolume(normalCellMap, window), cropVolume(trajectories, window), rng, options.artificialEvents);
+        contexts.push(applyAugmentation(sample.context, augmentation));
+        events.push(applyAugmentation(sample.events, augmentation));
+      }
+      const c = toSequenceTensor(contexts);
+      const e = toSequenceTensor(events);
+      try {
+        losses.push(model.trainStep(c, e));
+      } finally {
+        c.dispose();
+        e.dispose();
+      }
+      progress({ step: 'm2.train', done: iteration + 1, total: iterations, detail: `loss ${losses[losses.length - 1]?.toFixed(4)}` });
+    }
+  } catch (error: unknown) {
+    model.dispose();
+    throw error;
+  }
+  return { model, losses };
+}
+
+/**
+ * M2 inference (SPEC step 5): the real normal-cell map sequence goes in, e' comes out, marking
+ * where and when cells vanish from the map.
+ */
+export function predictCellEvents(model: M2Model, normalCellMap: Volume<Uint8Array>, onProgress: ProgressSink = silentProgress): Volume<Float32Array> {
+  onProgress({ step: 'm2.infer', done: 0, total: 1 });
+  const input = toSequenceTensor([normalCellMap]);
+  try {
+    const output = model.predict(input);
+    try {
+      const data = output.dataSync() as Float32Array;
+      onProgress({ step: 'm2.infer', done: 1, total: 1 });
+      return { data: Float32Array.from(data), frames: normalCellMap.frames, height: normalCellMap.height, width: normalCellMap.width };
+    } finally {
+      output.dispose();
+    }
+  } finally {
+    input.dispose();
+  }
+}

@@ -1,0 +1,312 @@
+import type { BlobStore, FrameRange, ProgressSink } from '@mitosis/core';
+import { InvalidInputError, NotFoundError, PreconditionError, silentProgress } from '@mitosis/core';
+import { loadModel, saveModel } from '@mitosis/models';
+import type { MitosisPoint } from '@mitosis/scoring';
+import { checkPointsInside } from '@mitosis/scoring';
+import { readArray, readArrayMetadata, writeArray } from '@mitosis/tensor-store';
+import type { PreprocessedVideo } from '@mitosis/video';
+import type { Volume } from '@mitosis/volume';
+import type { DetectionOptions, DetectorTrainingOptions } from './detector';
+import { detectMitoses, trainDetector } from './detector';
+import type { EventLengthOptions, EventLengthReport } from './event-lengths';
+import { measureEventLengths } from './event-lengths';
+import type { EventModelTrainingOptions } from './event-model';
+import { predictCellEvents, trainEventModel } from './event-model';
+import type { SequenceGrid } from './labels';
+import { buildMitosisLabels } from './labels';
+import type { FeatureMapScore, MapSelectionOptions } from './normal-cell-map';
+import { chooseNormalCellMap, normalCellMapFrom, scoreFeatureMaps } from './normal-cell-map';
+import type { NormalCellTrainingOptions } from './normal-cell-model';
+import { extractFeatureMaps, trainNormalCellModel } from './normal-cell-model';
+
+/**
+ * The stages of the method as functions from stored tensors to stored tensors (SPEC "the system"):
+ * each reads its inputs from a BlobStore by key and writes its outputs under deterministic keys,
+ * so the CLI (local folder) and the services (S3/MinIO, one stage per worker) run the very same
+ * code, and a stage run twice overwrites its outputs instead of duplicating them.
+ */
+
+/** What is stored beside a preprocessed video's frames (`<key>` array attributes). */
+export interface StoredVideoMeta {
+  /** 1-based number, in the source video, of stored frame 0. */
+  readonly firstFrame: number;
+  readonly frames: number;
+  readonly height: number;
+  readonly width: number;
+  readonly factor: number;
+  readonly originalWidth: number;
+  readonly originalHeight: number;
+  readonly bitDepth: number;
+  readonly source: string;
+}
+
+export function gridOf(meta: StoredVideoMeta, range?: FrameRange): SequenceGrid {
+  const firstFrame = range?.first ?? meta.firstFrame;
+  const frames = range ? range.last - range.first + 1 : meta.frames;
+  return { firstFrame, frames, height: meta.height, width: meta.width, factor: meta.factor };
+}
+
+/** Preprocess, stored: the downscaled [0,1] frames as a float32 array chunked by frame. */
+export async function storePreprocessedVideo(store: BlobStore, key: string, video: PreprocessedVideo, source: string): Promise<StoredVideoMeta> {
+  const { volume } = video;
+  const meta: StoredVideoMeta = {
+    firstFrame: video.firstFrame,
+    frames: volume.frames,
+    height: volume.height,
+    width: volume.width,
+    factor: video.factor,
+    originalWidth: video.originalWidth,
+    originalHeight: video.originalHeight,
+    bitDepth: video.bitDepth,
+    source,
+  };
+  await writeArray(store, key, { data: volume.data, shape: [volume.frames, volume.height, volume.width] }, {
+    dimensionNames: ['t', 'y', 'x'],
+    attributes: { mitosis: meta },
+  });
+  return meta;
+}
+
+export async function readVideoMeta(store: BlobStore, key: string): Promise<StoredVideoMeta> {
+  const meta = (await readArrayMetadata(store, key)).attributes['mitosis'] as StoredVideoMeta | undefined;
+  if (!meta) throw new InvalidInputError(`stored array "${key}" is not a preprocessed video`);
+  return meta;
+}
+
+/** Frames of a stored video, all or a 1-based inclusive range of the source video's numbering. */
+export async function loadStoredFrames(store: BlobStore, key: string, range?: FrameRange): Promise<{ volume: Volume<Float32Array>; meta: StoredVideoMeta }> {
+  const meta = await readVideoMeta(store, key);
+  const last = meta.firstFrame + meta.frames - 1;
+  if (range && (range.first < meta.firstFrame || range.last > last)) {
+    throw new InvalidInputError(`frames ${range.first}:${range.last} are outside the stored video (frames ${meta.firstFrame}:${last})`);
+  }
+  const start = range ? range.first - meta.firstFrame : 0;
+  const end = range ? range.last - meta.firstFrame + 1 : meta.frames;
+  const array = await readArray(store, key, { start, end });
+  return { volume: { data: array.data as Float32Array, frames: end - start, height: meta.height, width: meta.width }, meta };
+}
+
+/** `prefix/file`, or `file` alone when the prefix is empty (a model folder of its own). */
+export function joinKey(prefix: string, file: string): string {
+  const trimmed = prefix.replace(/\/+$/, '');
+  return trimmed === '' ? file : `${trimmed}/${file}`;
+}
+
+async function putJson(store: BlobStore, key: string, value: unknown): Promise<void> {
+  await store.put(key, new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`));
+}
+
+export async function getJson<T>(store: BlobStore, key: string): Promise<T> {
+  const bytes = await store.get(key);
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as T;
+  } catch (error: unknown) {
+    throw new InvalidInputError(`stored "${key}" is not valid JSON`, { cause: error });
+  }
+}
+
+/** Keys of one analysis (M1 + M2) under its prefix. */
+export function analysisKeys(prefix: string) {
+  return {
+    m1: `${prefix}/m1`,
+    featureMaps: `${prefix}/feature-maps`,
+    normalCellMap: `${prefix}/normal-cell-map`,
+    mapChoice: `${prefix}/normal-cell-map.json`,
+    m2: `${prefix}/m2`,
+    eventProbability: `${prefix}/event-probability`,
+    stats: `${prefix}/stats.json`,
+  } as const;
+}
+
+export interface NormalCellMapStageOptions {
+  readonly training?: NormalCellTrainingOptions;
+  readonly selection?: MapSelectionOptions;
+  /** The user's choice of map, overriding the automatic one. */
+  readonly normalMap?: number;
+  /** Erosions of the binarised map (paper III.C). Default 1. */
+  readonly erosions?: number;
+  readonly onProgress?: ProgressSink;
+}
+
+export interface NormalCellMapChoice {
+  readonly chosen: number;
+  readonly automatic: boolean;
+  readonly scores: FeatureMapScore[];
+}
+
+/** M1 stage: train on the stored frames, store the model, the feature maps and y_t. */
+export async function runNormalCellMapStage(
+  store: BlobStore,
+  input: { videoKey: string; range?: FrameRange; prefix: string },
+  options: NormalCellMapStageOptions = {},
+): Promise<NormalCellMapChoice> {
+  const keys = analysisKeys(input.prefix);
+  const { volume } = await loadStoredFrames(store, input.videoKey, input.range);
+  const progress = options.onProgress ?? silentProgress;
+  const { model } = trainNormalCellModel(volume, { ...options.training, onProgress: progress });
+  try {
+    await saveModel(store, keys.m1, model);
+    const winner = extractFeatureMaps(model, volume, progress);
+    const scores = scoreFeatureMaps(winner, model.config.maps, options.selection);
+    const chosen = chooseNormalCellMap(scores, options.normalMap);
+    const normalCellMap = normalCellMapFrom(winner, chosen, options.erosions ?? 1);
+    const shape = [volume.frames, volume.height, volume.width];
+    await writeArray(store, keys.featureMaps, { data: winner.data, shape }, { dimensionNames: ['t', 'y', 'x'] });
+    await writeArray(store, keys.normalCellMap, { data: normalCellMap.data, shape }, { dimensionNames: ['t', 'y', 'x'] });
+    const choice: NormalCellMapChoice = { chosen, automatic: options.normalMap === undefined, scores };
+    await putJson(store, keys.mapChoice, choice);
+    return choice;
+  } finally {
+    model.dispose();
+  }
+}
+
+export interface EventLengthStageOptions {
+  readonly training?: EventModelTrainingOptions;
+  readonly lengths?: EventLengthOptions;
+  readonly onProgress?: ProgressSink;
+}
+
+/** The content of stats.json: Table I of the paper plus the recommendation. */
+export interface AnalysisStats {
+  readonly count: number;
+  readonly mean: number;
+  readonly std: number;
+  readonly min: number;
+  readonly max: number;
+  readonly p50: number;
+  readonly p75: number;
+  readonly histogram: readonly { length: number; count: number }[];
+  readonly recommendedK: number;
+  readonly recommendedAnnotationFrames: number;
+  readonly annotationFramesRange: readonly [number, number];
+  readonly reason: string;
+  readonly normalCellMap: number;
+  readonly frames: { readonly first: number; readonly last: number };
+}
+
+/** M2 stage: train on artificial events of the stored y_t, infer e' on the real y_t, measure event lengths. */
+export async function runEventLengthStage(
+  store: BlobStore,
+  input: { videoKey: string; range?: FrameRange; prefix: string },
+  options: EventLengthStageOptions = {},
+): Promise<{ stats: AnalysisStats; report: EventLengthReport }> {
+  const keys = analysisKeys(input.prefix);
+  const meta = await readVideoMeta(store, input.videoKey);
+  const choice = await getJson<NormalCellMapChoice>(store, keys.mapChoice).catch((error: unknown) => {
+    if (error instanceof NotFoundError) throw new PreconditionError('the normal-cell map stage (M1) has not run for this analysis', { cause: error });
+    throw error;
+  });
+  const stored = await readArray(store, keys.normalCellMap);
+  const [frames = 0, height = 0, width = 0] = stored.shape;
+  const normalCellMap: Volume<Uint8Array> = { data: stored.data as Uint8Array, frames, height, width };
+  const progress = options.onProgress ?? silentProgress;
+  const { model } = trainEventModel(normalCellMap, { ...options.training, onProgress: progress });
+  try {
+    await saveModel(store, keys.m2, model);
+    const eventProbability = predictCellEvents(model, normalCellMap, progress);
+    await writeArray(store, keys.eventProbability, { data: eventProbability.data, shape: [frames, height, width] }, { dimensionNames: ['t', 'y', 'x'] });
+    const report = measureEventLengths(eventProbability, options.lengths);
+    const grid = gridOf(meta, input.range);
+    const stats: AnalysisStats = {
+      ...report.statistics,
+      recommendedK: report.recommendedK,
+      recommendedAnnotationFrames: report.recommendedAnnotationFrames,
+      annotationFramesRange: report.annotationFramesRange,
+      reason: report.reason,
+      normalCellMap: choice.chosen,
+      frames: { first: grid.firstFrame, last: grid.firstFrame + grid.frames - 1 },
+    };
+    await putJson(store, keys.stats, stats);
+    return { stats, report };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** What is stored beside a trained M3 (`<prefix>/training.json`). */
+export interface DetectorMeta {
+  readonly k: number;
+  readonly factor: number;
+  readonly trainingFrames: { readonly first: number; readonly last: number };
+  readonly annotations: number;
+  readonly iterations: number;
+  readonly finalLoss: number | null;
+  readonly source: string;
+}
+
+/** M3 training stage: labels from the annotations inside the training frames, then training; stores the model. */
+export async function runTrainingStage(
+  store: BlobStore,
+  input: {
+    videoKey: string;
+    range: FrameRange;
+    annotations: readonly MitosisPoint[];
+    annotationSource: string;
+    modelPrefix: string;
+    /** Frames of the whole source video when only part of it is stored (annotations beyond it are errors). */
+    videoFrames?: FrameRange;
+  },
+  options: DetectorTrainingOptions,
+): Promise<DetectorMeta> {
+  const { volume, meta } = await loadStoredFrames(store, input.videoKey, input.range);
+  const videoFrames = input.videoFrames ?? { first: meta.firstFrame, last: meta.firstFrame + meta.frames - 1 };
+  checkPointsInside(
+    input.annotations,
+    { firstFrame: videoFrames.first, lastFrame: videoFrames.last, width: meta.originalWidth, height: meta.originalHeight },
+    input.annotationSource,
+  );
+  const grid = gridOf(meta, input.range);
+  const inside = input.annotations.filter((p) => p.frame >= input.range.first && p.frame <= input.range.last);
+  const labels = buildMitosisLabels(inside, grid);
+  const { model, losses } = trainDetector(volume, labels, options);
+  try {
+    await saveModel(store, input.modelPrefix, model);
+    const detectorMeta: DetectorMeta = {
+      k: options.k,
+      factor: meta.factor,
+      trainingFrames: { first: input.range.first, last: input.range.last },
+      annotations: inside.length,
+      iterations: losses.length,
+      finalLoss: losses.length > 0 ? (losses[losses.length - 1] ?? null) : null,
+      source: meta.source,
+    };
+    await putJson(store, joinKey(input.modelPrefix, 'training.json'), detectorMeta);
+    return detectorMeta;
+  } finally {
+    model.dispose();
+  }
+}
+
+export async function readDetectorMeta(store: BlobStore, modelPrefix: string): Promise<DetectorMeta> {
+  try {
+    return await getJson<DetectorMeta>(store, joinKey(modelPrefix, 'training.json'));
+  } catch (error: unknown) {
+    if (error instanceof NotFoundError) throw new NotFoundError(`no trained detector at "${modelPrefix}" (training.json is missing)`, { cause: error });
+    throw error;
+  }
+}
+
+/** Detection stage: loads M3, slides windows over the stored frames, returns the detections (and stores the probability map). */
+export async function runDetectionStage(
+  store: BlobStore,
+  input: { videoKey: string; range?: FrameRange; modelStore?: BlobStore; modelPrefix: string; outputKey?: string },
+  options: DetectionOptions = {},
+) {
+  const modelStore = input.modelStore ?? store;
+  const detectorMeta = await readDetectorMeta(modelStore, input.modelPrefix);
+  const { volume, meta } = await loadStoredFrames(store, input.videoKey, input.range);
+  if (meta.factor !== detectorMeta.factor) {
+    throw new PreconditionError(`the model was trained on frames downscaled by ${detectorMeta.factor}, this video by ${meta.factor}`);
+  }
+  const model = await loadModel(modelStore, input.modelPrefix, 'm3');
+  try {
+    const result = detectMitoses(model, volume, gridOf(meta, input.range), detectorMeta.k, options);
+    if (input.outputKey) {
+      await writeArray(store, input.outputKey, { data: result.probability.data, shape: [volume.frames, volume.height, volume.width] }, { dimensionNames: ['t', 'y', 'x'] });
+    }
+    return { ...result, detectorMeta, meta };
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,41 @@
+import type { Rng } from '@mitosis/core';
+import type { AugmentationName, CropBox } from '@mitosis/volume';
+import { augmentations } from '@mitosis/volume';
+
+/**
+ * A random window of `frames` x `height` x `width` inside a sequence (clamped to its size).
+ * `focus`, when given, is a voxel the crop must contain (used to show M3 its rare positives).
+ */
+export function randomCrop(
+  rng: Rng,
+  size: { frames: number; height: number; width: number },
+  want: { frames: number; height: number; width: number },
+  focus?: { t: number; y: number; x: number },
+): CropBox {
+  const frames = Math.min(want.frames, size.frames);
+  const height = Math.min(want.height, size.height);
+  const width = Math.min(want.width, size.width);
+  const pick = (extent: number, length: number, at?: number): number => {
+    if (at === undefined) return rng.int(extent - length + 1);
+    const lo = Math.max(0, at - length + 1);
+    const hi = Math.min(extent - length, at);
+    return lo + rng.int(hi - lo + 1);
+  };
+  return {
+    t0: pick(size.frames, frames, focus?.t),
+    frames,
+    y0: pick(size.height, height, focus?.y),
+    height,
+    x0: pick(size.width, width, focus?.x),
+    width,
+  };
+}
+
+/**
+ * A random one of the paper's augmentations (III.H: flips and rotations by 90, 180, 270), using
+ * the eight dihedral transforms when the crop is square and the four that keep the shape when not.
+ */
+export function randomAugmentation(rng: Rng, square: boolean): AugmentationName {
+  const usable = augmentations.filter((a) => square || !a.swapsAxes);
+  return usable[rng.int(usable.length)]?.name ?? 'identity';
+}
