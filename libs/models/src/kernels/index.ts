@@ -1,8 +1,15 @@
 import '@tensorflow/tfjs-backend-wasm';
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
+import { castConfig } from './wasm/cast';
+import { concatConfig } from './wasm/concat';
 import { conv2DBackpropFilterConfig } from './wasm/conv2d-backprop-filter';
 import { conv2DBackpropInputConfig } from './wasm/conv2d-backprop-input';
+import { identityConfig } from './wasm/identity';
+import { sliceConfig } from './wasm/slice';
+import { splitVConfig } from './wasm/split-v';
+import { tanhConfig } from './wasm/tanh';
+import { unpackConfig } from './wasm/unpack';
 import { unsortedSegmentSumConfig } from './wasm/unsorted-segment-sum';
 
 /**
@@ -13,6 +20,13 @@ export const wasmKernelConfigs: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   unsortedSegmentSumConfig,
+  sliceConfig,
+  splitVConfig,
+  unpackConfig,
+  concatConfig,
+  tanhConfig,
+  identityConfig,
+  castConfig,
 ];
 
 /**

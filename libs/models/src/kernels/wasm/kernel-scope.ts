@@ -55,22 +55,22 @@ export class WasmKernelScope {
     return this.backend.dataIdMap.get(info.dataId).memoryOffset / Float32Array.BYTES_PER_ELEMENT;
   }
 
-  /** Frees every intermediate except `result`, which the caller hands to the engine. */
-  finish<T extends TensorInfo | undefined>(result: T): T {
+  /** Frees every intermediate except the result(s), which the caller hands to the engine. */
+  finish(result: TensorInfo | TensorInfo[] | undefined): void {
+    const kept = new Set(Array.isArray(result) ? result : result === undefined ? [] : [result]);
     for (const info of this.made) {
-      if (info !== result) {
+      if (!kept.has(info)) {
         this.backend.disposeData(info.dataId);
       }
     }
     this.made.length = 0;
-    return result;
   }
 }
 
 /** Runs `body` in a fresh scope; intermediates are freed on success and on error alike. */
-export function withWasmScope(backend: BackendWasm, body: (scope: WasmKernelScope) => TensorInfo): TensorInfo {
+export function withWasmScope<T extends TensorInfo | TensorInfo[]>(backend: BackendWasm, body: (scope: WasmKernelScope) => T): T {
   const scope = new WasmKernelScope(backend);
-  let result: TensorInfo | undefined;
+  let result: T | undefined;
   try {
     result = body(scope);
     return result;
