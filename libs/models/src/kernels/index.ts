@@ -8,6 +8,7 @@ import { conv2DBackpropInputConfig } from './wasm/conv2d-backprop-input';
 import { identityConfig } from './wasm/identity';
 import { sliceConfig } from './wasm/slice';
 import { splitVConfig } from './wasm/split-v';
+import { sumConfig } from './wasm/sum';
 import { tanhConfig } from './wasm/tanh';
 import { unpackConfig } from './wasm/unpack';
 import { unsortedSegmentSumConfig } from './wasm/unsorted-segment-sum';
@@ -27,6 +28,7 @@ export const wasmKernelConfigs: readonly KernelConfig[] = [
   tanhConfig,
   identityConfig,
   castConfig,
+  sumConfig,
 ];
 
 /**
