@@ -268,6 +268,7 @@ describe('createStageConsumer', () => {
     const { names, jobs } = await setUp('m1', 2_000, 3);
     const job = await startJob(jobs, ['m1']);
     const deliveries: number[] = [];
+    const times: number[] = [];
     await consumer({
       nc: await newConnection(),
       names,
@@ -275,14 +276,20 @@ describe('createStageConsumer', () => {
       stage: 'm1',
       ackWaitMs: 2_000,
       maxDeliver: 3,
+      backoff: { initialMs: 150 },
       process: async (_work, ctx) => {
         deliveries.push(ctx.deliveryCount);
+        times.push(Date.now());
         throw new Error('GPU out of memory');
       },
     });
     await publishWork(nc.jetstream(), names, 'm1', encode(1), { jobId: job.id });
     await waitFor('job failed', async () => (await jobs.get(job.id)).state === 'FAILED');
     expect(deliveries).toEqual([1, 2, 3]);
+    // nak(delay) backs off 150 ms, then 300 ms, and well under the 2 s ack wait.
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(140);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(290);
+    expect(times[2]! - times[0]!).toBeLessThan(2_000);
     const failed = await jobs.get(job.id);
     expect(failed.error).toEqual({ kind: 'INTERNAL', message: 'GPU out of memory', stage: 'm1' });
     expect(failed.stages.m1).toMatchObject({ state: 'FAILED', attempts: 3 });
@@ -313,12 +320,15 @@ describe('createStageConsumer', () => {
       maxDeliver: 3,
       progressIntervalMs: 0,
       process: async (_work, ctx: StageContext) => {
+        expect(ctx.jobId).toBe(job.id);
+        expect(ctx.headers).toMatchObject({ [HEADERS.jobId]: job.id, traceparent: '00-trace-01' });
+        expect(ctx.maxDeliver).toBe(3);
         ctx.reportProgress(5, 10, `attempt ${ctx.deliveryCount}`);
         if (ctx.deliveryCount < 3) throw new Error('connection reset');
         ctx.progress({ step: 'm2.infer', done: 10, total: 10, detail: 'loss 0.31' });
       },
     });
-    await publishWork(nc.jetstream(), names, 'm2', encode(1), { jobId: job.id });
+    await publishWork(nc.jetstream(), names, 'm2', encode(1), { jobId: job.id, headers: { traceparent: '00-trace-01' } });
     await waitFor('stage succeeded', async () => (await jobs.get(job.id)).stages.m2?.state === 'SUCCEEDED');
     const done = await jobs.get(job.id);
     expect(done.stages.m2).toMatchObject({ state: 'SUCCEEDED', attempts: 3, step: 'm2.infer', done: 10, total: 10, detail: 'loss 0.31' });
@@ -332,6 +342,28 @@ describe('createStageConsumer', () => {
       [3, 5, 'attempt 3'],
       [3, 10, 'loss 0.31'],
     ]);
+  });
+
+  it('dead-letters a message that does not decode, without calling process', async () => {
+    const { names, jobs } = await setUp('m1', 2_000, 3);
+    const job = await startJob(jobs, ['m1']);
+    let calls = 0;
+    await consumer({
+      nc: await newConnection(),
+      names,
+      jobs,
+      stage: 'm1',
+      ackWaitMs: 2_000,
+      maxDeliver: 3,
+      process: async () => {
+        calls++;
+      },
+    });
+    await publishWork(nc.jetstream(), names, 'm1', new TextEncoder().encode('not json'), { jobId: job.id });
+    await waitFor('job failed', async () => (await jobs.get(job.id)).state === 'FAILED');
+    expect(calls).toBe(0);
+    expect((await jobs.get(job.id)).error).toMatchObject({ kind: 'INVALID_ARGUMENT', stage: 'm1' });
+    expect((await deadLetters(names)).map((d) => d.headers[HEADERS.deadDeliveries])).toEqual(['1']);
   });
 
   it('dead-letters, without running the stage again, a message whose every delivery crashed its worker', async () => {

@@ -273,7 +273,7 @@ export async function createStageConsumer<T>(options: StageConsumerOptions<T>): 
       if (job !== undefined && isFinalJobState(job.state)) {
         // Cancelled or already failed: nothing to do, and nothing to redo.
         log.info('job already ended; work dropped', { ...fields, state: job.state });
-        if (job.state === 'CANCELLED') await markCancelled(jobId);
+        if (job.state === 'CANCELLED') await markCancelled(jobId, deliveryCount);
         await ack(msg, fields);
         return;
       }
@@ -317,7 +317,7 @@ export async function createStageConsumer<T>(options: StageConsumerOptions<T>): 
 
     const abort: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
     if (abort instanceof StageAbort && abort.reason === 'cancelled') {
-      await markCancelled(jobId);
+      await markCancelled(jobId, deliveryCount);
       await ack(msg, fields);
       return;
     }
@@ -373,7 +373,7 @@ export async function createStageConsumer<T>(options: StageConsumerOptions<T>): 
     }
   }
 
-  async function markCancelled(jobId: string | undefined): Promise<void> {
+  async function markCancelled(jobId: string | undefined, attempt: number): Promise<void> {
     try {
       await recordJob(jobId, (job) => {
         const status = stageStatus(job, stage);
@@ -385,7 +385,7 @@ export async function createStageConsumer<T>(options: StageConsumerOptions<T>): 
     } catch (error) {
       log.warn('stage cancellation not recorded', { stage, jobId, error: describe(error) });
     }
-    await emit({ jobId, type: 'stage-cancelled', attempt: 0 });
+    await emit({ jobId, type: 'stage-cancelled', attempt });
   }
 
   /**
