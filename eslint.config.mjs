@@ -5,6 +5,29 @@ import tseslint from 'typescript-eslint';
 
 const transportPackages = ['nats', 'minio', '@grpc/*', '@opentelemetry/*', 's3rver'];
 
+/**
+ * The architecture as tags: apps may use any lib; core depends on nothing; science libs (the
+ * method) never touch transport code; contract and transport libs never touch the science.
+ * Specs may also use the real-server fixtures of libs/testing (`forSpecs`).
+ */
+function boundaries(forSpecs) {
+  const only = (...tags) => (forSpecs ? [...tags, 'type:testing'] : tags);
+  return {
+    enforceBuildableLibDependency: false,
+    // Benchmarks load backends lazily on purpose; that must not forbid static imports elsewhere.
+    checkDynamicDependenciesExceptions: ['.*'],
+    allow: [],
+    depConstraints: [
+      { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:science', 'type:contract', 'type:transport', 'type:testing'] },
+      { sourceTag: 'type:core', onlyDependOnLibsWithTags: only('type:core'), bannedExternalImports: transportPackages },
+      { sourceTag: 'type:science', onlyDependOnLibsWithTags: only('type:core', 'type:science'), bannedExternalImports: transportPackages },
+      { sourceTag: 'type:contract', onlyDependOnLibsWithTags: only('type:core', 'type:contract') },
+      { sourceTag: 'type:transport', onlyDependOnLibsWithTags: only('type:core', 'type:contract', 'type:transport') },
+      { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:core', 'type:science', 'type:contract', 'type:transport', 'type:testing'] },
+    ],
+  };
+}
+
 export default [
   { ignores: ['**/node_modules/**', '**/dist/**', '**/tmp/**', 'libs/proto/src/gen/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
   ...nx.configs['flat/base'],
@@ -21,31 +44,15 @@ export default [
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       eqeqeq: ['error', 'always'],
       'no-console': 'off',
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          // Benchmarks load backends lazily on purpose; that must not forbid static imports elsewhere.
-          checkDynamicDependenciesExceptions: ['.*'],
-          allow: [],
-          depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:science', 'type:contract', 'type:transport', 'type:testing'] },
-            { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core'], bannedExternalImports: transportPackages },
-            {
-              sourceTag: 'type:science',
-              onlyDependOnLibsWithTags: ['type:core', 'type:science'],
-              bannedExternalImports: transportPackages,
-            },
-            { sourceTag: 'type:contract', onlyDependOnLibsWithTags: ['type:core', 'type:contract'] },
-            { sourceTag: 'type:transport', onlyDependOnLibsWithTags: ['type:core', 'type:contract', 'type:transport'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:core', 'type:science', 'type:contract', 'type:transport', 'type:testing'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': ['error', boundaries(false)],
     },
   },
   {
-    files: ['**/*.spec.ts', '**/jest.config.ts'],
-    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+    // Specs may use the shared real-server fixtures of libs/testing whatever their project's type.
+    files: ['**/*.spec.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@nx/enforce-module-boundaries': ['error', boundaries(true)],
+    },
   },
 ];

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidInputError, MitosisError, NotFoundError, PreconditionError } from '@mitosis/core';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- specs may use the shared test fixtures
+ 
 import { startS3Server, uniqueBucketName } from '@mitosis/testing';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- specs may use the shared test fixtures
+ 
 import type { S3ServerFixture } from '@mitosis/testing';
 import { Client } from 'minio';
 import type { S3StoreConfig } from './config';

@@ -1,9 +1,9 @@
 import type { BlobStore } from '@mitosis/core';
 import { InvalidInputError } from '@mitosis/core';
 import { readArray, readArrayMetadata, writeArray } from '@mitosis/tensor-store';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- specs may use the shared test fixtures
+ 
 import { startS3Server, uniqueBucketName } from '@mitosis/testing';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- specs may use the shared test fixtures
+ 
 import type { S3ServerFixture } from '@mitosis/testing';
 import { createS3BlobStore } from './s3-blob-store';
 

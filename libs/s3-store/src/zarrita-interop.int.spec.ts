@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { createLocalBlobStore } from '@mitosis/core';
 import { readArray, writeArray } from '@mitosis/tensor-store';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- specs may use the shared test fixtures
+ 
 import { startS3Server, uniqueBucketName } from '@mitosis/testing';
 import { createS3BlobStore } from './s3-blob-store';
 
