@@ -1,7 +1,6 @@
 import type { NatsConnection } from 'nats';
 import { connect } from 'nats';
 import { InvalidInputError } from '@mitosis/core';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- specs start a real server through the shared fixture lib
 import { startNatsServer, uniqueName } from '@mitosis/testing';
 import { jsonCodec } from './codec';
 import type { Job } from './job';

@@ -1,7 +1,6 @@
 import type { NatsConnection } from 'nats';
 import { AckPolicy, RetentionPolicy, connect, millis } from 'nats';
 import { InvalidInputError, PreconditionError } from '@mitosis/core';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- specs start a real server through the shared fixture lib
 import { startNatsServer, uniqueName } from '@mitosis/testing';
 import { HEADERS, STAGES, eventNames } from './names';
 import { publishWork, workMsgId } from './publish';
