@@ -10,7 +10,10 @@
  *     XNNPACK Conv2D over transposed tensors), and tfjs's generic kernel (cpu backend; wasm has
  *     none) where it finishes in reasonable time;
  *   - Conv2DBackpropInput: ours (forward Conv2D with the rotated filter) vs the wasm built-in;
- *   - Conv2D forward on wasm, whose best GFLOP/s is the machine's practical ceiling.
+ *   - Conv2D forward on wasm, whose best GFLOP/s is the machine's practical ceiling;
+ * then one training step of a bidirectional ConvLSTM (M3-like: RMSProp, fused convolutions,
+ * concat/split/sigmoid/tanh) with the wasm backend's own kernels (plus our Conv2DBackpropFilter,
+ * without which it cannot train) against all of the project's kernels.
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -53,9 +56,11 @@ async function main(): Promise<void> {
   const tf: typeof Tf = await import('@tensorflow/tfjs');
   const { initBackend } = await import('@mitosis/models');
 
-  // The built-in wasm Conv2DBackpropInput, kept before initBackend registers ours over it.
+  // The built-in wasm kernels, kept before initBackend registers ours over them.
   await import('@tensorflow/tfjs-backend-wasm');
-  const builtinBackpropInput = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
+  const { registerWasmKernels, wasmKernelConfigs } = await import('@mitosis/models');
+  const builtins = new Map(wasmKernelConfigs.map((c) => [c.kernelName, tf.getKernel(c.kernelName, 'wasm')] as const));
+  const builtinBackpropInput = builtins.get(tf.Conv2DBackpropInput);
   const info = await initBackend({ preferred: 'wasm', log: (line) => console.log(line) });
   const ours = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
   console.log(`node ${process.version}, ${info.threads} thread(s), best of ${reps} runs; ms and GFLOP/s per call\n`);
@@ -151,6 +156,80 @@ async function main(): Promise<void> {
     tf.dispose([x, dy, w]);
   }
   console.log(`\nbest forward Conv2D on wasm: ${bestForward.gflops.toFixed(1)} GFLOP/s (${bestForward.shape})`);
+
+  await tf.setBackend('wasm');
+  const useBuiltins = (): void => {
+    for (const [name, config] of builtins) {
+      if (config !== undefined) swapKernel(config);
+      else if (name !== tf.Conv2DBackpropFilter) tf.unregisterKernel(name, 'wasm');
+    }
+    swapKernel(wasmKernelConfigs.find((c) => c.kernelName === tf.Conv2DBackpropFilter));
+  };
+  const step = convLstmStep(tf, quick ? { batch: 1, frames: 4, size: 64 } : { batch: 2, frames: 6, size: 96 });
+  useBuiltins();
+  const before = step.time(reps);
+  registerWasmKernels();
+  const after = step.time(reps);
+  step.dispose();
+  console.log(`\n${step.label}: built-in kernels ${before.toFixed(0)} ms, project kernels ${after.toFixed(0)} ms (${(before / after).toFixed(2)}x)`);
+}
+
+/** One RMSProp step of a bidirectional ConvLSTM (16 hidden, 3x3) with a 3x3 + 1x1 read-out. */
+function convLstmStep(tf: typeof Tf, { batch, frames, size }: { batch: number; frames: number; size: number }) {
+  const hidden = 16;
+  const weight = (shape: number[]): Tf.Variable => tf.variable(tf.randomUniform(shape, -0.1, 0.1));
+  const cells = [0, 1].map(() => ({ kernel: weight([3, 3, 1 + hidden, 4 * hidden]), bias: weight([4 * hidden]) }));
+  const readout = { kernel: weight([3, 3, 2 * hidden, hidden]), bias: weight([hidden]) };
+  const logit = { kernel: weight([1, 1, hidden, 1]), bias: weight([1]) };
+  const video = tf.randomUniform([batch, frames, size, size, 1]);
+  const labels = tf.randomUniform([batch, frames, size, size, 1]).round();
+  const optimizer = tf.train.rmsprop(1e-3, 0.9);
+  const run = (cell: (typeof cells)[number], inputs: Tf.Tensor4D[], reverse: boolean): Tf.Tensor4D[] => {
+    let h = tf.zeros([batch, size, size, hidden]) as Tf.Tensor4D;
+    let c = h;
+    const out = new Array<Tf.Tensor4D>(inputs.length);
+    const order = inputs.map((_, t) => t);
+    if (reverse) order.reverse();
+    for (const t of order) {
+      const z = tf.fused.conv2d({ x: tf.concat([inputs[t] as Tf.Tensor4D, h], 3), filter: cell.kernel as Tf.Tensor4D, strides: 1, pad: 'same', bias: cell.bias });
+      const [i, f, o, g] = tf.split(z, 4, 3) as [Tf.Tensor4D, Tf.Tensor4D, Tf.Tensor4D, Tf.Tensor4D];
+      c = tf.add(tf.mul(tf.sigmoid(f), c), tf.mul(tf.sigmoid(i), tf.tanh(g)));
+      h = tf.mul(tf.sigmoid(o), tf.tanh(c));
+      out[t] = h;
+    }
+    return out;
+  };
+  const loss = (): Tf.Scalar => {
+    const inputs = tf.unstack(video, 1) as Tf.Tensor4D[];
+    const [forwardCell, backwardCell] = cells as [(typeof cells)[number], (typeof cells)[number]];
+    const forward = run(forwardCell, inputs, false);
+    const backward = run(backwardCell, inputs, true);
+    const z = tf.stack(
+      forward.map((h, t) => {
+        const both = tf.dropout(tf.concat([h, backward[t] as Tf.Tensor4D], 3), 0.3) as Tf.Tensor4D;
+        const r = tf.fused.conv2d({ x: both, filter: readout.kernel as Tf.Tensor4D, strides: 1, pad: 'same', bias: readout.bias, activation: 'relu' });
+        return tf.fused.conv2d({ x: r, filter: logit.kernel as Tf.Tensor4D, strides: 1, pad: 'same', bias: logit.bias });
+      }),
+      1,
+    );
+    return tf.mean(tf.add(tf.mul(tf.sub(1, labels), z), tf.softplus(tf.neg(z)))) as Tf.Scalar;
+  };
+  return {
+    label: `bidirectional ConvLSTM step, ${batch}x${frames} frames of ${size}x${size}`,
+    time(reps: number): number {
+      let best = Infinity;
+      for (let i = 0; i <= reps; i++) {
+        const start = performance.now();
+        tf.dispose(optimizer.minimize(loss, true) ?? []);
+        if (i > 0) best = Math.min(best, performance.now() - start);
+      }
+      return best;
+    },
+    dispose(): void {
+      optimizer.dispose();
+      tf.dispose([video, labels, ...cells.flatMap((c) => [c.kernel, c.bias]), readout.kernel, readout.bias, logit.kernel, logit.bias]);
+    },
+  };
 }
 
 if (process.env['TSX_TSCONFIG_PATH'] === undefined) {
