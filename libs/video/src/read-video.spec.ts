@@ -1,3 +1,4 @@
+import { cetres } from '@mitosis/testing';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +7,7 @@ import { encodePng } from './png';
 import { naturalCompare, probeVideo, readVideo } from './read-video';
 import { encodeTiff } from './tiff-writer';
 
-const CETRES_FRAMES = '/work/shared/data/cetres-b/frames';
+const CETRES_FRAMES = cetres.frames();
 
 function frame8(width: number, height: number, value: number): Uint8Array {
   return new Uint8Array(width * height).map((_, i) => (value + i) % 256);

@@ -1,3 +1,4 @@
+import { cetres } from '@mitosis/testing';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,7 @@ import { encodeTiff } from '@mitosis/video';
 import { runCli } from '../program';
 
 const bin = path.join(__dirname, '..', '..', '..', '..', 'bin', 'mitosis.js');
-const cetres = '/work/shared/data/cetres-b/frames';
+const cetresFrames = cetres.frames();
 
 /** Runs the CLI in-process, capturing stdout and the error lines. */
 async function info(args: readonly string[]): Promise<{ code: number; stdout: string; errors: string[] }> {
@@ -35,12 +36,12 @@ describe('mitosis info', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('describes the real CeTReS.B frames in text', async () => {
-    const { code, stdout, errors } = await info([cetres]);
+    const { code, stdout, errors } = await info([cetresFrames]);
     expect(errors).toEqual([]);
     expect(code).toBe(exitCodes.OK);
     expect(stdout).toBe(
       [
-        `video       ${cetres} (folder of frames)`,
+        `video       ${cetresFrames} (folder of frames)`,
         'frames      200',
         'frame size  1376x1038',
         'bit depth   8',
@@ -51,7 +52,7 @@ describe('mitosis info', () => {
   });
 
   it('prints one JSON object with --json, honouring --factor', async () => {
-    const plain = await info([cetres, '--json']);
+    const plain = await info([cetresFrames, '--json']);
     expect(JSON.parse(plain.stdout)).toEqual({
       frameCount: 200,
       width: 1376,
@@ -60,7 +61,7 @@ describe('mitosis info', () => {
       kind: 'frame-folder',
       downscaled: { width: 344, height: 259, factor: 4 },
     });
-    const byTwo = await info([cetres, '--json', '--factor', '2']);
+    const byTwo = await info([cetresFrames, '--json', '--factor', '2']);
     expect(JSON.parse(byTwo.stdout).downscaled).toEqual({ width: 688, height: 519, factor: 2 });
   });
 
@@ -85,7 +86,7 @@ describe('mitosis info', () => {
 
   it('answers a missing path with NOT_FOUND and a bad --factor with INVALID_ARGUMENT', async () => {
     expect((await info([path.join(dir, 'nothing-here')])).code).toBe(exitCodes.NOT_FOUND);
-    const bad = await info([cetres, '--factor', 'x']);
+    const bad = await info([cetresFrames, '--factor', 'x']);
     expect(bad.code).toBe(exitCodes.INVALID_ARGUMENT);
     expect(bad.errors).toEqual(['mitosis: --factor "x" must be a whole number >= 1']);
   });

@@ -1,3 +1,4 @@
+import { cetres } from '@mitosis/testing';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { exitCodes } from '@mitosis/core';
 import { runCli } from '../program';
 
 const bin = path.join(__dirname, '..', '..', '..', '..', 'bin', 'mitosis.js');
-const truthFile = '/work/shared/data/cetres-b/mitoses.csv';
+const truthFile = cetres.mitoses();
 
 /** Runs the CLI in-process, capturing what it writes to stdout and its error lines. */
 async function score(args: readonly string[]): Promise<{ code: number; stdout: string; errors: string[] }> {
