@@ -18,12 +18,14 @@ function boundaries(forSpecs) {
     checkDynamicDependenciesExceptions: ['.*'],
     allow: [],
     depConstraints: [
-      { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:science', 'type:contract', 'type:transport', 'type:testing'] },
+      { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:core', 'type:science', 'type:contract', 'type:transport', 'type:service', 'type:testing'] },
+      // Service kit: hosts the science behind the transports, for the service apps.
+      { sourceTag: 'type:service', onlyDependOnLibsWithTags: only('type:core', 'type:science', 'type:contract', 'type:transport', 'type:service') },
       { sourceTag: 'type:core', onlyDependOnLibsWithTags: only('type:core'), bannedExternalImports: transportPackages },
       { sourceTag: 'type:science', onlyDependOnLibsWithTags: only('type:core', 'type:science'), bannedExternalImports: transportPackages },
       { sourceTag: 'type:contract', onlyDependOnLibsWithTags: only('type:core', 'type:contract') },
       { sourceTag: 'type:transport', onlyDependOnLibsWithTags: only('type:core', 'type:contract', 'type:transport') },
-      { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:core', 'type:science', 'type:contract', 'type:transport', 'type:testing'] },
+      { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:core', 'type:science', 'type:contract', 'type:transport', 'type:service', 'type:testing'] },
     ],
   };
 }
