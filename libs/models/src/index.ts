@@ -3,7 +3,7 @@ export type { BackendInfo, BackendName, InitBackendOptions } from './backend/ini
 export { registerWasmKernels, wasmKernelConfigs } from './kernels';
 // Networks M1, M2, M3 (nets/) and their storage (io/).
 export { createM1, resolveM1Config, winnerTakeAll, disturbMaps } from './nets/m1';
-export type { M1Config, M1Options, M1Model, M1FeatureMaps } from './nets/m1';
+export type { M1Config, M1Options, M1Model, M1FeatureMaps, M1Gradient } from './nets/m1';
 export { createM2, resolveM2Config } from './nets/m2';
 export type { M2Config, M2Options, M2Model } from './nets/m2';
 export { createM3, resolveM3Config } from './nets/m3';

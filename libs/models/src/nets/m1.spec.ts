@@ -38,6 +38,15 @@ describe('winnerTakeAll (III.C)', () => {
     expect(Array.from(grad.dataSync())).toEqual([0, 2, 0, 4, 0, 0]);
     tf.dispose([maps, grad]);
   });
+
+  it('passes the gradient to every map in straight-through mode, with the same forward values', () => {
+    const maps = tf.tensor4d([0.1, 0.7, 0.2, 0.5, 0.3, 0.2], [1, 1, 2, 3]);
+    const weights = tf.tensor4d([1, 2, 3, 4, 5, 6], [1, 1, 2, 3]);
+    expect(Array.from(winnerTakeAll(maps, 'straight-through').dataSync())).toEqual(Array.from(winnerTakeAll(maps).dataSync()));
+    const grad = tf.grad((m: tf.Tensor) => tf.sum(tf.mul(winnerTakeAll(m as tf.Tensor4D, 'straight-through'), weights)))(maps);
+    expect(Array.from(grad.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+    tf.dispose([maps, weights, grad]);
+  });
 });
 
 describe('disturbMaps (training only, III.C)', () => {

@@ -20,6 +20,8 @@ import type { NetworkBase, ParamMap, RmsPropConfig } from './common';
 import { receptiveFieldRadius } from './receptive-field';
 
 /** M1, the unsupervised normal-cell map extractor (III.C, Fig. 4). */
+export type M1Gradient = 'straight-through' | 'winner';
+
 export interface M1Config {
   /** Number n of feature maps of h_t (paper: 6). */
   maps: number;
@@ -31,6 +33,8 @@ export interface M1Config {
   decoderWidths: number[];
   /** Half-width of the uniform noise added to h_t in training (paper: 0.2). */
   noise: number;
+  /** How the winner-take-all step passes gradients in training (see winnerTakeAll). */
+  gradient: M1Gradient;
   seed: number;
   optimizer: RmsPropConfig;
 }
@@ -59,11 +63,26 @@ export interface M1Model extends NetworkBase<'m1', M1Config> {
 
 /**
  * The paper's "softmax and max-pooling" over the maps (III.C): each pixel of [b, h, w, n] keeps
- * only its winning map's value, the others become 0 (one active map per pixel). The one-hot mask
- * is a constant for the gradient, which flows through the kept value only.
+ * only its winning map's value, the others become 0 (one active map per pixel).
+ *
+ * `gradient` says how training sees this step. 'winner' treats the one-hot mask as a constant,
+ * so the gradient flows through the kept value only. 'straight-through' (the default, a
+ * documented deviation: the paper does not say) keeps the same forward values but passes the
+ * gradient to every map as if none had been zeroed: a map that loses everywhere early still
+ * learns whether winning somewhere would lower the loss. On our synthetic videos 600 updates
+ * gave the paper's picture (interiors, edges, background, blank maps; Fig. 7) this way, while
+ * the 'winner' gradient stayed at two maps splitting the illumination after 1500 updates.
  */
-export function winnerTakeAll(maps: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => tf.mul(maps, tf.oneHot(tf.argMax(maps, 3), maps.shape[3]).toFloat()));
+export function winnerTakeAll(maps: tf.Tensor4D, gradient: M1Gradient = 'winner'): tf.Tensor4D {
+  if (gradient === 'winner') {
+    return tf.tidy(() => tf.mul(maps, tf.oneHot(tf.argMax(maps, 3), maps.shape[3]).toFloat()));
+  }
+  const straightThrough = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = inputs[0] as tf.Tensor;
+    const kept = tf.mul(x, tf.oneHot(tf.argMax(x, 3), x.shape[3] ?? 1).toFloat());
+    return { value: kept, gradFunc: (dy: tf.Tensor) => [dy] };
+  });
+  return tf.tidy(() => straightThrough(maps) as tf.Tensor4D);
 }
 
 /**
@@ -90,6 +109,7 @@ export function resolveM1Config(options: M1Options = {}): M1Config {
     encoderWidths: options.encoderWidths ?? [16, 16],
     decoderWidths: options.decoderWidths ?? [16, 16],
     noise: options.noise ?? 0.2,
+    gradient: options.gradient ?? 'straight-through',
     seed: options.seed ?? 0,
     optimizer: resolveRmsProp(options.optimizer),
   };
@@ -99,6 +119,9 @@ export function resolveM1Config(options: M1Options = {}): M1Config {
   config.encoderWidths = requireWidths('encoderWidths', config.encoderWidths, 2);
   config.decoderWidths = requireWidths('decoderWidths', config.decoderWidths, 2);
   requireInRange('noise', config.noise, 0, Number.MAX_VALUE);
+  if (config.gradient !== 'straight-through' && config.gradient !== 'winner') {
+    throw new InvalidInputError(`gradient must be 'straight-through' or 'winner', got ${String(config.gradient)}`);
+  }
   requireSeed(config.seed);
   return config;
 }
@@ -146,7 +169,7 @@ export function createM1(options: M1Options = {}): M1Model {
     trainStep(frames, rng = trainRng) {
       checkFrames(frames, 'M1 training frames', 1);
       return optimiseStep(optimizer, params, () => {
-        const h = disturbMaps(winnerTakeAll(softmaxMaps(frames)), config.noise, rng);
+        const h = disturbMaps(winnerTakeAll(softmaxMaps(frames), config.gradient), config.noise, rng);
         return binaryCrossEntropyWithLogits(decodeLogits(h), frames);
       });
     },
