@@ -5,10 +5,11 @@ import { castConfig } from './wasm/cast';
 import { concatConfig } from './wasm/concat';
 import { conv2DBackpropFilterConfig } from './wasm/conv2d-backprop-filter';
 import { conv2DBackpropInputConfig } from './wasm/conv2d-backprop-input';
+import { depthwiseConv2dBackpropFilterConfig } from './wasm/depthwise-conv2d-backprop-filter';
+import { depthwiseConv2dBackpropInputConfig } from './wasm/depthwise-conv2d-backprop-input';
 import { identityConfig } from './wasm/identity';
 import { sliceConfig } from './wasm/slice';
 import { splitVConfig } from './wasm/split-v';
-import { sumConfig } from './wasm/sum';
 import { tanhConfig } from './wasm/tanh';
 import { unpackConfig } from './wasm/unpack';
 import { unsortedSegmentSumConfig } from './wasm/unsorted-segment-sum';
@@ -28,7 +29,8 @@ export const wasmKernelConfigs: readonly KernelConfig[] = [
   tanhConfig,
   identityConfig,
   castConfig,
-  sumConfig,
+  depthwiseConv2dBackpropFilterConfig,
+  depthwiseConv2dBackpropInputConfig,
 ];
 
 /**

@@ -22,7 +22,8 @@ export interface Stride1Conv {
 }
 
 /**
- * Resolves the padding of a stride-1, dilation-1 NHWC convolution with tfjs's own rules (so
+ * Resolves the padding of a stride-1, dilation-1 NHWC convolution (or depthwise convolution, whose
+ * outChannels is then channels x multiplier) with tfjs's own rules (so
  * 'same' splits odd padding exactly as the forward Conv2D does) and rejects anything else,
  * naming the kernel and the unsupported attribute.
  */
@@ -34,6 +35,8 @@ export function stride1Conv(
   pad: Pad,
   dataFormat: 'NHWC' | 'NCHW',
   dimRoundingMode: 'floor' | 'round' | 'ceil' | undefined,
+  depthwise = false,
+  dilations: [number, number] | number = 1,
 ): Stride1Conv {
   if (dataFormat !== 'NHWC') {
     throw new InvalidInputError(`${kernelName} on wasm: dataFormat ${dataFormat} is not supported (NHWC only)`);
@@ -42,6 +45,12 @@ export function stride1Conv(
   if (strideHeight !== 1 || strideWidth !== 1) {
     throw new InvalidInputError(
       `${kernelName} on wasm: strides ${strideHeight}x${strideWidth} are not supported (stride 1 only)`,
+    );
+  }
+  const [dilationHeight, dilationWidth] = typeof dilations === 'number' ? [dilations, dilations] : dilations;
+  if (dilationHeight !== 1 || dilationWidth !== 1) {
+    throw new InvalidInputError(
+      `${kernelName} on wasm: dilations ${dilationHeight}x${dilationWidth} are not supported (dilation 1 only)`,
     );
   }
   if (xShape.length !== 4 || filterShape.length !== 4) {
@@ -56,7 +65,7 @@ export function stride1Conv(
     1,
     pad,
     dimRoundingMode,
-    false,
+    depthwise,
     'channelsLast',
   );
   return {

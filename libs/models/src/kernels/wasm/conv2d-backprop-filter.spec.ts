@@ -19,6 +19,7 @@ const cases: Case[] = [
   { name: '5x5 same, odd sizes', x: [2, 9, 7, 3], filter: [5, 5, 3, 5], pad: 'same' },
   { name: '3x3 valid', x: [2, 9, 7, 3], filter: [3, 3, 3, 2], pad: 'valid' },
   { name: '1x1 same (contiguous rows)', x: [3, 6, 5, 4], filter: [1, 1, 4, 2], pad: 'same' },
+  { name: '1x1 to one map', x: [2, 7, 5, 6], filter: [1, 1, 6, 1], pad: 'valid' },
   { name: '3x1 valid (1-wide, unpadded)', x: [2, 7, 6, 2], filter: [3, 1, 2, 3], pad: 'valid' },
   { name: '2x4 same (even kernel, uneven padding)', x: [1, 6, 9, 2], filter: [2, 4, 2, 3], pad: 'same' },
   { name: 'explicit asymmetric padding', x: [2, 6, 6, 2], filter: [3, 3, 2, 2], pad: [[0, 0], [2, 0], [1, 2], [0, 0]] },

@@ -92,14 +92,7 @@ function conv2DBackpropFilter(args: Parameters<KernelFunc>[0]): TensorInfo {
         const part = scope.run('BatchMatMul', { a: cols, b: dyBand }, { transposeA: false, transposeB: false });
         scope.release(cols);
         scope.release(dyBand);
-        if (sum === undefined) {
-          sum = part;
-        } else {
-          const next = scope.run('Add', { a: sum, b: part });
-          scope.release(sum);
-          scope.release(part);
-          sum = next;
-        }
+        sum = sum === undefined ? part : accumulate(scope, sum, part);
       }
     }
     if (sum === undefined) {
@@ -110,25 +103,39 @@ function conv2DBackpropFilter(args: Parameters<KernelFunc>[0]): TensorInfo {
   });
 }
 
+function accumulate(scope: WasmKernelScope, sum: TensorInfo, part: TensorInfo): TensorInfo {
+  const next = scope.run('Add', { a: sum, b: part });
+  scope.release(sum);
+  scope.release(part);
+  return next;
+}
+
+/**
+ * t viewed as [rows, width, channels] rearranged as [channels, rows, width]. Through
+ * [rows, channels, width] so that each of the backend's (unblocked) transpose passes stays
+ * within cache-sized blocks; one channel is a free reshape.
+ */
+function channelMajor(scope: WasmKernelScope, t: TensorInfo, rows: number, width: number, channels: number): TensorInfo {
+  if (channels === 1) {
+    return scope.run('Reshape', { x: t }, { shape: [1, rows, width] });
+  }
+  const rowsFirst = scope.run('Reshape', { x: t }, { shape: [rows, width, channels] });
+  const perRow = scope.run('Transpose', { x: rowsFirst }, { perm: [0, 2, 1] });
+  scope.release(rowsFirst);
+  const channelsFirst = scope.run('Transpose', { x: perRow }, { perm: [1, 0, 2] });
+  scope.release(perRow);
+  return channelsFirst;
+}
+
 /**
  * x [b,h,w,c] as [c, b, h+pads, w+pads]: each (channel, image, row) becomes one contiguous run,
- * so the im2col rows are plain copies. The transpose goes through [b*h, c, w] so that each of
- * the backend's (unblocked) transpose passes stays within cache-sized blocks.
+ * so the im2col rows are plain copies.
  */
 function paddedChannelMajor(scope: WasmKernelScope, x: TensorInfo, g: Stride1Conv): TensorInfo {
   const { batch, inHeight, inWidth, inChannels } = g;
-  let planar: TensorInfo;
-  if (inChannels === 1) {
-    planar = scope.run('Reshape', { x }, { shape: [1, batch, inHeight, inWidth] });
-  } else {
-    const rowsFirst = scope.run('Reshape', { x }, { shape: [batch * inHeight, inWidth, inChannels] });
-    const perRow = scope.run('Transpose', { x: rowsFirst }, { perm: [0, 2, 1] });
-    scope.release(rowsFirst);
-    const channelsFirst = scope.run('Transpose', { x: perRow }, { perm: [1, 0, 2] });
-    scope.release(perRow);
-    planar = scope.run('Reshape', { x: channelsFirst }, { shape: [inChannels, batch, inHeight, inWidth] });
-    scope.release(channelsFirst);
-  }
+  const flat = channelMajor(scope, x, batch * inHeight, inWidth, inChannels);
+  const planar = scope.run('Reshape', { x: flat }, { shape: [inChannels, batch, inHeight, inWidth] });
+  scope.release(flat);
   if (g.padTop === 0 && g.padBottom === 0 && g.padLeft === 0 && g.padRight === 0) {
     return planar;
   }

@@ -35,6 +35,12 @@ export class WasmKernelScope {
     return out;
   }
 
+  /** Takes charge of a tensor made outside `run`/`alloc` (by a shared helper). */
+  track(info: TensorInfo): TensorInfo {
+    this.made.push(info);
+    return info;
+  }
+
   /** Frees an intermediate now rather than at `finish` (keeps the heap small in long loops). */
   release(info: TensorInfo): void {
     const at = this.made.indexOf(info);
