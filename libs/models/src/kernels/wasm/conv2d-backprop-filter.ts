@@ -19,20 +19,23 @@ import type { WasmKernelScope } from './kernel-scope';
  * and bound the im2col buffer whatever the image size.
  *
  * Measured with tools/bench/kernels.ts (shared 2-core AMD EPYC, Node 20, wasm SIMD, 1 thread,
- * best of 5, 'same' padding), ms per call: ours | forward Conv2D over transposed tensors (x as
+ * best of 4, 'same' padding), ms per call: ours | forward Conv2D over transposed tensors (x as
  * [ci,h,w,b] images, dy as the [h,w,b,co] filter) | tfjs's generic kernel (cpu backend):
- *   B1 128x128  1->16 5x5:   1.6 |   3.5 | 967      B1 259x344  1->16 5x5:   8.0 |  15 | 6452
- *   B1 128x128 16->16 5x5:  10.1 |  17.0           B1 259x344 16->16 5x5:  54   |  89
- *   B4 128x128 16->16 3x3:  17.0 |  24.5           B2 259x344 17->64 3x3: 265   | 514
- *   B8 128x128 17->64 3x3: 157   | 290             B2 259x344 32->16 3x3:  85   | 131
- *   B8 128x128 32->64 3x3: 293   | 356
- * i.e. 13-21 GFLOP/s against a forward Conv2D peak of ~31 here; the forward-conv form loses
- * because XNNPACK then runs an inner loop of only `batch` channels per filter tap.
+ *   B1 128x128  1->16 5x5:   1.6 |   3.4 | 1039     B1 259x344  1->16 5x5:   8.2 |  15 | 5975
+ *   B1 128x128 16->16 5x5:  10.6 |  17.3           B1 259x344 16->16 5x5:  58   |  89
+ *   B4 128x128 16->16 3x3:  17.9 |  24.8           B2 259x344 17->64 3x3: 173   | 284
+ *   B8 128x128 17->64 3x3: 136   | 226             B2 259x344 32->16 3x3:  83   | 130
+ *   B8 128x128 32->64 3x3: 209   | 353
+ * i.e. 17-23 GFLOP/s on these layers against 29-31 for the forward Conv2D of the same layer;
+ * most of the gap is XNNPACK packing each band's dy (~3 ns/element) before the product. The
+ * forward-conv form loses because XNNPACK then runs an inner loop of only `batch` channels per
+ * filter tap.
  */
 
 /**
  * Output pixels per matrix product: the inner length at which XNNPACK's product ran best here for
- * 25 to 400 taps (288 taps x 64: ~30 GFLOP/s at 2k-8k, ~19 at 131k; 25 x 16: 15 at 2k, 28 at 8k).
+ * 25 to 400 taps (product alone: 288 taps x 64 ~30 GFLOP/s at 2k-8k, ~19 at 131k; 25 x 16: 15 at
+ * 2k, 28 at 8k). Packing dy costs the same per element at any band length.
  */
 export const bandPixels = 8192;
 
