@@ -1,0 +1,258 @@
+import { InvalidInputError } from '@mitosis/core';
+import type { StoreLocation } from './store';
+import { parseStoreUrl } from './store';
+
+/** Compute backends of @mitosis/models (MITOSIS_BACKEND). */
+export type BackendChoice = 'tensorflow' | 'wasm' | 'cpu';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** Where a worker runs the stage functions: a worker thread (default) or its main thread. */
+export type StageIsolation = 'thread' | 'inline';
+
+/**
+ * Defaults of the stage parameters a request leaves at 0 / absent. Those of the method follow the
+ * embedded CLI (`mitosis analyze/train`), so a job with no options gives what the CLI gives.
+ */
+export interface StageDefaults {
+  /** Spatial downscaling of ingest (paper: 4). */
+  readonly downscaleFactor: number;
+  readonly m1Iterations: number;
+  readonly m2Iterations: number;
+  /** M3 training updates (paper III.H: 6000). */
+  readonly m3Iterations: number;
+  /** Side of the square training crops of M1, M2 and M3. */
+  readonly crop: number;
+  /** Frames per M2 training sequence. */
+  readonly m2SequenceLength: number;
+  /** Windows per M3 update. */
+  readonly m3Batch: number;
+  /** Weight of mitosis pixels in the M3 loss (paper: 1). */
+  readonly m3PositiveWeight: number;
+}
+
+export const DEFAULT_STAGE_DEFAULTS: StageDefaults = {
+  downscaleFactor: 4,
+  m1Iterations: 400,
+  m2Iterations: 300,
+  m3Iterations: 6000,
+  crop: 96,
+  m2SequenceLength: 16,
+  m3Batch: 2,
+  m3PositiveWeight: 1,
+};
+
+/** Everything the services read from the environment, parsed and checked once in main. */
+export interface ServiceConfig {
+  /** MITOSIS_NATS_URL: one or more comma-separated `nats://host:port`. */
+  readonly natsServers: readonly string[];
+  /** MITOSIS_STORE */
+  readonly store: StoreLocation;
+  /** MITOSIS_PREFIX: prefix of subjects, streams and the job bucket; default `mitosis`. */
+  readonly prefix: string;
+  /** MITOSIS_BACKEND; absent: the fastest that loads. */
+  readonly backend: BackendChoice | undefined;
+  /** MITOSIS_LOG_LEVEL; default info. */
+  readonly logLevel: LogLevel;
+  /** MITOSIS_GRPC_ADDR (gateway); default 0.0.0.0:50051. */
+  readonly grpcAddr: string;
+  /** MITOSIS_AUTH_TOKENS (gateway): accepted bearer tokens; empty means no authentication. */
+  readonly authTokens: readonly string[];
+  /** MITOSIS_TLS_CERT and MITOSIS_TLS_KEY (gateway): PEM files, both or neither. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** MITOSIS_MAX_UPLOAD_BYTES (gateway); default 2 GiB. */
+  readonly maxUploadBytes: number;
+  /** MITOSIS_HEALTH_ADDR: host:port of the HTTP health endpoint; default 0.0.0.0:8080, `off` for none. */
+  readonly healthAddr: string | undefined;
+  /** MITOSIS_CONCURRENCY: stage messages one worker processes at once; default 1. */
+  readonly concurrency: number;
+  /** MITOSIS_ACK_WAIT_MS: default 30 000. */
+  readonly ackWaitMs: number;
+  /** MITOSIS_MAX_DELIVER: default 5. */
+  readonly maxDeliver: number;
+  /** MITOSIS_HEARTBEAT_MS: in-progress heartbeat; default ackWaitMs / 3. */
+  readonly heartbeatMs: number;
+  /** MITOSIS_DRAIN_TIMEOUT_MS: how long shutdown waits for the message in hand; default 25 000. */
+  readonly drainTimeoutMs: number;
+  /** MITOSIS_PROGRESS_INTERVAL_MS: least time between two progress writes; default 1000. */
+  readonly progressIntervalMs: number;
+  /** MITOSIS_STAGE_ISOLATION: thread (default) or inline. */
+  readonly stageIsolation: StageIsolation;
+  /** MITOSIS_DOWNSCALE_FACTOR, MITOSIS_M1_ITERATIONS, ... (see README). */
+  readonly stageDefaults: StageDefaults;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+const GIB = 1024 ** 3;
+const PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Reads and checks every MITOSIS_* variable at once. All problems are reported together in one
+ * InvalidInputError, each naming its variable (values of secrets are never shown).
+ */
+export function loadConfig(env: Environment = process.env): ServiceConfig {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const attempt = <T>(name: string, parse: (value: string) => T, fallback: T): T => {
+    const value = read(name);
+    if (value === undefined) return fallback;
+    try {
+      return parse(value);
+    } catch (error: unknown) {
+      problems.push(error instanceof Error ? error.message : `${name}: ${String(error)}`);
+      return fallback;
+    }
+  };
+  const required = <T>(name: string, parse: (value: string) => T, what: string): T | undefined => {
+    if (read(name) === undefined) {
+      problems.push(`${name} is not set (${what})`);
+      return undefined;
+    }
+    return attempt<T | undefined>(name, parse, undefined);
+  };
+  const integer = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number =>
+    attempt(name, (value) => parseInteger(name, value, min, max), fallback);
+
+  const natsServers = required('MITOSIS_NATS_URL', (value) => parseNatsServers(value), 'nats://host:4222, comma-separated for several');
+  const store = required('MITOSIS_STORE', (value) => parseStoreUrl(value, 'MITOSIS_STORE'), 's3://key:secret@host:port/bucket/prefix?ssl=false or file:///absolute/dir');
+  const prefix = attempt(
+    'MITOSIS_PREFIX',
+    (value) => {
+      if (!PREFIX_PATTERN.test(value)) throw new InvalidInputError(`MITOSIS_PREFIX "${value}" must be 1-64 letters, digits, '_' or '-'`);
+      return value;
+    },
+    'mitosis',
+  );
+  const backend = attempt<BackendChoice | undefined>('MITOSIS_BACKEND', (value) => oneOf('MITOSIS_BACKEND', value, ['tensorflow', 'wasm', 'cpu'] as const), undefined);
+  const logLevel = attempt<LogLevel>('MITOSIS_LOG_LEVEL', (value) => oneOf('MITOSIS_LOG_LEVEL', value, ['debug', 'info', 'warn', 'error'] as const), 'info');
+  const grpcAddr = attempt('MITOSIS_GRPC_ADDR', (value) => checkHostPort('MITOSIS_GRPC_ADDR', value), '0.0.0.0:50051');
+  const authTokens = attempt(
+    'MITOSIS_AUTH_TOKENS',
+    (value) => {
+      const tokens = value.split(',').map((t) => t.trim());
+      // Never echo a token: say which position is wrong.
+      const bad = tokens.findIndex((t) => t === '' || /\s/.test(t));
+      if (bad >= 0) throw new InvalidInputError(`MITOSIS_AUTH_TOKENS: token ${bad + 1} is empty or holds white space`);
+      return tokens;
+    },
+    [] as string[],
+  );
+  const certFile = read('MITOSIS_TLS_CERT');
+  const keyFile = read('MITOSIS_TLS_KEY');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    problems.push(`MITOSIS_TLS_CERT and MITOSIS_TLS_KEY go together: ${certFile === undefined ? 'MITOSIS_TLS_CERT' : 'MITOSIS_TLS_KEY'} is not set`);
+  }
+  const tls = certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined;
+  const maxUploadBytes = attempt('MITOSIS_MAX_UPLOAD_BYTES', (value) => parseByteSize('MITOSIS_MAX_UPLOAD_BYTES', value), 2 * GIB);
+  const healthAddr = attempt<string | undefined>(
+    'MITOSIS_HEALTH_ADDR',
+    (value) => (value === 'off' ? undefined : checkHostPort('MITOSIS_HEALTH_ADDR', value)),
+    '0.0.0.0:8080',
+  );
+  const concurrency = integer('MITOSIS_CONCURRENCY', 1, 1, 64);
+  const ackWaitMs = integer('MITOSIS_ACK_WAIT_MS', 30_000, 1_000);
+  const maxDeliver = integer('MITOSIS_MAX_DELIVER', 5, 1, 100);
+  const heartbeatMs = integer('MITOSIS_HEARTBEAT_MS', Math.max(1, Math.floor(ackWaitMs / 3)), 1);
+  if (heartbeatMs >= ackWaitMs) problems.push(`MITOSIS_HEARTBEAT_MS (${heartbeatMs}) must be shorter than MITOSIS_ACK_WAIT_MS (${ackWaitMs})`);
+  const drainTimeoutMs = integer('MITOSIS_DRAIN_TIMEOUT_MS', 25_000, 0);
+  const progressIntervalMs = integer('MITOSIS_PROGRESS_INTERVAL_MS', 1_000, 0);
+  const stageIsolation = attempt<StageIsolation>('MITOSIS_STAGE_ISOLATION', (value) => oneOf('MITOSIS_STAGE_ISOLATION', value, ['thread', 'inline'] as const), 'thread');
+  const d = DEFAULT_STAGE_DEFAULTS;
+  const stageDefaults: StageDefaults = {
+    downscaleFactor: integer('MITOSIS_DOWNSCALE_FACTOR', d.downscaleFactor, 1, 64),
+    m1Iterations: integer('MITOSIS_M1_ITERATIONS', d.m1Iterations, 1),
+    m2Iterations: integer('MITOSIS_M2_ITERATIONS', d.m2Iterations, 1),
+    m3Iterations: integer('MITOSIS_M3_ITERATIONS', d.m3Iterations, 1),
+    crop: integer('MITOSIS_CROP', d.crop, 4, 4096),
+    m2SequenceLength: integer('MITOSIS_M2_SEQUENCE_LENGTH', d.m2SequenceLength, 2, 1024),
+    m3Batch: integer('MITOSIS_M3_BATCH', d.m3Batch, 1, 256),
+    m3PositiveWeight: attempt('MITOSIS_M3_POSITIVE_WEIGHT', (value) => parsePositiveNumber('MITOSIS_M3_POSITIVE_WEIGHT', value), d.m3PositiveWeight),
+  };
+
+  if (problems.length > 0 || natsServers === undefined || store === undefined) {
+    throw new InvalidInputError(`configuration: ${problems.join('; ')}`);
+  }
+  return {
+    natsServers,
+    store,
+    prefix,
+    backend,
+    logLevel,
+    grpcAddr,
+    authTokens,
+    tls,
+    maxUploadBytes,
+    healthAddr,
+    concurrency,
+    ackWaitMs,
+    maxDeliver,
+    heartbeatMs,
+    drainTimeoutMs,
+    progressIntervalMs,
+    stageIsolation,
+    stageDefaults,
+  };
+}
+
+function parseInteger(name: string, value: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value)) throw new InvalidInputError(`${name} "${value}" is not a whole number`);
+  const n = Number(value);
+  if (n < min || n > max) {
+    throw new InvalidInputError(max === Number.MAX_SAFE_INTEGER ? `${name} ${value} must be at least ${min}` : `${name} ${value} is outside ${min}..${max}`);
+  }
+  return n;
+}
+
+function parsePositiveNumber(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidInputError(`${name} "${value}" is not a number > 0`);
+  return n;
+}
+
+function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new InvalidInputError(`${name} "${value}" is not one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+function parseNatsServers(value: string): string[] {
+  const servers = value.split(',').map((s) => s.trim());
+  for (const server of servers) {
+    // Credentials may ride in the URL: show the host part only.
+    const shown = server.replace(/\/\/[^@/]*@/, '//***@');
+    let url: URL;
+    try {
+      url = new URL(server);
+    } catch (error: unknown) {
+      throw new InvalidInputError(`MITOSIS_NATS_URL "${shown}" is not a URL (expected nats://host:port)`, { cause: error });
+    }
+    if (!['nats:', 'tls:', 'ws:', 'wss:'].includes(url.protocol) || url.hostname === '') {
+      throw new InvalidInputError(`MITOSIS_NATS_URL "${shown}" is not a nats://host:port URL`);
+    }
+  }
+  return servers;
+}
+
+/** `host:port` or `[v6]:port`, port 0..65535 (0: any free port, for tests). */
+export function parseHostPort(value: string, name = 'address'): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (match === null || port > 65_535) throw new InvalidInputError(`${name} "${value}" is not host:port (port 0-65535)`);
+  return { host: match[1] ?? match[2] ?? '', port };
+}
+
+function checkHostPort(name: string, value: string): string {
+  parseHostPort(value, name);
+  return value;
+}
+
+/** `1048576`, `512MiB`, `2GiB`, `10KiB`. */
+export function parseByteSize(name: string, value: string): number {
+  const match = /^(\d+)\s*(B|KiB|MiB|GiB|TiB)?$/.exec(value);
+  if (match === null) throw new InvalidInputError(`${name} "${value}" is not a size (bytes, or a number with KiB, MiB, GiB or TiB)`);
+  const unit = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 }[match[2] ?? 'B'] ?? 1;
+  const bytes = Number(match[1]) * unit;
+  if (bytes < 1 || !Number.isSafeInteger(bytes)) throw new InvalidInputError(`${name} "${value}" must be between 1 byte and 2^53`);
+  return bytes;
+}

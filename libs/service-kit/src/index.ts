@@ -1,0 +1,57 @@
+// Config and wiring
+export { loadConfig, parseHostPort, parseByteSize, DEFAULT_STAGE_DEFAULTS } from './config';
+export type { ServiceConfig, StageDefaults, BackendChoice, LogLevel, StageIsolation, Environment } from './config';
+export { parseStoreUrl, createStore } from './store';
+export type { StoreLocation, ServiceStore } from './store';
+export { keys, checkId, arrayMetadataKey } from './keys';
+export { createLogger } from './logger';
+export type { Logger, LoggerOptions } from './logger';
+export { installShutdown } from './shutdown';
+export type { StopFn, Shutdown, ShutdownOptions, SignalSource } from './shutdown';
+export { startHealthServer } from './health';
+export type { HealthServer, HealthServerOptions, HealthReport } from './health';
+export { toServiceError, GRPC_STATUS_BY_KIND } from './service-error';
+export type { ErrorLog } from './service-error';
+
+// Contract and chaining
+export { stageRequestCodec, checkStageRequest, toProtoStage, fromProtoStage, PARAMS_CASE } from './stage-codec';
+export { JOB_KINDS, isJobKind, checkJobKind, checkJobParams, jobParamsJson } from './job-params';
+export type { JobKind, JobParamsOf, AnalysisJobParams, TrainingJobParams, DetectionJobParams } from './job-params';
+export {
+  stagesFor,
+  jobStages,
+  nextStage,
+  buildStageRequest,
+  publishStage,
+  startJob,
+  completeStage,
+  topologyConfig,
+  PRIMARY_OUTPUT,
+  DEFAULT_SEED,
+} from './pipeline';
+export type { ChainDeps, StartJobInput, CompleteStageInput, CompleteStageResult } from './pipeline';
+
+// Running stages
+export { runStage, resolveStageTask, executeStage, readAnnotationSet } from './run-stage';
+export type {
+  StageTask,
+  IngestTask,
+  NormalCellMapTask,
+  EventLengthTask,
+  TrainTask,
+  DetectTask,
+  StageOutcome,
+  ExecuteDeps,
+  RunStageDeps,
+  DetectionsFile,
+  AnnotationSetFile,
+  VideoFile,
+} from './run-stage';
+export { detectSourceFormat, readFrameArchive, writeFrameArchive } from './frame-archive';
+export type { SourceFormat, ArchiveFrame } from './frame-archive';
+export { createInlineRunner, createThreadRunner } from './stage-runner';
+export type { StageRunner, ThreadRunnerOptions } from './stage-runner';
+export { createStageProcessor } from './stage-processor';
+export type { StageProcessorDeps } from './stage-processor';
+export { startWorker } from './worker';
+export type { Worker, WorkerOptions } from './worker';

@@ -1,0 +1,184 @@
+import type { FrameRange } from '@mitosis/core';
+import { InvalidInputError } from '@mitosis/core';
+import type { JsonValue } from '@mitosis/events';
+import { checkId } from './keys';
+
+/**
+ * What a job computes; its record's `params` (plain JSON, copied from the gRPC request by the
+ * gateway) say with what. Fields mirror StartAnalysisRequest, StartTrainingRequest and
+ * RunDetectionRequest in camelCase; absent or 0 means the stage default, as in the proto. The
+ * fields marked (worker) have no gRPC field: they let tests and operators tune what the CLI
+ * exposes as flags.
+ */
+export type JobKind = 'analysis' | 'training' | 'detection';
+export const JOB_KINDS: readonly JobKind[] = ['analysis', 'training', 'detection'];
+
+export interface AnalysisJobParams {
+  readonly videoId: string;
+  /** Frames M1 and M2 learn on (1-based, inclusive); absent for the whole video. */
+  readonly frames?: FrameRange;
+  readonly seed?: number;
+  readonly m1Iterations?: number;
+  readonly m2Iterations?: number;
+  /** Number n of M1 feature maps; 0 or absent for 6. */
+  readonly featureMaps?: number;
+  readonly normalCellMapOverride?: number;
+  /** Ingest's spatial downscaling; absent for the configured default (4). */
+  readonly downscaleFactor?: number;
+  /** (worker) Side of the M1 and M2 training crops. */
+  readonly crop?: number;
+  /** (worker) Frames per M2 training sequence. */
+  readonly sequenceLength?: number;
+}
+
+export interface TrainingJobParams {
+  readonly videoId: string;
+  readonly annotationSetId: string;
+  /** Id the model is stored under (`models/<modelId>/`). */
+  readonly modelId: string;
+  readonly trainingFrames: FrameRange;
+  readonly k: number;
+  readonly iterations?: number;
+  readonly seed?: number;
+  readonly downscaleFactor?: number;
+  /** (worker) Side of the training crops. */
+  readonly crop?: number;
+  /** (worker) Windows per update. */
+  readonly batch?: number;
+  /** (worker) Weight of mitosis pixels in the loss. */
+  readonly positiveWeight?: number;
+}
+
+export interface DetectionJobParams {
+  readonly videoId: string;
+  readonly modelId: string;
+  /** Frames to search; absent for the whole video. */
+  readonly frames?: FrameRange;
+  /** Temporal step between windows; 0 or absent for 2 (paper III.G). */
+  readonly windowStep?: number;
+  /** For an ingest stage in this job: must be the model's factor. */
+  readonly downscaleFactor?: number;
+  /** (worker) How windows are combined: 'any' (paper) or 'mean'. */
+  readonly vote?: 'any' | 'mean';
+}
+
+export type JobParamsOf<K extends JobKind> = K extends 'analysis' ? AnalysisJobParams : K extends 'training' ? TrainingJobParams : DetectionJobParams;
+
+export function isJobKind(value: unknown): value is JobKind {
+  return typeof value === 'string' && (JOB_KINDS as readonly string[]).includes(value);
+}
+
+export function checkJobKind(kind: string): JobKind {
+  if (!isJobKind(kind)) throw new InvalidInputError(`job kind "${kind}" is not one of ${JOB_KINDS.join(', ')}`);
+  return kind;
+}
+
+/**
+ * Checks a job's params for its kind and returns them typed. Errors are InvalidInputErrors naming
+ * the field (`job params: k must be...`): the gateway calls this before creating the job, the
+ * workers again when reading it.
+ */
+export function checkJobParams<K extends JobKind>(kind: K, params: unknown): JobParamsOf<K> {
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new InvalidInputError(`job params of a ${kind} job must be a JSON object`);
+  const p = params as Record<string, unknown>;
+  const known = new Set(KNOWN_FIELDS[checkJobKind(kind)]);
+  const unknown = Object.keys(p).filter((key) => !known.has(key));
+  if (unknown.length > 0) throw new InvalidInputError(`job params of a ${kind} job: unknown field ${unknown.map((k) => `"${k}"`).join(', ')}`);
+  const f = fields(p);
+  f.id('videoId', 'video id');
+  f.range('frames');
+  f.int('seed', 0, 2 ** 32 - 1);
+  f.int('downscaleFactor', 1, 64);
+  if (kind === 'analysis') {
+    f.int('m1Iterations', 0);
+    f.int('m2Iterations', 0);
+    f.int('featureMaps', 0, 64);
+    f.int('normalCellMapOverride', 0, 63);
+    f.int('crop', 4, 4096);
+    f.int('sequenceLength', 2, 1024);
+    const maps = typeof p['featureMaps'] === 'number' && p['featureMaps'] > 0 ? p['featureMaps'] : 6;
+    if (typeof p['normalCellMapOverride'] === 'number' && p['normalCellMapOverride'] >= maps) {
+      throw new InvalidInputError(`job params: normalCellMapOverride ${p['normalCellMapOverride']} is not one of the ${maps} feature maps (0..${maps - 1})`);
+    }
+  } else if (kind === 'training') {
+    f.id('annotationSetId', 'annotation set id');
+    f.id('modelId', 'model id');
+    f.range('trainingFrames', true);
+    f.int('k', 1, 1024, true);
+    f.int('iterations', 0);
+    f.int('crop', 4, 4096);
+    f.int('batch', 1, 256);
+    f.positive('positiveWeight');
+    const range = p['trainingFrames'] as FrameRange;
+    const k = p['k'] as number;
+    if (range.last - range.first + 1 < k) {
+      throw new InvalidInputError(`job params: trainingFrames ${range.first}:${range.last} hold ${range.last - range.first + 1} frames, fewer than k = ${k}`);
+    }
+  } else {
+    f.id('modelId', 'model id');
+    f.int('windowStep', 0, 1024);
+    if (p['vote'] !== undefined && p['vote'] !== 'any' && p['vote'] !== 'mean') throw new InvalidInputError(`job params: vote must be "any" or "mean"`);
+  }
+  return p as unknown as JobParamsOf<K>;
+}
+
+/** The params as the JSON the job record stores. */
+export function jobParamsJson(params: AnalysisJobParams | TrainingJobParams | DetectionJobParams): { [key: string]: JsonValue } {
+  return JSON.parse(JSON.stringify(params)) as { [key: string]: JsonValue };
+}
+
+const COMMON = ['videoId', 'seed', 'downscaleFactor'];
+const KNOWN_FIELDS: Readonly<Record<JobKind, readonly string[]>> = {
+  analysis: [...COMMON, 'frames', 'm1Iterations', 'm2Iterations', 'featureMaps', 'normalCellMapOverride', 'crop', 'sequenceLength'],
+  training: [...COMMON, 'annotationSetId', 'modelId', 'trainingFrames', 'k', 'iterations', 'crop', 'batch', 'positiveWeight'],
+  detection: [...COMMON, 'modelId', 'frames', 'windowStep', 'vote'],
+};
+
+function fields(p: Record<string, unknown>) {
+  const missing = (name: string): never => {
+    throw new InvalidInputError(`job params: ${name} is required`);
+  };
+  return {
+    id(name: string, what: string): void {
+      const value = p[name];
+      if (value === undefined) missing(name);
+      if (typeof value !== 'string') throw new InvalidInputError(`job params: ${name} must be a string`);
+      checkId(value, `job params: ${what}`);
+    },
+    int(name: string, min: number, max = Number.MAX_SAFE_INTEGER, required = false): void {
+      const value = p[name];
+      if (value === undefined) {
+        if (required) missing(name);
+        return;
+      }
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+        throw new InvalidInputError(`job params: ${name} must be an integer in ${min}..${max}, got ${JSON.stringify(value)}`);
+      }
+    },
+    positive(name: string): void {
+      const value = p[name];
+      if (value === undefined) return;
+      if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new InvalidInputError(`job params: ${name} must be a number > 0, got ${JSON.stringify(value)}`);
+    },
+    range(name: string, required = false): void {
+      const value = p[name];
+      if (value === undefined) {
+        if (required) missing(name);
+        return;
+      }
+      const r = value as { first?: unknown; last?: unknown };
+      if (
+        typeof value !== 'object' ||
+        value === null ||
+        typeof r.first !== 'number' ||
+        typeof r.last !== 'number' ||
+        !Number.isInteger(r.first) ||
+        !Number.isInteger(r.last) ||
+        r.first < 1 ||
+        r.last < r.first
+      ) {
+        throw new InvalidInputError(`job params: ${name} must be {first, last} with 1 <= first <= last (1-based, inclusive), got ${JSON.stringify(value)}`);
+      }
+    },
+  };
+}

@@ -1,0 +1,262 @@
+import type { JetStreamClient } from 'nats';
+import { InvalidInputError } from '@mitosis/core';
+import type { EventNames, Job, JobStore, PublishResult, Stage, TopologyConfig } from '@mitosis/events';
+import { STAGES, isFinalJobState, newJob, publishWork } from '@mitosis/events';
+import { StageRequest } from '@mitosis/proto';
+import type { FrameRange as ProtoFrameRange } from '@mitosis/proto';
+import type { ServiceConfig } from './config';
+import type { AnalysisJobParams, DetectionJobParams, JobKind, TrainingJobParams } from './job-params';
+import { checkJobKind, checkJobParams, jobParamsJson } from './job-params';
+import { keys } from './keys';
+import { stageRequestCodec, toProtoStage } from './stage-codec';
+
+/**
+ * How jobs chain their stages (services.md, "Jobs and chaining"): a job lists its stages; they run
+ * in the method's order (ingest, m1, m2, m3-train, m3-detect); the gateway publishes the first,
+ * and the worker that finishes a stage publishes the next one or marks the job SUCCEEDED.
+ */
+
+/** The stages of a job of `kind`; `ingest: true` puts ingest first (always done for analyses). */
+export function stagesFor(kind: JobKind, options: { ingest?: boolean } = {}): Stage[] {
+  const ingest = options.ingest ?? kind === 'analysis';
+  const own: Stage[] = kind === 'analysis' ? ['m1', 'm2'] : kind === 'training' ? ['m3-train'] : ['m3-detect'];
+  return ingest ? ['ingest', ...own] : own;
+}
+
+/** The job's stages in the order they run. */
+export function jobStages(job: Pick<Job, 'stages'>): Stage[] {
+  return STAGES.filter((stage) => job.stages[stage] !== undefined);
+}
+
+/** The stage that runs after `after` in this job (the first one without `after`); undefined after the last. */
+export function nextStage(job: Pick<Job, 'stages'>, after?: Stage): Stage | undefined {
+  const stages = jobStages(job);
+  if (after === undefined) return stages[0];
+  const index = stages.indexOf(after);
+  if (index < 0) throw new InvalidInputError(`stage ${after} is not a stage of this job (${stages.join(', ')})`);
+  return stages[index + 1];
+}
+
+/** The name under which each stage records its main output in `job.outputs`: present means the stage is done. */
+export const PRIMARY_OUTPUT: Readonly<Record<Stage, string>> = {
+  ingest: 'frames',
+  m1: 'normalCellMap',
+  m2: 'stats',
+  'm3-train': 'model',
+  'm3-detect': 'detections',
+};
+
+/**
+ * The work message of `stage` for `job`: the stage's parameters from the job params, its inputs
+ * and output folder from the key layout. INVALID_ARGUMENT when the stage does not belong to the
+ * job's kind or the params are malformed.
+ */
+export function buildStageRequest(job: Pick<Job, 'id' | 'kind' | 'params'>, stage: Stage, options: { attempt?: number; now?: Date } = {}): StageRequest {
+  const kind = checkJobKind(job.kind);
+  const base = {
+    jobId: job.id,
+    stage: toProtoStage(stage),
+    attempt: options.attempt ?? 1,
+    requestTime: options.now ?? new Date(),
+  };
+  const wrong = (): never => {
+    throw new InvalidInputError(`stage ${stage} is not part of a ${kind} job`);
+  };
+  if (stage === 'ingest') {
+    const p = checkJobParams(kind, job.params);
+    return StageRequest.fromPartial({
+      ...base,
+      videoId: p.videoId,
+      inputKeys: { source: keys.videoSource(p.videoId) },
+      outputPrefix: keys.video(p.videoId),
+      params: { $case: 'ingest', value: { downscaleFactor: p.downscaleFactor ?? 0 } },
+    });
+  }
+  if (stage === 'm1' || stage === 'm2') {
+    if (kind !== 'analysis') return wrong();
+    const p: AnalysisJobParams = checkJobParams('analysis', job.params);
+    const analysis = keys.analysis(job.id);
+    const frames = p.frames ? protoRange(p.frames) : undefined;
+    const common = { ...base, videoId: p.videoId, outputPrefix: keys.analysisPrefix(job.id) };
+    if (stage === 'm1') {
+      return StageRequest.fromPartial({
+        ...common,
+        inputKeys: { frames: keys.videoFrames(p.videoId) },
+        params: {
+          $case: 'm1',
+          value: {
+            frames,
+            iterations: p.m1Iterations ?? 0,
+            seed: p.seed ?? DEFAULT_SEED,
+            featureMaps: p.featureMaps ?? 0,
+            normalCellMapOverride: p.normalCellMapOverride,
+          },
+        },
+      });
+    }
+    return StageRequest.fromPartial({
+      ...common,
+      inputKeys: { frames: keys.videoFrames(p.videoId), normal_cell_map: analysis.normalCellMap, map_choice: analysis.mapChoice },
+      params: { $case: 'm2', value: { frames, iterations: p.m2Iterations ?? 0, seed: p.seed ?? DEFAULT_SEED } },
+    });
+  }
+  if (stage === 'm3-train') {
+    if (kind !== 'training') return wrong();
+    const p: TrainingJobParams = checkJobParams('training', job.params);
+    return StageRequest.fromPartial({
+      ...base,
+      videoId: p.videoId,
+      inputKeys: { frames: keys.videoFrames(p.videoId), annotations: keys.annotationSet(p.annotationSetId) },
+      outputPrefix: keys.model(p.modelId),
+      params: {
+        $case: 'm3Train',
+        value: {
+          modelId: p.modelId,
+          annotationSetId: p.annotationSetId,
+          trainingFrames: protoRange(p.trainingFrames),
+          k: p.k,
+          iterations: p.iterations ?? 0,
+          seed: p.seed ?? DEFAULT_SEED,
+        },
+      },
+    });
+  }
+  if (kind !== 'detection') return wrong();
+  const p: DetectionJobParams = checkJobParams('detection', job.params);
+  return StageRequest.fromPartial({
+    ...base,
+    videoId: p.videoId,
+    inputKeys: { frames: keys.videoFrames(p.videoId), model: keys.model(p.modelId) },
+    outputPrefix: keys.detectionsPrefix(job.id),
+    params: { $case: 'm3Detect', value: { modelId: p.modelId, frames: p.frames ? protoRange(p.frames) : undefined, windowStep: p.windowStep ?? 0 } },
+  });
+}
+
+/** The seed of a job that gives none: the CLI's `--seed` default. */
+export const DEFAULT_SEED = 1;
+
+function protoRange(range: { first: number; last: number }): ProtoFrameRange {
+  return { first: range.first, last: range.last };
+}
+
+/** What publishing and chaining need. */
+export interface ChainDeps {
+  readonly jobs: JobStore;
+  readonly js: JetStreamClient;
+  readonly names: EventNames;
+}
+
+/** Publishes the work message of `stage` for `job` (msg id `jobId:stage:attempt`, so a retried publish is dropped). */
+export async function publishStage(
+  deps: Pick<ChainDeps, 'js' | 'names'>,
+  job: Pick<Job, 'id' | 'kind' | 'params'>,
+  stage: Stage,
+  options: { attempt?: number; headers?: Readonly<Record<string, string>> } = {},
+): Promise<PublishResult> {
+  const attempt = options.attempt ?? 1;
+  const request = buildStageRequest(job, stage, { attempt });
+  return publishWork(deps.js, deps.names, stage, stageRequestCodec.encode(request), { jobId: job.id, attempt, ...(options.headers ? { headers: options.headers } : {}) });
+}
+
+export interface StartJobInput {
+  readonly id: string;
+  readonly kind: JobKind;
+  readonly params: AnalysisJobParams | TrainingJobParams | DetectionJobParams;
+  /** Put ingest first; default: for analyses only (see stagesFor). */
+  readonly ingest?: boolean;
+}
+
+/**
+ * Creates the job record (QUEUED, its stages in order, the checked params) and publishes its
+ * first stage: what the gateway does for StartAnalysis, StartTraining and RunDetection.
+ * ALREADY_EXISTS when the id is taken; the record is written before the work so a worker never
+ * receives work for a job it cannot find.
+ */
+export async function startJob(deps: ChainDeps, input: StartJobInput): Promise<Job> {
+  const params = checkJobParams(input.kind, input.params);
+  const job = newJob({
+    id: input.id,
+    kind: input.kind,
+    stages: stagesFor(input.kind, input.ingest === undefined ? {} : { ingest: input.ingest }),
+    params: jobParamsJson(params),
+  });
+  // The params must also make valid work messages for every stage, before anything is stored.
+  for (const stage of jobStages(job)) buildStageRequest(job, stage);
+  const created = await deps.jobs.create(job);
+  const first = nextStage(created);
+  if (first !== undefined) await publishStage(deps, created, first);
+  return created;
+}
+
+export interface CompleteStageInput {
+  readonly jobId: string;
+  readonly stage: Stage;
+  /** Output keys by name, merged into `job.outputs`. */
+  readonly outputs: Readonly<Record<string, string>>;
+  /** The delivery that did the work: a stale one (a later delivery recorded the stage) changes nothing. */
+  readonly deliveryCount?: number;
+  readonly now?: Date;
+}
+
+export interface CompleteStageResult {
+  readonly job: Job;
+  /** False when the job had ended (cancelled, failed) or a later delivery owns the stage. */
+  readonly recorded: boolean;
+  /** The stage published next, if any. */
+  readonly next?: Stage;
+  readonly published?: PublishResult;
+}
+
+/**
+ * After a stage wrote its outputs durably: records the stage SUCCEEDED with its outputs, then
+ * publishes the job's next stage, or marks the job SUCCEEDED when this was the last one (in the
+ * same compare-and-set write, so a watcher sees the final state with every output). The next
+ * stage is not published again when it has started already (a redelivered message whose ack was
+ * lost), and the msg id drops a repeat within the duplicate window.
+ */
+export async function completeStage(deps: ChainDeps, input: CompleteStageInput): Promise<CompleteStageResult> {
+  const at = (input.now ?? new Date()).toISOString();
+  let recorded = false;
+  let next: Stage | undefined;
+  const job = await deps.jobs.update(input.jobId, (j) => {
+    recorded = false;
+    next = undefined;
+    if (isFinalJobState(j.state)) return;
+    let status = j.stages[input.stage];
+    if (status === undefined) throw new InvalidInputError(`stage ${input.stage} is not a stage of job ${j.id}`);
+    if (input.deliveryCount !== undefined && status.attempts > input.deliveryCount) return;
+    recorded = true;
+    Object.assign(j.outputs, input.outputs);
+    status = { ...status, state: 'SUCCEEDED', attempts: Math.max(status.attempts, input.deliveryCount ?? 0) };
+    if (status.total > 0) status.done = status.total;
+    delete status.error;
+    status.startedAt ??= at;
+    status.endedAt = at;
+    j.stages[input.stage] = status;
+    next = nextStage(j, input.stage);
+    if (next === undefined) {
+      j.state = 'SUCCEEDED';
+      j.startedAt ??= at;
+      j.endedAt = at;
+    } else if (j.state === 'QUEUED') {
+      j.state = 'RUNNING';
+      j.startedAt ??= at;
+    }
+  });
+  if (!recorded || next === undefined) return { job, recorded };
+  const nextStatus = job.stages[next];
+  if (nextStatus !== undefined && (nextStatus.attempts > 0 || nextStatus.state !== 'QUEUED')) return { job, recorded, next };
+  const published = await publishStage(deps, job, next);
+  return { job, recorded, next, published };
+}
+
+/**
+ * Topology settings every service passes to ensureTopology: the same delivery settings for every
+ * stage's durable consumer, from the shared config. (A service that passed none would reset the
+ * consumers to the library defaults, and the workers would set them back at their next start.)
+ */
+export function topologyConfig(config: Pick<ServiceConfig, 'prefix' | 'ackWaitMs' | 'maxDeliver'>): TopologyConfig {
+  const settings = { ackWaitMs: config.ackWaitMs, maxDeliver: config.maxDeliver };
+  return { prefix: config.prefix, stages: Object.fromEntries(STAGES.map((stage) => [stage, settings])) };
+}
+

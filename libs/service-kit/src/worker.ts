@@ -1,0 +1,143 @@
+import { hostname } from 'node:os';
+import type { NatsConnection } from 'nats';
+import { connect } from 'nats';
+import type { EventNames, JobStore, Stage, StageConsumer } from '@mitosis/events';
+import { createJobStore, createStageConsumer, ensureTopology } from '@mitosis/events';
+import type { BackendChoice, ServiceConfig } from './config';
+import type { HealthServer } from './health';
+import { startHealthServer } from './health';
+import type { Logger } from './logger';
+import { topologyConfig } from './pipeline';
+import { stageRequestCodec } from './stage-codec';
+import { createStageProcessor } from './stage-processor';
+import type { StageRunner } from './stage-runner';
+import { createInlineRunner, createThreadRunner } from './stage-runner';
+import { createStore } from './store';
+
+export interface WorkerOptions {
+  /** Name for logs and the NATS connection: ingest, m1, m2, m3. */
+  readonly service: string;
+  /** Stages this worker consumes (m3: m3-train and m3-detect). */
+  readonly stages: readonly Stage[];
+  readonly config: ServiceConfig;
+  readonly log: Logger;
+  /** The backend the stage threads initialise (the one main chose); default config.backend. */
+  readonly backend?: BackendChoice;
+  /** Replaces the runner made from config.stageIsolation (tests count stage runs this way). */
+  readonly runner?: StageRunner;
+}
+
+export interface Worker {
+  readonly nc: NatsConnection;
+  readonly names: EventNames;
+  readonly jobs: JobStore;
+  readonly health: HealthServer | undefined;
+  /** Connected to NATS, every consumer started, not stopping. */
+  ready(): boolean;
+  /**
+   * Stops pulling, lets the messages in hand finish (or nak-s them at the drain deadline), ends
+   * the stage threads, the health server and the connection. Idempotent.
+   */
+  stop(): Promise<void>;
+  /** Settles when the NATS connection closed: resolves after stop(), rejects if it was lost. */
+  readonly closed: Promise<void>;
+}
+
+/**
+ * Everything a stage worker's main.ts wires, in one place: NATS (reconnecting forever), the
+ * topology, the store and job store, one stage consumer per stage whose `process` is runStage +
+ * completeStage, and the HTTP health endpoint.
+ */
+export async function startWorker(options: WorkerOptions): Promise<Worker> {
+  const { config, log } = options;
+  const nc = await connect({
+    servers: [...config.natsServers],
+    name: `mitosis-${options.service}@${hostname()}`,
+    maxReconnectAttempts: -1,
+  });
+  let connected = true;
+  let stopping = false;
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') connected = false;
+      if (status.type === 'reconnect') connected = true;
+      if (status.type === 'disconnect' || status.type === 'reconnect') log.warn(`nats ${status.type}`, { server: String(status.data) });
+    }
+  })();
+  const consumers: StageConsumer[] = [];
+  let runner: StageRunner | undefined;
+  let health: HealthServer | undefined;
+  try {
+    const names = await ensureTopology(nc, topologyConfig(config));
+    const jobs = await createJobStore(nc.jetstream(), names.jobsBucket);
+    // Created here even when threads do the work: a bad bucket or credentials fail at start-up.
+    const store = await createStore(config);
+    log.info('store ready', { store: store.location });
+    const backend = options.backend ?? config.backend;
+    runner =
+      options.runner ??
+      (config.stageIsolation === 'thread' ? createThreadRunner({ store: config.store, ...(backend ? { backend } : {}), log }) : createInlineRunner(store));
+    const processMessage = createStageProcessor({ jobs, js: nc.jetstream(), names, runner, defaults: config.stageDefaults, log });
+    for (const stage of options.stages) {
+      consumers.push(
+        await createStageConsumer({
+          nc,
+          names,
+          stage,
+          codec: stageRequestCodec,
+          jobs,
+          process: processMessage,
+          concurrency: config.concurrency,
+          ackWaitMs: config.ackWaitMs,
+          maxDeliver: config.maxDeliver,
+          heartbeatMs: config.heartbeatMs,
+          drainTimeoutMs: config.drainTimeoutMs,
+          progressIntervalMs: config.progressIntervalMs,
+          log: log.child({ component: 'events' }),
+        }),
+      );
+    }
+    const ready = (): boolean => connected && !stopping && !nc.isClosed() && consumers.length === options.stages.length;
+    if (config.healthAddr !== undefined) {
+      health = await startHealthServer({
+        addr: config.healthAddr,
+        ready: () => ({ ready: ready(), detail: { connected, stopping, stages: options.stages, inFlight: consumers.reduce((n, c) => n + c.inFlight, 0) } }),
+      });
+      log.info('health endpoint', { url: health.url });
+    }
+    log.info('worker started', { stages: options.stages, prefix: names.prefix, concurrency: config.concurrency, ackWaitMs: config.ackWaitMs, isolation: config.stageIsolation });
+
+    const closed = nc.closed().then((error) => {
+      if (!stopping) throw error ?? new Error('NATS connection closed');
+    });
+    // Observed here so an unexpected close is not an unhandled rejection before main awaits it.
+    closed.catch(() => undefined);
+    let stopped: Promise<void> | undefined;
+    const finalRunner = runner;
+    const finalHealth = health;
+    return {
+      nc,
+      names,
+      jobs,
+      health,
+      ready,
+      closed,
+      stop: () =>
+        (stopped ??= (async () => {
+          stopping = true;
+          await Promise.all(consumers.map((c) => c.stop()));
+          await finalRunner.close();
+          await finalHealth?.close();
+          if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
+          log.info('worker stopped', { stages: options.stages });
+        })()),
+    };
+  } catch (error: unknown) {
+    stopping = true;
+    await Promise.all(consumers.map((c) => c.stop({ timeoutMs: 0 })));
+    await runner?.close();
+    await health?.close();
+    await nc.close();
+    throw error;
+  }
+}
