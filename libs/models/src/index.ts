@@ -10,7 +10,7 @@ export { createM3, resolveM3Config } from './nets/m3';
 export type { M3Config, M3Options, M3Model } from './nets/m3';
 export { defaultRmsProp, binaryCrossEntropyWithLogits, glorotUniform } from './nets/common';
 export type { ModelKind, NetworkBase, RmsPropConfig } from './nets/common';
-export { createConvLstmCell, convLstmStep, runConvLstm, runConvLstmSequence, framesOf, sequenceOf, convLstmRadius } from './nets/conv-lstm';
+export { createConvLstmCell, convLstmStep, convLstmStepPacked, runConvLstm, runConvLstmSequence, framesOf, sequenceOf, convLstmRadius } from './nets/conv-lstm';
 export type { ConvLstmCell, ConvLstmState } from './nets/conv-lstm';
 export { receptiveFieldRadius } from './nets/receptive-field';
 export type { LayerSpec } from './nets/receptive-field';

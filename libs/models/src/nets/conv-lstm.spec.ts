@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '@mitosis/core';
 import type { ParamMap } from './common';
-import { convLstmRadius, convLstmStep, createConvLstmCell, runConvLstm, runConvLstmSequence, zeroState } from './conv-lstm';
+import { convLstmRadius, convLstmStep, convLstmStepPacked, createConvLstmCell, runConvLstm, runConvLstmSequence, zeroState } from './conv-lstm';
+import type { ConvLstmCell } from './conv-lstm';
 import { maxAbsDiff, randomSequence, useBackend } from './spec-utils';
+import type { SpecBackend } from './spec-utils';
 
 beforeAll(async () => {
   await useBackend('cpu');
@@ -87,5 +89,64 @@ describe('ConvLSTM cell', () => {
     // Zero input, zero state, zero bias: g = 0 so c stays 0 and h = sig(0) * tanh(0) = 0.
     expect(Array.from(next.h.dataSync()).every((v) => v === 0)).toBe(true);
     tf.dispose([state.h, state.c, next.h, next.c, ...params.values()]);
+  });
+});
+
+/** The plain autodiff runner, as the reference for the packed, hand-differentiated one. */
+function referenceRun(cell: ConvLstmCell, frames: tf.Tensor4D[]): tf.Tensor4D[] {
+  const [b, h, w] = frames[0]!.shape;
+  let state = zeroState(cell, b, h, w);
+  return frames.map((frame) => {
+    state = convLstmStep(cell, frame, state);
+    return state.h;
+  });
+}
+
+describe.each<SpecBackend>(['cpu', 'wasm'])('packed ConvLSTM step with its own backward pass, on %s', (backend) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+  });
+
+  it('equals the autodiff step in value and in every gradient (x, h, c, kernel, bias)', () => {
+    const params: ParamMap = new Map();
+    const cell = createConvLstmCell(params, 'cell', 2, 3, 3, createRng(7));
+    cell.gates.bias.assign(tf.tensor1d(Array.from({ length: 12 }, (_, i) => 0.1 * (i - 6))));
+    const [x, h, c, rh, rc] = [2, 3, 3, 3, 3].map((ch, k) => tf.squeeze(randomSequence(40 + k, [2, 1, 5, 4, ch], -1, 1), [1]) as tf.Tensor4D) as [
+      tf.Tensor4D,
+      tf.Tensor4D,
+      tf.Tensor4D,
+      tf.Tensor4D,
+      tf.Tensor4D,
+    ];
+    const reference = (xi: tf.Tensor, hi: tf.Tensor, ci: tf.Tensor): tf.Scalar => {
+      const next = convLstmStep(cell, xi as tf.Tensor4D, { h: hi as tf.Tensor4D, c: ci as tf.Tensor4D });
+      return tf.add(tf.sum(tf.mul(next.h, rh)), tf.sum(tf.mul(next.c, rc)));
+    };
+    const packed = (xi: tf.Tensor, hi: tf.Tensor, ci: tf.Tensor): tf.Scalar => {
+      const [hn, cn] = tf.split(convLstmStepPacked(cell, xi as tf.Tensor4D, tf.concat([hi, ci], 0) as tf.Tensor4D), 2, 0);
+      return tf.add(tf.sum(tf.mul(hn!, rh)), tf.sum(tf.mul(cn!, rc)));
+    };
+    const inputGrads = (f: typeof reference): tf.Tensor[] => tf.grads(f)([x, h, c]);
+    const weightGrads = (f: typeof reference): { value: tf.Scalar; grads: tf.NamedTensorMap } =>
+      tf.variableGrads(() => f(x, h, c), [cell.gates.kernel, cell.gates.bias]);
+    const [a, b] = [weightGrads(reference), weightGrads(packed)];
+    expect(b.value.dataSync()[0]).toBeCloseTo(a.value.dataSync()[0]!, 5);
+    for (const name of Object.keys(a.grads)) expect(maxAbsDiff(a.grads[name]!, b.grads[name]!)).toBeLessThan(1e-5);
+    const [ga, gb] = [inputGrads(reference), inputGrads(packed)];
+    ga.forEach((g, k) => expect(maxAbsDiff(g, gb[k]!)).toBeLessThan(1e-5));
+    tf.dispose([x, h, c, rh, rc, a.value, b.value, ...Object.values(a.grads), ...Object.values(b.grads), ...ga, ...gb, ...params.values()]);
+  });
+
+  it('trains a sequence exactly as autodiff would: same outputs and weight gradients over 4 steps', () => {
+    const params: ParamMap = new Map();
+    const cell = createConvLstmCell(params, 'cell', 1, 4, 3, createRng(8));
+    const frames = [0, 1, 2, 3].map((t) => tf.squeeze(randomSequence(50 + t, [1, 1, 6, 6, 1]), [1]) as tf.Tensor4D);
+    const weights = tf.squeeze(randomSequence(60, [1, 1, 6, 6, 4], -1, 1), [1]);
+    const loss = (run: (c: ConvLstmCell, f: tf.Tensor4D[]) => tf.Tensor4D[]) => (): tf.Scalar => tf.addN(run(cell, frames).map((out, t) => tf.mul(t + 1, tf.sum(tf.mul(out, weights))))) as tf.Scalar;
+    const a = tf.variableGrads(loss(referenceRun), [cell.gates.kernel, cell.gates.bias]);
+    const b = tf.variableGrads(loss((c, f) => runConvLstm(c, f)), [cell.gates.kernel, cell.gates.bias]);
+    expect(b.value.dataSync()[0]).toBeCloseTo(a.value.dataSync()[0]!, 4);
+    for (const name of Object.keys(a.grads)) expect(maxAbsDiff(a.grads[name]!, b.grads[name]!)).toBeLessThan(1e-4);
+    tf.dispose([...frames, weights, a.value, b.value, ...Object.values(a.grads), ...Object.values(b.grads), ...params.values()]);
   });
 });
