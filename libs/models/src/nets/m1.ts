@@ -19,9 +19,10 @@ import {
 import type { NetworkBase, ParamMap, RmsPropConfig } from './common';
 import { receptiveFieldRadius } from './receptive-field';
 
-/** M1, the unsupervised normal-cell map extractor (III.C, Fig. 4). */
+/** How training differentiates the winner-take-all step (see `winnerTakeAll`). */
 export type M1Gradient = 'straight-through' | 'winner';
 
+/** M1, the unsupervised normal-cell map extractor (III.C, Fig. 4). */
 export interface M1Config {
   /** Number n of feature maps of h_t (paper: 6). */
   maps: number;
