@@ -1,0 +1,30 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { InvalidInputError } from '@mitosis/core';
+import type { Environment, ServiceConfig } from '@mitosis/service-kit';
+import { loadConfig } from '@mitosis/service-kit';
+
+/** The services' config (service-kit's loadConfig) plus what only the gateway reads. */
+export interface GatewayConfig extends ServiceConfig {
+  /** MITOSIS_UPLOAD_DIR: local folder where an upload is staged until verified; default the OS temp folder. */
+  readonly uploadDir: string;
+}
+
+/**
+ * Every MITOSIS_* variable the gateway reads, checked at once: service-kit's (NATS, store,
+ * prefix, gRPC address, auth tokens, TLS, upload limit, log level...) and MITOSIS_UPLOAD_DIR.
+ * All problems in one InvalidInputError, each naming its variable.
+ */
+export function loadGatewayConfig(env: Environment): GatewayConfig {
+  const problems: string[] = [];
+  const uploadDir = env['MITOSIS_UPLOAD_DIR']?.trim() || tmpdir();
+  if (!path.isAbsolute(uploadDir)) problems.push(`MITOSIS_UPLOAD_DIR "${uploadDir}" must be an absolute path`);
+  let config: ServiceConfig | undefined;
+  try {
+    config = loadConfig(env);
+  } catch (error: unknown) {
+    problems.unshift(error instanceof Error ? error.message.replace(/^configuration: /, '') : String(error));
+  }
+  if (problems.length > 0 || config === undefined) throw new InvalidInputError(`configuration: ${problems.join('; ')}`);
+  return { ...config, uploadDir };
+}

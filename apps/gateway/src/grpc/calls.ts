@@ -1,0 +1,178 @@
+import { once } from 'node:events';
+import type {
+  handleClientStreamingCall,
+  handleServerStreamingCall,
+  handleUnaryCall,
+} from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
+import { MitosisError } from '@mitosis/core';
+import { toServiceError } from '@mitosis/service-kit';
+import type { GatewayLogger } from '../logger';
+import { serviceError } from './errors';
+
+/** What a handler knows of its call besides the request. */
+export interface CallContext {
+  /** Aborted when the client cancels or the call's deadline passes; `reason` is a CANCELLED MitosisError. */
+  readonly signal: AbortSignal;
+  /** `/mitosis.v1.VideoService/UploadVideo`, for logs. */
+  readonly method: string;
+}
+
+/** The reason of a call signal aborted by the deadline: answered DEADLINE_EXCEEDED, not CANCELLED. */
+export class DeadlineExceededError extends MitosisError {
+  override readonly name = 'DeadlineExceededError';
+  constructor() {
+    super('CANCELLED', 'the call passed its deadline');
+  }
+}
+
+/** toServiceError, except that work stopped by the deadline reads DEADLINE_EXCEEDED as grpc-js says it. */
+export function boundaryError(error: unknown, log: GatewayLogger, method: string): ServiceError {
+  if (error instanceof DeadlineExceededError) return serviceError(status.DEADLINE_EXCEEDED, error.message);
+  return toServiceError(error, { error: (message, fields) => log.error(message, { method, ...fields }) });
+}
+
+/** What callSignal needs of any kind of server call. */
+interface AnyCall {
+  readonly cancelled: boolean;
+  getDeadline(): Date | number;
+  on(event: 'cancelled', listener: () => void): unknown;
+  removeListener(event: 'cancelled', listener: () => void): unknown;
+}
+
+// setTimeout's longest delay; a later deadline is as good as none for a timer.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * An AbortSignal for the call: aborted when grpc-js reports the call cancelled (client cancel,
+ * connection lost, deadline passed on the client side) or when the deadline the client sent
+ * passes here. Long work checks it between steps instead of running on for nobody.
+ */
+export function callSignal(call: AnyCall): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onCancelled = (): void => controller.abort(new MitosisError('CANCELLED', 'the call was cancelled by the client'));
+  call.on('cancelled', onCancelled);
+  if (call.cancelled) onCancelled();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = call.getDeadline();
+  const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
+  if (Number.isFinite(deadlineMs)) {
+    const expire = (): void => controller.abort(new DeadlineExceededError());
+    const left = deadlineMs - Date.now();
+    if (left <= 0) expire();
+    else if (left < MAX_TIMER_MS) timer = setTimeout(expire, left);
+  }
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      if (timer !== undefined) clearTimeout(timer);
+      call.removeListener('cancelled', onCancelled);
+    },
+  };
+}
+
+/** Throws the signal's reason (a CANCELLED MitosisError) once the call is over for the client. */
+export function checkAlive(signal: AbortSignal): void {
+  if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new MitosisError('CANCELLED', 'the call was cancelled');
+}
+
+/** A unary handler over an async function; whatever it throws goes through toServiceError. */
+export function unary<Req, Res>(log: GatewayLogger, run: (request: Req, context: CallContext) => Promise<Res>): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const { signal, dispose } = callSignal(call);
+    const method = call.getPath();
+    Promise.resolve()
+      .then(() => {
+        checkAlive(signal);
+        return run(call.request, { signal, method });
+      })
+      .then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(boundaryError(error, log, method)),
+      )
+      .finally(dispose);
+  };
+}
+
+/**
+ * A client-streaming handler: `run` reads the request messages as an async iterable that ends when
+ * the client half-closes and throws the signal's reason when the call is cancelled or expires.
+ */
+export function clientStreaming<Req, Res>(
+  log: GatewayLogger,
+  run: (messages: AsyncIterable<Req>, context: CallContext) => Promise<Res>,
+): handleClientStreamingCall<Req, Res> {
+  return (call, callback) => {
+    const { signal, dispose } = callSignal(call);
+    const method = call.getPath();
+    const messages = abortable<Req>(call, signal);
+    Promise.resolve()
+      .then(() => {
+        checkAlive(signal);
+        return run(messages, { signal, method });
+      })
+      .then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(boundaryError(error, log, method)),
+      )
+      .finally(dispose);
+  };
+}
+
+async function* abortable<T>(stream: AsyncIterable<unknown>, signal: AbortSignal): AsyncGenerator<T, void, undefined> {
+  const iterator = stream[Symbol.asyncIterator]();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    for (;;) {
+      checkAlive(signal);
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done === true) return;
+      yield next.value as T;
+    }
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Sends one message of a server stream, waiting for room when the client reads slowly. */
+export type Send<Res> = (message: Res) => Promise<void>;
+
+/**
+ * A server-streaming handler: `run` sends messages through `send` (which honours back-pressure
+ * and throws once the call is cancelled) and resolves when the stream is complete. Errors end the
+ * stream with a status through the call's 'error' event (destroying the call would leave the
+ * client waiting for a status that never comes).
+ */
+export function serverStreaming<Req, Res>(
+  log: GatewayLogger,
+  run: (request: Req, send: Send<Res>, context: CallContext) => Promise<void>,
+): handleServerStreamingCall<Req, Res> {
+  return (call) => {
+    const { signal, dispose } = callSignal(call);
+    const method = call.getPath();
+    const send: Send<Res> = async (message) => {
+      checkAlive(signal);
+      if (call.write(message)) return;
+      await Promise.race([once(call, 'drain', { signal }).catch(() => undefined), once(call, 'close').catch(() => undefined)]);
+      checkAlive(signal);
+    };
+    Promise.resolve()
+      .then(() => {
+        checkAlive(signal);
+        return run(call.request, send, { signal, method });
+      })
+      .then(
+        () => call.end(),
+        (error: unknown) => {
+          if (!call.cancelled) call.emit('error', boundaryError(error, log, method));
+        },
+      )
+      .finally(dispose);
+  };
+}

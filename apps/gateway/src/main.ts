@@ -1,0 +1,67 @@
+import { hostname } from 'node:os';
+import { createJobStore, ensureTopology } from '@mitosis/events';
+import { createLogger, createStore, installShutdown, topologyConfig } from '@mitosis/service-kit';
+import { connect } from 'nats';
+import { loadGatewayConfig } from './config';
+import { createHealthService } from './grpc/health';
+import { bindGateway, createGatewayServer, SERVICE_NAMES, serverCredentials, shutdownGateway } from './server';
+
+/**
+ * The gateway process: the public gRPC API (mitosis.v1) in front of the job store, the work
+ * stream and the object store. Wiring only; the services live in ./services.
+ */
+let log = createLogger('gateway');
+
+async function main(): Promise<void> {
+  const config = loadGatewayConfig(process.env);
+  log = createLogger('gateway', { level: config.logLevel });
+  const nc = await connect({ servers: [...config.natsServers], name: `mitosis-gateway@${hostname()}`, maxReconnectAttempts: -1 });
+  try {
+    const names = await ensureTopology(nc, topologyConfig(config));
+    const js = nc.jetstream();
+    const jobs = await createJobStore(js, names.jobsBucket);
+    const store = await createStore(config);
+    const health = createHealthService(SERVICE_NAMES);
+    // Without NATS no call can start or watch a job: tell the load balancer while it is away.
+    void (async () => {
+      for await (const event of nc.status()) {
+        if (event.type === 'disconnect') health.setStatus('', 'NOT_SERVING');
+        if (event.type === 'reconnect') health.setStatus('', 'SERVING');
+      }
+    })();
+    const server = createGatewayServer({
+      store,
+      jobs,
+      js,
+      names,
+      health,
+      log,
+      config: { maxUploadBytes: config.maxUploadBytes, uploadDir: config.uploadDir, authTokens: config.authTokens },
+    });
+    const port = await bindGateway(server, config.grpcAddr, await serverCredentials(config.tls));
+    log.info('gateway listening', {
+      address: config.grpcAddr.replace(/:\d+$/, `:${port}`),
+      tls: config.tls !== undefined,
+      auth: config.authTokens.length > 0,
+      store: store.location,
+      prefix: names.prefix,
+    });
+    // SIGTERM/SIGINT: NOT_SERVING, calls in flight get the drain timeout, then the rest is cut.
+    await new Promise<void>((resolve) => {
+      installShutdown([() => shutdownGateway(server, config.drainTimeoutMs, health)], {
+        log,
+        process: { once: (signal, listener) => process.once(signal, listener), removeListener: (signal, listener) => process.removeListener(signal, listener), exit: () => resolve() },
+      });
+    });
+  } finally {
+    await nc.drain().catch(() => nc.close());
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    log.error('gateway failed', { error });
+    process.exit(1);
+  },
+);

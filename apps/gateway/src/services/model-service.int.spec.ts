@@ -1,0 +1,159 @@
+import { Metadata, status } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
+import type { Job as JobRecord } from '@mitosis/events';
+import type { ExportDetectionsResponse, SubmitAnnotationsRequest } from '@mitosis/proto';
+import { JobKind, JobState, Stage } from '@mitosis/proto';
+import type { Backends, GatewayFixture } from '../testing/harness';
+import { call, startBackends, startGateway, syntheticTiff, upload } from '../testing/harness';
+
+let backends: Backends;
+let gateway: GatewayFixture;
+let videoId: string;
+
+// A 10-frame 48x40 video.
+beforeAll(async () => {
+  backends = await startBackends();
+  gateway = await startGateway(backends);
+  videoId = (await upload(gateway.clients.video, syntheticTiff({ frames: 10, width: 48, height: 40 }))).videoId;
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await backends?.stop();
+});
+
+const submit = (request: Partial<SubmitAnnotationsRequest>) =>
+  call(gateway.clients.annotation.submitAnnotations.bind(gateway.clients.annotation), { videoId, ...request } as SubmitAnnotationsRequest);
+const startTraining = (request: Parameters<typeof gateway.clients.model.startTraining>[0]) => call(gateway.clients.model.startTraining.bind(gateway.clients.model), request);
+const getModel = (modelId: string) => call(gateway.clients.model.getModel.bind(gateway.clients.model), { modelId });
+const runDetection = (request: Parameters<typeof gateway.clients.detection.runDetection>[0]) =>
+  call(gateway.clients.detection.runDetection.bind(gateway.clients.detection), request);
+const points = (list: [number, number, number][]) => ({ $case: 'points' as const, value: { points: list.map(([frame, x, y]) => ({ frame, x, y })) } });
+
+/** Marks every stage and the job SUCCEEDED, as the workers would at the end. */
+const finish = (jobId: string) =>
+  gateway.jobs.update(jobId, (job: JobRecord) => {
+    for (const status of Object.values(job.stages)) Object.assign(status!, { state: 'SUCCEEDED', attempts: 1 });
+    job.state = 'SUCCEEDED';
+    job.endedAt = new Date().toISOString();
+  });
+const putJson = (key: string, value: unknown) => gateway.store.put(key, new TextEncoder().encode(JSON.stringify(value)));
+
+describe('AnnotationService.SubmitAnnotations', () => {
+  it('stores points inside the video and the annotated frames', async () => {
+    const before = await gateway.keys();
+    const response = await submit({ annotatedFrames: { first: 3, last: 8 }, source: points([[3, 10.5, 20], [8, 47.9, 0]]) });
+    expect(response).toMatchObject({ pointCount: 2, annotatedFrames: { first: 3, last: 8 } });
+    expect((await gateway.keys()).filter((key) => !before.includes(key))).toEqual([`annotations/${response.annotationSetId}.json`]);
+    const stored = JSON.parse(new TextDecoder().decode(await gateway.store.get(`annotations/${response.annotationSetId}.json`)));
+    expect(stored).toMatchObject({ setId: response.annotationSetId, videoId, annotatedFrames: { first: 3, last: 8 }, points: [{ frame: 3, x: 10.5, y: 20 }, { frame: 8, x: 47.9, y: 0 }] });
+  });
+
+  it('parses CSV bytes, the whole video being the annotated frames by default', async () => {
+    const response = await submit({ source: { $case: 'csv', value: Buffer.from('frame,x,y\n1,5,5\n10,40,30\n') } });
+    expect(response).toMatchObject({ pointCount: 2, annotatedFrames: { first: 1, last: 10 } });
+  });
+
+  it('refuses points outside the video or the annotated frames with INVALID_ARGUMENT, storing nothing', async () => {
+    const before = await gateway.keys();
+    await expect(submit({ source: points([[2, 5, 5], [3, 48, 10]]) })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/1 of 2 points lie outside the video.*#2 frame 3 x 48 y 10 \(x outside 0\.\.48\)/),
+    });
+    await expect(submit({ annotatedFrames: { first: 4, last: 6 }, source: points([[3, 5, 5]]) })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringContaining('frame before 4'),
+    });
+    await expect(submit({ source: points([[11, 5, 5]]) })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining('frame after 10') });
+    await expect(submit({ source: { $case: 'csv', value: Buffer.from('frame,x,y\n1,5,5\n2,abc,5\n') } })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: 'csv line 3: x "abc" is not a number',
+    });
+    await expect(submit({ source: points([]) })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining('no points') });
+    await expect(submit({ videoId: 'vid-unknown', source: points([[1, 1, 1]]) })).rejects.toMatchObject({ code: status.NOT_FOUND });
+    expect(await gateway.keys()).toEqual(before);
+  });
+});
+
+describe('ModelService and DetectionService', () => {
+  let setId: string;
+  beforeAll(async () => {
+    setId = (await submit({ annotatedFrames: { first: 3, last: 8 }, source: points([[4, 10, 10], [6, 30, 20]]) })).annotationSetId;
+  });
+
+  it('StartTraining refuses k larger than the training frames (FAILED_PRECONDITION) and unknown ids (NOT_FOUND)', async () => {
+    const before = await gateway.workCount();
+    await expect(startTraining({ videoId, annotationSetId: setId, trainingFrames: { first: 3, last: 8 }, k: 7, iterations: 0, seed: 0 })).rejects.toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      details: expect.stringContaining('k = 7 is larger than the training frames 3:8 (6 frames)'),
+    });
+    // Absent training frames mean the set's annotated frames: still 6.
+    await expect(startTraining({ videoId, annotationSetId: setId, k: 7, iterations: 0, seed: 0 })).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
+    await expect(startTraining({ videoId, annotationSetId: 'ann-unknown', k: 2, iterations: 0, seed: 0 })).rejects.toMatchObject({ code: status.NOT_FOUND });
+    await expect(startTraining({ videoId: 'vid-unknown', annotationSetId: setId, k: 2, iterations: 0, seed: 0 })).rejects.toMatchObject({ code: status.NOT_FOUND });
+    await expect(startTraining({ videoId, annotationSetId: setId, trainingFrames: { first: 2, last: 8 }, k: 2, iterations: 0, seed: 0 })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringContaining('not inside the annotated frames 3:8'),
+    });
+    await expect(startTraining({ videoId, annotationSetId: setId, k: 0, iterations: 0, seed: 0 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    expect(await gateway.workCount()).toBe(before);
+  });
+
+  it('trains, then detects, lists and exports detections (the workers simulated through KV and the store)', async () => {
+    const { job, modelId } = await startTraining({ videoId, annotationSetId: setId, trainingFrames: { first: 3, last: 8 }, k: 4, iterations: 12, seed: 5 });
+    expect(job).toMatchObject({ kind: JobKind.JOB_KIND_TRAINING, state: JobState.JOB_STATE_QUEUED });
+    expect(job!.stages.map((s) => s.stage)).toEqual([Stage.STAGE_INGEST, Stage.STAGE_M3_TRAIN]);
+    const { model } = await getModel(modelId);
+    expect(model).toMatchObject({ modelId, videoId, annotationSetId: setId, trainingFrames: { first: 3, last: 8 }, k: 4, iterations: 12, seed: 5, trainingJobId: job!.jobId, state: JobState.JOB_STATE_QUEUED });
+    await expect(getModel('mdl-unknown')).rejects.toMatchObject({ code: status.NOT_FOUND });
+
+    // Detection needs a trained model.
+    await expect(runDetection({ videoId, modelId })).rejects.toMatchObject({ code: status.FAILED_PRECONDITION, details: expect.stringContaining('QUEUED') });
+    await putJson(`models/${modelId}/training.json`, { k: 4, factor: 4, trainingFrames: { first: 3, last: 8 }, annotations: 2, iterations: 12, finalLoss: 0.25, source: 'x' });
+    await finish(job!.jobId);
+    expect((await getModel(modelId)).model!.state).toBe(JobState.JOB_STATE_SUCCEEDED);
+    const { job: trained } = await call(gateway.clients.job.getJob.bind(gateway.clients.job), { jobId: job!.jobId });
+    expect(trained!.result).toEqual({ $case: 'training', value: { modelId, finalLoss: 0.25 } });
+
+    await expect(runDetection({ videoId, modelId, frames: { first: 5, last: 7 } })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringContaining("fewer than the model's k = 4"),
+    });
+    await expect(runDetection({ videoId, modelId: 'mdl-unknown' })).rejects.toMatchObject({ code: status.NOT_FOUND });
+    const { job: detection } = await runDetection({ videoId, modelId, frames: { first: 2, last: 9 } });
+    expect(detection!.kind).toBe(JobKind.JOB_KIND_DETECTION);
+    const { request } = await gateway.lastWork(detection!.stages[0]!.stage === Stage.STAGE_INGEST ? 'ingest' : 'm3-detect');
+    expect(request.jobId).toBe(detection!.jobId);
+    const jobId = detection!.jobId;
+
+    const listDetections = gateway.clients.detection.listDetections.bind(gateway.clients.detection);
+    await expect(call(listDetections, { jobId, pageSize: 0, pageToken: '' })).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
+    // What the detection stage writes: a DetectionsFile, in no particular order here.
+    const found = [
+      { frame: 6, x: 30.25, y: 20, score: 0.91 },
+      { frame: 4, x: 10, y: 12.5, score: 0.8 },
+      { frame: 4, x: 40, y: 3, score: 0.55556 },
+    ];
+    await putJson(`detections/${jobId}/detections.json`, { jobId, videoId, modelId, frames: { first: 2, last: 9 }, k: 4, factor: 4, count: 3, detections: found });
+    await finish(jobId);
+
+    const page1 = await call(listDetections, { jobId, pageSize: 2, pageToken: '' });
+    expect(page1.totalCount).toBe(3);
+    expect(page1.detections.map((d) => [d.frame, d.x, d.y])).toEqual([[4, 40, 3], [4, 10, 12.5]]);
+    const page2 = await call(listDetections, { jobId, pageSize: 2, pageToken: page1.nextPageToken });
+    expect(page2).toMatchObject({ nextPageToken: '', totalCount: 3, detections: [{ frame: 6, x: 30.25, y: 20, score: 0.91, voxelCount: 0 }] });
+    await expect(call(listDetections, { jobId, pageSize: 2, pageToken: 'garbage!' })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    await expect(call(listDetections, { jobId: trained!.jobId, pageSize: 0, pageToken: '' })).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
+
+    const csv = await new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const stream = gateway.clients.detection.exportDetections({ jobId }, new Metadata());
+      stream.on('data', (message: ExportDetectionsResponse) => chunks.push(message.chunk));
+      stream.on('error', (error: ServiceError) => reject(error));
+      stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    });
+    expect(csv).toBe('frame,x,y,score\n4,40,3,0.5556\n4,10,12.5,0.8\n6,30.25,20,0.91\n');
+    const { job: done } = await call(gateway.clients.job.getJob.bind(gateway.clients.job), { jobId });
+    expect(done!.result).toEqual({ $case: 'detection', value: { detectionCount: 3 } });
+  });
+});

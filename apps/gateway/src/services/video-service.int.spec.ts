@@ -1,0 +1,164 @@
+import { status } from '@grpc/grpc-js';
+import { VideoFormat } from '@mitosis/proto';
+import { writeFrameArchive } from '@mitosis/service-kit';
+import { encodePng } from '@mitosis/video';
+import type { Backends, GatewayFixture } from '../testing/harness';
+import { call, sha256, startBackends, startGateway, syntheticTiff, upload } from '../testing/harness';
+
+/** A tar of `count` grey 8-bit PNG frames of 20x16 (frame i filled with the value 10 i). */
+function pngArchive(count: number, corrupt?: number): Uint8Array {
+  const frames = [];
+  for (let i = 1; i <= count; i++) {
+    let data = encodePng(new Uint8Array(20 * 16).fill(10 * i), 20, 16, 8);
+    if (i === corrupt) data = data.subarray(0, data.length - 30);
+    frames.push({ name: `t${i}.png`, data });
+  }
+  return writeFrameArchive(frames);
+}
+
+const LIMIT = 256 * 1024;
+
+let backends: Backends;
+let gateway: GatewayFixture;
+
+beforeAll(async () => {
+  backends = await startBackends();
+  gateway = await startGateway(backends, { maxUploadBytes: LIMIT });
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await backends?.stop();
+});
+
+/** Runs `act`, expects it to fail with `code`, and checks that neither the bucket nor the staging folder changed. */
+async function expectRefused(act: () => Promise<unknown>, code: status, message: RegExp): Promise<void> {
+  const before = await gateway.keys();
+  await expect(act()).rejects.toMatchObject({ code, details: expect.stringMatching(message) });
+  expect(await gateway.keys()).toEqual(before);
+  expect(await gateway.staged()).toEqual([]);
+}
+
+describe('VideoService.UploadVideo', () => {
+  it('stores a synthetic TIFF stack and returns what the probe read', async () => {
+    const tiff = syntheticTiff({ frames: 6, width: 48, height: 40 });
+    const before = await gateway.keys();
+    const response = await upload(gateway.clients.video, tiff, { filename: 'synthetic.tif', chunkSize: 1000 });
+    expect(response.info).toEqual({ frameCount: 6, width: 48, height: 40, bitDepth: 8 });
+    const id = response.videoId;
+    expect(id).toMatch(/^vid-/);
+    // Exactly the source and the record were added; the source holds the bytes sent.
+    expect((await gateway.keys()).filter((key) => !before.includes(key))).toEqual([`videos/${id}/source`, `videos/${id}/video.json`]);
+    expect(Buffer.from(await gateway.store.get(`videos/${id}/source`)).equals(Buffer.from(tiff))).toBe(true);
+    expect(await gateway.staged()).toEqual([]);
+
+    const { video } = await call(gateway.clients.video.getVideo.bind(gateway.clients.video), { videoId: id });
+    expect(video).toMatchObject({ videoId: id, filename: 'synthetic.tif', sizeBytes: tiff.length, sha256: sha256(tiff), info: response.info });
+    expect(video?.createTime).toBeInstanceOf(Date);
+  });
+
+  it('refuses a corrupt TIFF header with INVALID_ARGUMENT naming the file', async () => {
+    const corrupt = new Uint8Array(64);
+    corrupt.set([0x49, 0x49, 42, 0, 0xff, 0xff, 0xff, 0x0f]); // II*\0, first IFD far past the end
+    await expectRefused(() => upload(gateway.clients.video, corrupt, { filename: 'broken.tif' }), status.INVALID_ARGUMENT, /^broken\.tif/);
+  });
+
+  it('refuses a TIFF whose last page lost its pixel data, naming the page', async () => {
+    const tiff = syntheticTiff({ frames: 4 });
+    // The IFDs of encodeTiff sit before each page's strip: cutting the end truncates page 4's pixels only.
+    const cut = tiff.subarray(0, tiff.length - 500);
+    await expectRefused(() => upload(gateway.clients.video, cut, { filename: 'cut.tif' }), status.INVALID_ARGUMENT, /cut\.tif.*page 4/);
+  });
+
+  it('refuses bytes that are no video at all', async () => {
+    const text = new TextEncoder().encode('frame,x,y\n1,2,3\n');
+    await expectRefused(() => upload(gateway.clients.video, text, { filename: 'points.csv' }), status.INVALID_ARGUMENT, /^points\.csv: not a multi-page TIFF nor a tar archive/);
+  });
+
+  it('stores a tar archive of PNG frames, probed as ingest will read it', async () => {
+    const tar = pngArchive(12);
+    const response = await upload(gateway.clients.video, tar, { filename: 'frames.tar' });
+    expect(response.info).toEqual({ frameCount: 12, width: 20, height: 16, bitDepth: 8 });
+    const record = JSON.parse(new TextDecoder().decode(await gateway.store.get(`videos/${response.videoId}/video.json`)));
+    expect(record).toMatchObject({ format: 'frame-archive', frameCount: 12, filename: 'frames.tar' });
+    expect(await gateway.staged()).toEqual([]);
+  });
+
+  it('refuses an archive with a corrupt frame, naming the frame file', async () => {
+    await expectRefused(() => upload(gateway.clients.video, pngArchive(4, 3), { filename: 'frames.tar' }), status.INVALID_ARGUMENT, /frames\.tar\/t3\.png/);
+  });
+
+  it('checks the format hints against the bytes, naming the field', async () => {
+    const tiff = syntheticTiff({ frames: 6 });
+    const withHints = (hints: { format: VideoFormat; frameCount?: number; bitDepth?: number }) => [
+      { content: { $case: 'header' as const, value: { filename: 'v.tif', sizeBytes: tiff.length, sha256: sha256(tiff), hints } } },
+      { content: { $case: 'chunk' as const, value: Buffer.from(tiff) } },
+    ];
+    const send = (hints: Parameters<typeof withHints>[0]) => upload(gateway.clients.video, tiff, { messages: withHints(hints) });
+    await expectRefused(() => send({ format: VideoFormat.VIDEO_FORMAT_FRAME_ARCHIVE }), status.INVALID_ARGUMENT, /header\.hints\.format says frame-archive but v\.tif is a tiff/);
+    await expectRefused(() => send({ format: VideoFormat.VIDEO_FORMAT_UNSPECIFIED, frameCount: 7 }), status.INVALID_ARGUMENT, /header\.hints\.frame_count is 7 but v\.tif holds 6 frames/);
+    await expectRefused(() => send({ format: VideoFormat.VIDEO_FORMAT_UNSPECIFIED, bitDepth: 16 }), status.INVALID_ARGUMENT, /header\.hints\.bit_depth is 16/);
+    const ok = await send({ format: VideoFormat.VIDEO_FORMAT_MULTIPAGE_TIFF, frameCount: 6, bitDepth: 8 });
+    expect(ok.info?.frameCount).toBe(6);
+  });
+
+  it('refuses a truncated upload (fewer bytes than declared)', async () => {
+    const tiff = syntheticTiff();
+    const sent = tiff.subarray(0, 1000);
+    await expectRefused(
+      () => upload(gateway.clients.video, sent, { sizeBytes: tiff.length, sha256: sha256(tiff) }),
+      status.INVALID_ARGUMENT,
+      new RegExp(`^truncated upload: got 1000 of ${tiff.length} bytes$`),
+    );
+  });
+
+  it('refuses more bytes than declared as soon as they arrive', async () => {
+    const tiff = syntheticTiff();
+    await expectRefused(() => upload(gateway.clients.video, tiff, { sizeBytes: 100 }), status.INVALID_ARGUMENT, /more bytes than its header declares/);
+  });
+
+  it('refuses a wrong checksum, naming both digests', async () => {
+    const tiff = syntheticTiff();
+    const claimed = 'ab'.repeat(32);
+    await expectRefused(
+      () => upload(gateway.clients.video, tiff, { sha256: claimed }),
+      status.INVALID_ARGUMENT,
+      new RegExp(`checksum mismatch: the header says sha256 ${claimed} but the received bytes hash to ${sha256(tiff)}`),
+    );
+  });
+
+  it('refuses an oversized upload on its header with RESOURCE_EXHAUSTED', async () => {
+    const tiff = syntheticTiff();
+    await expectRefused(() => upload(gateway.clients.video, tiff, { sizeBytes: LIMIT + 1 }), status.RESOURCE_EXHAUSTED, new RegExp(`declares ${LIMIT + 1} bytes.*limit of ${LIMIT}`));
+  });
+
+  it('stops an upload that streams past the limit without reading the rest', async () => {
+    const big = new Uint8Array(LIMIT + 64 * 1024);
+    // Declares exactly the limit (accepted), then sends more: refused at the chunk that crosses it.
+    await expectRefused(
+      () => upload(gateway.clients.video, big, { sizeBytes: LIMIT, sha256: sha256(big), chunkSize: 32 * 1024 }),
+      status.RESOURCE_EXHAUSTED,
+      new RegExp(`passed this server's limit of ${LIMIT} bytes`),
+    );
+  });
+
+  it('refuses a stream that does not start with the header, and a second header', async () => {
+    const chunk = { content: { $case: 'chunk' as const, value: Buffer.from([1, 2, 3]) } };
+    const header = { content: { $case: 'header' as const, value: { filename: 'a.tif', sizeBytes: 3, sha256: 'a'.repeat(64) } } };
+    await expectRefused(() => upload(gateway.clients.video, new Uint8Array(), { messages: [chunk] }), status.INVALID_ARGUMENT, /first upload message must be the header/);
+    await expectRefused(() => upload(gateway.clients.video, new Uint8Array(), { messages: [header, header] }), status.INVALID_ARGUMENT, /second header/);
+    await expectRefused(() => upload(gateway.clients.video, new Uint8Array(), { messages: [] }), status.INVALID_ARGUMENT, /empty upload/);
+  });
+
+  it('refuses a file name with a path in it', async () => {
+    await expectRefused(() => upload(gateway.clients.video, syntheticTiff(), { filename: '../etc/video.tif' }), status.INVALID_ARGUMENT, /plain file name/);
+  });
+});
+
+describe('VideoService.GetVideo', () => {
+  it('answers NOT_FOUND for an unknown id and INVALID_ARGUMENT for a malformed one', async () => {
+    const getVideo = gateway.clients.video.getVideo.bind(gateway.clients.video);
+    await expect(call(getVideo, { videoId: 'vid-unknown' })).rejects.toMatchObject({ code: status.NOT_FOUND, details: 'video "vid-unknown" not found' });
+    await expect(call(getVideo, { videoId: '../x' })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+  });
+});
