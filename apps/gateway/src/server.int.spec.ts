@@ -35,16 +35,16 @@ function healthClient(address: string): HealthClient {
 
 const reflectionProto = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto', 'grpc', 'reflection', 'v1', 'reflection.proto');
 
-/** Asks the server reflection service for its list of services (what `grpcurl list` does). */
-function listServices(address: string, metadata = new Metadata()): Promise<string[]> {
+/** One request on the server reflection stream (what grpcurl sends), and its answer. */
+function reflect(address: string, request: object, metadata = new Metadata()): Promise<Record<string, unknown>> {
   const loaded = loadPackageDefinition(loadSync(reflectionProto, { keepCase: true, oneofs: true })) as unknown as {
     grpc: { reflection: { v1: { ServerReflection: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => Client & { ServerReflectionInfo(metadata: Metadata): ClientDuplexStream<object, Record<string, unknown>> } } } };
   };
   const client = new loaded.grpc.reflection.v1.ServerReflection(address, credentials.createInsecure());
   return new Promise((resolve, reject) => {
     const stream = client.ServerReflectionInfo(metadata);
-    stream.on('data', (response: { list_services_response?: { service: { name: string }[] } }) => {
-      resolve((response.list_services_response?.service ?? []).map((s) => s.name).sort());
+    stream.on('data', (response: Record<string, unknown>) => {
+      resolve(response);
       stream.end();
     });
     stream.on('error', (error) => {
@@ -52,8 +52,14 @@ function listServices(address: string, metadata = new Metadata()): Promise<strin
       reject(error);
     });
     stream.on('end', () => client.close());
-    stream.write({ list_services: '' });
+    stream.write(request);
   });
+}
+
+/** The services reflection lists (`grpcurl list`). */
+async function listServices(address: string, metadata = new Metadata()): Promise<string[]> {
+  const response = (await reflect(address, { list_services: '' }, metadata)) as { list_services_response?: { service: { name: string }[] } };
+  return (response.list_services_response?.service ?? []).map((s) => s.name).sort();
 }
 
 describe('bearer tokens (MITOSIS_AUTH_TOKENS)', () => {
@@ -148,6 +154,15 @@ describe('health and reflection', () => {
       'mitosis.v1.ModelService',
       'mitosis.v1.VideoService',
     ]);
+  });
+
+  it('reflection describes a service with its methods and message types (`grpcurl describe`)', async () => {
+    const response = (await reflect(gateway.address, { file_containing_symbol: 'mitosis.v1.JobService' })) as {
+      file_descriptor_response?: { file_descriptor_proto: Buffer[] };
+    };
+    // proto-loader hands reflection one descriptor per package, with its dependencies.
+    const files = (response.file_descriptor_response?.file_descriptor_proto ?? []).map((bytes) => bytes.toString('latin1')).join('\n');
+    for (const name of ['mitosis.v1', 'JobService', 'GetJob', 'ListJobs', 'CancelJob', 'WatchJob', '.mitosis.v1.WatchJobResponse', 'google.protobuf.Timestamp']) expect(files).toContain(name);
   });
 });
 

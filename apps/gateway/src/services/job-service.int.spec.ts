@@ -3,6 +3,7 @@ import type { ServiceError } from '@grpc/grpc-js';
 import type { Job as JobRecord } from '@mitosis/events';
 import type { WatchJobResponse } from '@mitosis/proto';
 import { JobKind, JobState, Stage } from '@mitosis/proto';
+import { uploadAndAnalyze } from '../examples/upload-and-watch';
 import type { Backends, GatewayFixture } from '../testing/harness';
 import { call, startBackends, startGateway, syntheticTiff, upload } from '../testing/harness';
 
@@ -223,5 +224,29 @@ describe('AnalysisService.GetEventLengthReport', () => {
     });
     const { job: done } = await getJob(jobId);
     expect(done!.result).toEqual({ $case: 'analysis', value: { normalCellMapIndex: 2, recommendedK: 8 } });
+  });
+});
+
+describe('the README client example', () => {
+  it('uploads, starts an analysis and follows it to its end (workers simulated)', async () => {
+    const lines: string[] = [];
+    const running = uploadAndAnalyze(gateway.address, { name: 'example.tif', bytes: Buffer.from(syntheticTiff({ frames: 5, seed: 3 })) }, {
+      log: (line) => {
+        lines.push(line);
+        // The analysis was queued (three stages replayed): play the workers.
+        if (lines.length === 4) void finishAnalysis();
+      },
+    });
+    const finishAnalysis = async () => {
+      const [job] = await gateway.jobs.list();
+      await worker.succeed(job!.id, 'ingest');
+      await worker.succeed(job!.id, 'm1');
+      await worker.succeed(job!.id, 'm2', true);
+    };
+    const { state, jobId } = await running;
+    expect(state).toBe(JobState.JOB_STATE_SUCCEEDED);
+    expect(lines[0]).toMatch(/^video vid-\S+: 5 frames of 48x40, 8-bit$/);
+    expect(lines.at(-1)).toBe('STAGE_M2 JOB_STATE_SUCCEEDED  0/0  (job JOB_STATE_SUCCEEDED)');
+    expect((await gateway.jobs.get(jobId)).state).toBe('SUCCEEDED');
   });
 });
