@@ -16,7 +16,7 @@ export function linkTrajectories(normalCellMap: Volume<Uint8Array>): Components 
 }
 
 export interface ArtificialEventOptions {
-  /** Probability that a trajectory in the window loses a part. Default 0.5. */
+  /** Probability that a trajectory in the window loses a part. Default 1: every one, the most signal per update. */
   readonly fraction?: number;
   /** Shortest removed part, frames. Default 2. */
   readonly minLength?: number;
@@ -41,7 +41,7 @@ export function makeArtificialEvents(
   rng: Rng,
   options: ArtificialEventOptions = {},
 ): { context: Volume<Uint8Array>; events: Volume<Uint8Array> } {
-  const fraction = options.fraction ?? 0.5;
+  const fraction = options.fraction ?? 1;
   const minLength = options.minLength ?? 2;
   const maxLength = options.maxLength ?? 16;
   if (minLength < 1 || maxLength < minLength) throw new InvalidInputError(`artificial event lengths ${minLength}..${maxLength} are not a range`);
@@ -158,23 +158,54 @@ export function trainEventModel(
   return { model, losses };
 }
 
-/**
- * M2 inference (SPEC step 5): the real normal-cell map sequence goes in, e' comes out, marking
- * where and when cells vanish from the map.
- */
-export function predictCellEvents(model: M2Model, normalCellMap: Volume<Uint8Array>, onProgress: ProgressSink = silentProgress): Volume<Float32Array> {
-  onProgress({ step: 'm2.infer', done: 0, total: 1 });
+export interface CellEventInferenceOptions {
+  /**
+   * 'both' (default) runs M2 over the sequence forwards and over the time-reversed sequence, and
+   * keeps the larger of the two predictions at each voxel; 'forward' is the paper's single pass.
+   * Why: a forward ConvLSTM knows when a cell left the map but not when it will come back, so its
+   * e' fades after a few frames whatever the event's real length; read backwards, the same model
+   * knows when the cell came back. Artificial events are removed from the middle of trajectories,
+   * so the training data look alike in both directions, and the union of the two passes covers
+   * the whole absence, which is the length Table I measures.
+   */
+  readonly directions?: 'both' | 'forward';
+  readonly onProgress?: ProgressSink;
+}
+
+function reverseFrames<T extends Uint8Array | Float32Array>(volume: Volume<T>): Volume<T> {
+  const plane = volume.height * volume.width;
+  const data = volume.data.slice() as T;
+  for (let t = 0; t < volume.frames; t++) data.set(volume.data.subarray(t * plane, (t + 1) * plane), (volume.frames - 1 - t) * plane);
+  return { ...volume, data };
+}
+
+function predictOnce(model: M2Model, normalCellMap: Volume<Uint8Array>): Volume<Float32Array> {
   const input = toSequenceTensor([normalCellMap]);
   try {
     const output = model.predict(input);
     try {
-      const data = output.dataSync() as Float32Array;
-      onProgress({ step: 'm2.infer', done: 1, total: 1 });
-      return { data: Float32Array.from(data), frames: normalCellMap.frames, height: normalCellMap.height, width: normalCellMap.width };
+      return { data: Float32Array.from(output.dataSync() as Float32Array), frames: normalCellMap.frames, height: normalCellMap.height, width: normalCellMap.width };
     } finally {
       output.dispose();
     }
   } finally {
     input.dispose();
   }
+}
+
+/**
+ * M2 inference (SPEC step 5): the real normal-cell map sequence goes in, e' comes out, marking
+ * where and when cells vanish from the map.
+ */
+export function predictCellEvents(model: M2Model, normalCellMap: Volume<Uint8Array>, options: CellEventInferenceOptions = {}): Volume<Float32Array> {
+  const progress = options.onProgress ?? silentProgress;
+  const passes = options.directions === 'forward' ? 1 : 2;
+  progress({ step: 'm2.infer', done: 0, total: passes });
+  const forward = predictOnce(model, normalCellMap);
+  progress({ step: 'm2.infer', done: 1, total: passes });
+  if (passes === 1) return forward;
+  const backward = reverseFrames(predictOnce(model, reverseFrames(normalCellMap)));
+  for (let i = 0; i < forward.data.length; i++) forward.data[i] = Math.max(forward.data[i] ?? 0, backward.data[i] ?? 0);
+  progress({ step: 'm2.infer', done: 2, total: passes });
+  return forward;
 }

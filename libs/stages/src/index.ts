@@ -7,7 +7,7 @@ export type { FeatureMapScore, MapSelectionOptions } from './normal-cell-map';
 export { trainNormalCellModel, extractFeatureMaps } from './normal-cell-model';
 export type { NormalCellTrainingOptions } from './normal-cell-model';
 export { linkTrajectories, makeArtificialEvents, trainEventModel, predictCellEvents } from './event-model';
-export type { ArtificialEventOptions, EventModelTrainingOptions } from './event-model';
+export type { ArtificialEventOptions, CellEventInferenceOptions, EventModelTrainingOptions } from './event-model';
 export { measureEventLengths } from './event-lengths';
 export type { EventLengthOptions, EventLengthReport } from './event-lengths';
 export { trainDetector, detectMitoses, windowStarts } from './detector';

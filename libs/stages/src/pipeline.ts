@@ -10,7 +10,7 @@ import type { DetectionOptions, DetectorTrainingOptions } from './detector';
 import { detectMitoses, trainDetector } from './detector';
 import type { EventLengthOptions, EventLengthReport } from './event-lengths';
 import { measureEventLengths } from './event-lengths';
-import type { EventModelTrainingOptions } from './event-model';
+import type { CellEventInferenceOptions, EventModelTrainingOptions } from './event-model';
 import { predictCellEvents, trainEventModel } from './event-model';
 import type { SequenceGrid } from './labels';
 import { buildMitosisLabels } from './labels';
@@ -163,6 +163,7 @@ export async function runNormalCellMapStage(
 
 export interface EventLengthStageOptions {
   readonly training?: EventModelTrainingOptions;
+  readonly inference?: Omit<CellEventInferenceOptions, 'onProgress'>;
   readonly lengths?: EventLengthOptions;
   readonly onProgress?: ProgressSink;
 }
@@ -204,7 +205,7 @@ export async function runEventLengthStage(
   const { model } = trainEventModel(normalCellMap, { ...options.training, onProgress: progress });
   try {
     await saveModel(store, keys.m2, model);
-    const eventProbability = predictCellEvents(model, normalCellMap, progress);
+    const eventProbability = predictCellEvents(model, normalCellMap, { ...options.inference, onProgress: progress });
     await writeArray(store, keys.eventProbability, { data: eventProbability.data, shape: [frames, height, width] }, { dimensionNames: ['t', 'y', 'x'] });
     const report = measureEventLengths(eventProbability, options.lengths);
     const grid = gridOf(meta, input.range);

@@ -88,7 +88,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     iterations: options.m3Iterations,
     crop: '64',
     batch: '2',
-    positiveWeight: '1',
+    positiveWeight: '20',
     seed: String(seed),
   });
 

@@ -68,7 +68,7 @@ export const registerTrain: RegisterCommand = (program) => {
     .option('--iterations <n>', 'training updates (paper: 6000)', '600')
     .option('--crop <px>', 'side of the square training crops', '96')
     .option('--batch <n>', 'windows per update', '2')
-    .option('--positive-weight <w>', 'weight of mitosis pixels in the loss (paper: 1)', '1')
+    .option('--positive-weight <w>', 'weight of mitosis voxels in the loss (paper: 1, with 6000 updates; a few hundred updates need the rare positives weighted)', '20')
     .option('--seed <n>', 'seed of every random choice', '1')
     .option('--backend <name>', 'compute backend: tensorflow, wasm or cpu (env MITOSIS_BACKEND)')
     .option('--quiet', 'no progress output')
