@@ -3,6 +3,8 @@ export { loadConfig, parseHostPort, parseByteSize, DEFAULT_STAGE_DEFAULTS } from
 export type { ServiceConfig, StageDefaults, BackendChoice, LogLevel, StageIsolation, Environment } from './config';
 export { parseStoreUrl, createStore } from './store';
 export type { StoreLocation, ServiceStore } from './store';
+export { withTransientRetries, isTransientConnectionError } from './transient-retry';
+export type { TransientRetryOptions } from './transient-retry';
 export { keys, checkId, arrayMetadataKey } from './keys';
 export { createLogger } from './logger';
 export type { Logger, LoggerOptions } from './logger';
@@ -32,7 +34,7 @@ export {
 export type { ChainDeps, StartJobInput, CompleteStageInput, CompleteStageResult } from './pipeline';
 
 // Running stages
-export { runStage, resolveStageTask, executeStage, readAnnotationSet } from './run-stage';
+export { runStage, resolveStageTask, executeStage, readAnnotationSet, isIngested } from './run-stage';
 export type {
   StageTask,
   IngestTask,

@@ -149,6 +149,7 @@ describe('resolveStageTask', () => {
       framesKey: 'videos/v1/frames',
       sourceKey: 'videos/v1/source',
       factor: 2,
+      factorChosen: false,
       hints: {},
     });
   });
@@ -190,7 +191,7 @@ describe('resolveStageTask', () => {
       stage: ProtoStage.STAGE_INGEST,
       params: { $case: 'ingest', value: { downscaleFactor: 4, hints: { format: VideoFormat.VIDEO_FORMAT_FRAME_ARCHIVE, frameCount: 12, bitDepth: 16 } } },
     });
-    expect(resolveStageTask(request)).toMatchObject({ factor: 4, hints: { format: 'frame-archive', frameCount: 12, bitDepth: 16 } });
+    expect(resolveStageTask(request)).toMatchObject({ factor: 4, factorChosen: true, hints: { format: 'frame-archive', frameCount: 12, bitDepth: 16 } });
   });
 });
 

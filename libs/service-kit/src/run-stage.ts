@@ -43,6 +43,8 @@ export interface IngestTask extends TaskBase {
   readonly stage: 'ingest';
   readonly sourceKey: string;
   readonly factor: number;
+  /** Whether the request or the job chose the factor (else it is the configured default). */
+  readonly factorChosen: boolean;
   readonly hints: { readonly format?: 'tiff' | 'frame-archive'; readonly frameCount?: number; readonly bitDepth?: number };
 }
 
@@ -161,6 +163,7 @@ export function resolveStageTask(
   switch (params.$case) {
     case 'ingest': {
       const hints = params.value.hints;
+      const chosen = params.value.downscaleFactor || extras.downscaleFactor;
       const format = hints?.format === VideoFormat.VIDEO_FORMAT_MULTIPAGE_TIFF ? 'tiff' : hints?.format === VideoFormat.VIDEO_FORMAT_FRAME_ARCHIVE ? 'frame-archive' : undefined;
       return {
         stage: 'ingest',
@@ -168,7 +171,8 @@ export function resolveStageTask(
         videoId,
         framesKey: request.outputPrefix ? `${request.outputPrefix}/frames` : framesKey,
         sourceKey: input('source', keys.videoSource(videoId)),
-        factor: params.value.downscaleFactor || extras.downscaleFactor || d.downscaleFactor,
+        factor: chosen || d.downscaleFactor,
+        factorChosen: chosen !== undefined && chosen > 0,
         hints: {
           ...(format ? { format } : {}),
           ...(hints?.frameCount ? { frameCount: hints.frameCount } : {}),
@@ -270,6 +274,9 @@ export async function executeStage(task: StageTask, deps: ExecuteDeps): Promise<
   const check = (): void => deps.signal?.throwIfAborted();
   const progress = deps.progress ?? silentProgress;
   check();
+  if (task.stage !== 'ingest' && !(await deps.store.exists(arrayMetadataKey(task.framesKey)))) {
+    throw new PreconditionError(`video ${task.videoId} has no preprocessed frames (${task.framesKey}): ingest it first (a job with an ingest stage)`);
+  }
   const done = (outputs: Record<string, string>, metrics: Record<string, number>): StageOutcome => ({
     stage: task.stage,
     outputs,
@@ -343,12 +350,16 @@ export async function executeStage(task: StageTask, deps: ExecuteDeps): Promise<
 /**
  * Ingest (method step 1): the uploaded bytes into a temporary file (or folder, for a tar of
  * frames), readVideo, preprocessVideo (rescale to [0,1], downscale), storePreprocessedVideo.
- * Frames already stored from the same source with the same factor are reused: ingest is cheap
- * to repeat, so every analysis job may start with it.
+ * A video has one set of frames, which other jobs may be reading: frames already stored are
+ * reused (ingest is cheap to repeat, so any job may start with it), never rewritten with another
+ * factor; asking for another factor explicitly is a FAILED_PRECONDITION.
  */
 async function ingest(task: IngestTask, store: BlobStore, progress: ProgressSink, check: () => void): Promise<Record<string, number>> {
   const existing = await storedVideo(store, task.framesKey);
-  if (existing !== undefined && existing.factor === task.factor && existing.source === task.sourceKey) {
+  if (existing !== undefined && existing.source === task.sourceKey) {
+    if (task.factorChosen && existing.factor !== task.factor) {
+      throw new PreconditionError(`video ${task.videoId} was ingested with downscale factor ${existing.factor}, not ${task.factor}; its frames are kept as they are`);
+    }
     progress({ step: 'ingest', done: 1, total: 1, detail: 'frames already ingested' });
     return { reused: 1, frames: existing.frames, width: existing.originalWidth, height: existing.originalHeight, factor: existing.factor };
   }
@@ -410,6 +421,11 @@ async function ingest(task: IngestTask, store: BlobStore, progress: ProgressSink
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Whether ingest has stored the video's frames: a job on a video that has not needs an ingest stage first. */
+export async function isIngested(store: BlobStore, videoId: string): Promise<boolean> {
+  return store.exists(arrayMetadataKey(keys.videoFrames(videoId)));
 }
 
 async function storedVideo(store: BlobStore, framesKey: string) {

@@ -18,6 +18,8 @@ export interface StageRunner {
   run(task: StageTask, options?: { progress?: ProgressSink; signal?: AbortSignal }): Promise<StageOutcome>;
   /** Ends idle and running threads. */
   close(): Promise<void>;
+  /** Stage threads alive now (0 for the inline runner). */
+  readonly threads: number;
 }
 
 /** Runs stages in the calling thread (tests, tools): simple, but training blocks its event loop. */
@@ -25,6 +27,7 @@ export function createInlineRunner(store: BlobStore): StageRunner {
   return {
     run: (task, options = {}) => executeStage(task, { store, ...options }),
     close: async () => undefined,
+    threads: 0,
   };
 }
 
@@ -39,7 +42,7 @@ export interface ThreadRunnerOptions {
 export type ToThread = { readonly type: 'run'; readonly id: number; readonly task: StageTask };
 export type FromThread =
   | { readonly type: 'progress'; readonly id: number; readonly event: ProgressEvent }
-  | { readonly type: 'log'; readonly line: string }
+  | { readonly type: 'log'; readonly level: 'info' | 'warn'; readonly message: string; readonly fields?: Record<string, unknown> }
   | { readonly type: 'done'; readonly id: number; readonly outcome: StageOutcome }
   | { readonly type: 'failed'; readonly id: number; readonly error: SerializedError };
 
@@ -75,6 +78,7 @@ const BOOTSTRAP = path.join(__dirname, 'stage-thread.js');
  */
 export function createThreadRunner(options: ThreadRunnerOptions): StageRunner {
   const slots = new Set<Slot>();
+  let alive = 0;
   let nextId = 1;
   let closed = false;
 
@@ -83,15 +87,19 @@ export function createThreadRunner(options: ThreadRunnerOptions): StageRunner {
     // No inherited execArgv: the bootstrap registers tsx itself, whatever started this process.
     const worker = new Worker(BOOTSTRAP, { workerData: data, execArgv: [] });
     const slot: Slot = { worker, busy: false };
+    alive++;
     worker.on('message', (message: FromThread) => {
-      if (message.type === 'log') options.log?.info(message.line, { component: 'stage-thread' });
+      if (message.type === 'log') options.log?.[message.level](message.message, { ...message.fields, component: 'stage-thread' });
     });
     const died = (why: string): void => {
       slots.delete(slot);
       slot.fail?.(new MitosisError('INTERNAL', `stage thread ${why}`));
     };
     worker.on('error', (error) => died(`crashed: ${error.message}`));
-    worker.on('exit', (code) => died(`exited with code ${code}`));
+    worker.on('exit', (code) => {
+      alive--;
+      died(`exited with code ${code}`);
+    });
     slots.add(slot);
     return slot;
   };
@@ -140,6 +148,9 @@ export function createThreadRunner(options: ThreadRunnerOptions): StageRunner {
 
   return {
     run,
+    get threads() {
+      return alive;
+    },
     close: async () => {
       closed = true;
       const all = [...slots];

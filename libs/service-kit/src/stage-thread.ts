@@ -25,12 +25,14 @@ port.on('message', (message: ToThread) => {
   void (async () => {
     try {
       // Kept once they succeed; a failure (S3 unreachable for a moment) is tried again next time.
-      backend ??= initBackend({ ...(data.backend ? { preferred: data.backend } : {}), log: (line) => post({ type: 'log', line }) });
+      backend ??= initBackend({ ...(data.backend ? { preferred: data.backend } : {}), log: (line) => post({ type: 'log', level: 'info', message: line }) });
       await backend.catch((error: unknown) => {
         backend = undefined;
         throw error;
       });
-      store ??= createStore(data.store);
+      store ??= createStore(data.store, {
+        log: { warn: (message, fields) => post({ type: 'log', level: 'warn', message, ...(fields ? { fields: plainFields(fields) } : {}) }) },
+      });
       const ready = await store.catch((error: unknown) => {
         store = undefined;
         throw error;
@@ -42,3 +44,8 @@ port.on('message', (message: ToThread) => {
     }
   })();
 });
+
+/** Fields that survive postMessage: errors become their message. */
+function plainFields(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, value instanceof Error ? value.message : value]));
+}

@@ -4,6 +4,7 @@ import type { BlobStore } from '@mitosis/core';
 import { InvalidInputError, createLocalBlobStore } from '@mitosis/core';
 import type { S3StoreConfig } from '@mitosis/s3-store';
 import { createS3BlobStore, describeS3Location, parseS3Url } from '@mitosis/s3-store';
+import { withTransientRetries } from './transient-retry';
 
 /**
  * Where the services keep their tensors and files, as parsed from MITOSIS_STORE: an S3/MinIO
@@ -48,13 +49,17 @@ export function parseStoreUrl(text: string, variable = 'MITOSIS_STORE'): StoreLo
 }
 
 /**
- * The store of a service: S3 (the bucket is created when missing, safe when replicas race) or a
- * local folder. Takes the parsed location or a config holding one.
+ * The store of a service: S3 (the bucket is created when missing, safe when replicas race;
+ * operations retried after a dropped connection, see withTransientRetries) or a local folder.
+ * Takes the parsed location or a config holding one.
  */
-export async function createStore(config: StoreLocation | { readonly store: StoreLocation }): Promise<ServiceStore> {
+export async function createStore(
+  config: StoreLocation | { readonly store: StoreLocation },
+  options: { readonly log?: { warn(message: string, fields?: Record<string, unknown>): void } } = {},
+): Promise<ServiceStore> {
   const location = 'kind' in config ? config : config.store;
   if (location.kind === 's3') {
-    const store = createS3BlobStore(location.s3);
+    const store = withTransientRetries(createS3BlobStore(location.s3), options.log ? { log: options.log } : {});
     await store.ensureBucket();
     return store;
   }

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'ingest',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

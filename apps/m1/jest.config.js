@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'm1',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

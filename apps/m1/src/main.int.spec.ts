@@ -1,0 +1,185 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { readFile } from 'node:fs/promises';
+import { connect } from 'nats';
+import type { NatsConnection } from 'nats';
+import { createMemoryBlobStore } from '@mitosis/core';
+import type { Job } from '@mitosis/events';
+import { createJobStore, ensureTopology, newJob } from '@mitosis/events';
+import { initBackend } from '@mitosis/models';
+import { createLogger, keys, loadConfig, publishStage, startWorker, topologyConfig, createStore } from '@mitosis/service-kit';
+import type { Worker } from '@mitosis/service-kit';
+import { runNormalCellMapStage, storePreprocessedVideo } from '@mitosis/stages';
+import { generateSyntheticVideo } from '@mitosis/synth';
+import { readArray } from '@mitosis/tensor-store';
+import type { NatsServerFixture, S3ServerFixture } from '@mitosis/testing';
+import { startNatsServer, startS3Server, uniqueBucketName, uniqueName } from '@mitosis/testing';
+import { preprocessVideo, readVideo, writeTiffStack } from '@mitosis/video';
+
+/** The m1 worker as a real process: started by its launcher, ready, stopped by SIGTERM. */
+const START = path.join(__dirname, '..', 'start.js');
+let nats: NatsServerFixture;
+let s3: S3ServerFixture;
+let nc: NatsConnection;
+let dir: string;
+const children: ChildProcess[] = [];
+let ingestWorker: Worker | undefined;
+
+beforeAll(async () => {
+  [nats, s3] = await Promise.all([startNatsServer(), startS3Server()]);
+  nc = await connect({ servers: nats.url });
+  dir = await mkdtemp(path.join(tmpdir(), 'm1-main-'));
+});
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await ingestWorker?.stop();
+  await nc?.close();
+  await Promise.all([nats?.stop(), s3?.stop()]);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  readonly child: ChildProcess;
+  readonly lines: Record<string, unknown>[];
+  /** Resolves with the first log line that matches. */
+  line(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function start(env: Record<string, string>): Run {
+  // From another folder: the launcher must not depend on the working directory.
+  const child = spawn(process.execPath, [START], { cwd: dir, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  const lines: Record<string, unknown>[] = [];
+  const waiters: (() => void)[] = [];
+  let buffer = '';
+  const onData = (chunk: Buffer): void => {
+    buffer += chunk.toString();
+    const parts = buffer.split('\n');
+    buffer = parts.pop() ?? '';
+    for (const part of parts) {
+      try {
+        lines.push(JSON.parse(part) as Record<string, unknown>);
+      } catch {
+        lines.push({ msg: part });
+      }
+    }
+    for (const wake of waiters.splice(0)) wake();
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const line = async (predicate: (l: Record<string, unknown>) => boolean, timeoutMs = 30_000): Promise<Record<string, unknown>> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = lines.find(predicate);
+      if (found) return found;
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no such log line; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`);
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+  };
+  return { child, lines, line, exit };
+}
+
+describe('m1 worker process', () => {
+  it('starts, consumes its stages, is ready, and stops cleanly on SIGTERM', async () => {
+    const run = start({
+      MITOSIS_NATS_URL: nats.url,
+      MITOSIS_STORE: pathToFileURL(path.join(dir, 'store')).href,
+      MITOSIS_PREFIX: uniqueName('m1'),
+      MITOSIS_BACKEND: 'cpu',
+      MITOSIS_HEALTH_ADDR: '127.0.0.1:0',
+    });
+    const started = await run.line((l) => l['msg'] === 'worker started');
+    expect(started).toMatchObject({ level: 'info', service: 'm1', stages: ['m1'], isolation: 'thread' });
+    expect(run.lines.find((l) => l['msg'] === 'compute backend')).toMatchObject({ backend: 'cpu' });
+    const { url } = (await run.line((l) => l['msg'] === 'health endpoint')) as { url: string };
+    const ready = await fetch(`${url}/readyz`);
+    expect([ready.status, await ready.json()]).toEqual([200, expect.objectContaining({ ready: true, connected: true, stages: ['m1'] })]);
+    expect((await fetch(`${url}/livez`)).status).toBe(200);
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toEqual({ code: 0, signal: null });
+    expect(run.lines.map((l) => l['msg'])).toEqual(expect.arrayContaining(['shutting down', 'worker stopped', 'stopped']));
+  });
+
+  it('exits 1 with one line naming each bad variable', async () => {
+    const run = start({ MITOSIS_STORE: 'file:///tmp/x', MITOSIS_CONCURRENCY: '0' });
+    expect(await run.exit).toEqual({ code: 1, signal: null });
+    const failed = await run.line((l) => l['msg'] === 'worker failed');
+    expect(failed['error']).toMatchObject({
+      kind: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/MITOSIS_NATS_URL is not set.*MITOSIS_CONCURRENCY 0 is outside 1\.\.64/) as unknown,
+    });
+  });
+});
+
+describe('an m1 worker killed in the middle of a job', () => {
+  it('loses nothing and doubles nothing: the job completes through redelivery to another worker', async () => {
+    const env = {
+      MITOSIS_NATS_URL: nats.url,
+      MITOSIS_STORE: `s3://${s3.accessKey}:${s3.secretKey}@${s3.endPoint}:${s3.port}/${uniqueBucketName('crash')}?ssl=false`,
+      MITOSIS_PREFIX: uniqueName('crash'),
+      MITOSIS_BACKEND: 'wasm',
+      MITOSIS_ACK_WAIT_MS: '1000',
+      MITOSIS_PROGRESS_INTERVAL_MS: '100',
+      MITOSIS_HEALTH_ADDR: 'off',
+    };
+    const config = loadConfig({ ...env, MITOSIS_STAGE_ISOLATION: 'inline' });
+    const store = await createStore(config);
+    const video = generateSyntheticVideo({ frames: 24, width: 96, height: 80, seed: 3 });
+    const source = path.join(dir, 'video.tif');
+    await writeTiffStack(source, video.volume);
+    await store.put(keys.videoSource('v1'), new Uint8Array(await readFile(source)));
+    const names = await ensureTopology(nc, topologyConfig(config));
+    const jobs = await createJobStore(nc.jetstream(), names.jobsBucket);
+    // Ingest in this process; M1 in the worker processes.
+    ingestWorker = await startWorker({ service: 'ingest', stages: ['ingest'], config, log: createLogger('ingest', { level: 'error' }) });
+    const params = { videoId: 'v1', seed: 4, m1Iterations: 60, crop: 32, normalCellMapOverride: 0, downscaleFactor: 2 };
+    const job = await jobs.create(newJob({ id: 'crash-1', kind: 'analysis', stages: ['ingest', 'm1'], params }));
+    await publishStage({ js: nc.jetstream(), names }, job, 'ingest');
+
+    const first = start(env);
+    let seen: Job | undefined;
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 25))) {
+      seen = await jobs.get('crash-1');
+      if (seen.stages.m1?.step === 'm1.train' && seen.stages.m1.done > 0) break;
+    }
+    first.child.kill('SIGKILL');
+    expect(await first.exit).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(seen?.stages.m1).toMatchObject({ state: 'RUNNING', step: 'm1.train', total: 60, attempts: 1 });
+    expect(seen?.stages.m1?.done).toBeLessThan(60);
+
+    const second = start(env);
+    let final: Job | undefined;
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      final = await jobs.get('crash-1');
+      if (['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(final.state)) break;
+    }
+    expect(final).toMatchObject({ state: 'SUCCEEDED', stages: { ingest: { state: 'SUCCEEDED', attempts: 1 }, m1: { state: 'SUCCEEDED', attempts: 2 } } });
+    const finished = second.lines.filter((l) => l['msg'] === 'stage finished');
+    expect(finished).toEqual([expect.objectContaining({ jobId: 'crash-1', stage: 'm1', delivery: 2, jobState: 'SUCCEEDED' })]);
+    const jsm = await nc.jetstreamManager();
+    expect((await jsm.streams.info(names.workStream)).state.messages).toBe(0);
+    expect((await jsm.streams.info(names.deadStream)).state.messages).toBe(0);
+
+    // The outputs are whole and the same as one uninterrupted embedded run's.
+    await initBackend({ preferred: 'wasm', log: () => undefined });
+    const local = createMemoryBlobStore();
+    await storePreprocessedVideo(local, 'video', preprocessVideo(await readVideo(source), { factor: 2 }), source);
+    const choice = await runNormalCellMapStage(local, { videoKey: 'video', prefix: 'a' }, { training: { iterations: 60, crop: 32, seed: 4 }, normalMap: 0 });
+    const analysis = keys.analysis('crash-1');
+    expect(JSON.parse(new TextDecoder().decode(await store.get(analysis.mapChoice)))).toEqual(JSON.parse(JSON.stringify(choice)));
+    const [ours, theirs] = [await readArray(store, analysis.normalCellMap), await readArray(local, 'a/normal-cell-map')];
+    expect(Buffer.from(ours.data.buffer).equals(Buffer.from(theirs.data.buffer))).toBe(true);
+    second.child.kill('SIGTERM');
+    expect(await second.exit).toEqual({ code: 0, signal: null });
+  });
+});

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'm2',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

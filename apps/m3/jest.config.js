@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'm3',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};

@@ -1,0 +1,149 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createMemoryBlobStore } from '@mitosis/core';
+import type { BlobStore } from '@mitosis/core';
+import { readVideoMeta } from '@mitosis/stages';
+import { readArray } from '@mitosis/tensor-store';
+import { encodePng, writeTiffStack } from '@mitosis/video';
+import { writeFrameArchive } from './frame-archive';
+import { keys } from './keys';
+import type { IngestTask } from './run-stage';
+import { executeStage, readAnnotationSet } from './run-stage';
+
+/** A 5-frame 8x6 ramp video: frame t, pixel (y, x) = 10 t + y + x. */
+const frames = 5;
+const [width, height] = [8, 6];
+const ramp = new Uint8Array(frames * width * height).map((_, i) => {
+  const t = Math.floor(i / (width * height));
+  const y = Math.floor((i % (width * height)) / width);
+  return 10 * t + y + (i % width);
+});
+let tiff: Uint8Array;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'run-stage-'));
+  await writeTiffStack(path.join(dir, 'v.tif'), { data: ramp, frames, height, width });
+  tiff = new Uint8Array(await readFile(path.join(dir, 'v.tif')));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const task = (videoId: string, extra: Partial<IngestTask> = {}): IngestTask => ({
+  stage: 'ingest',
+  jobId: 'j1',
+  videoId,
+  framesKey: keys.videoFrames(videoId),
+  sourceKey: keys.videoSource(videoId),
+  factor: 2,
+  factorChosen: true,
+  hints: {},
+  ...extra,
+});
+
+async function storeWith(videoId: string, bytes: Uint8Array): Promise<BlobStore> {
+  const store = createMemoryBlobStore();
+  await store.put(keys.videoSource(videoId), bytes);
+  return store;
+}
+
+describe('ingest', () => {
+  it('stores a TIFF stack rescaled to [0,1] and downscaled, reporting its size', async () => {
+    const store = await storeWith('v1', tiff);
+    const steps: string[] = [];
+    const outcome = await executeStage(task('v1'), { store, progress: (e) => steps.push(`${e.done}/${e.total}`) });
+    expect(outcome.outputs).toEqual({ frames: 'videos/v1/frames' });
+    expect(outcome.metrics).toMatchObject({ reused: 0, frames: 5, width: 8, height: 6, bitDepth: 8, factor: 2, downscaledWidth: 4, downscaledHeight: 3 });
+    expect(steps).toEqual(['0/3', '1/3', '2/3', '3/3']);
+    expect(await readVideoMeta(store, 'videos/v1/frames')).toMatchObject({ frames: 5, width: 4, height: 3, factor: 2, source: 'videos/v1/source' });
+    const stored = await readArray(store, 'videos/v1/frames');
+    // Min 0 (frame 1, pixel 0,0), max 40 + 5 + 7 = 52: the first 2x2 block of frame 1 averages 1 -> 1/52.
+    expect(stored.data[0]).toBeCloseTo(1 / 52, 6);
+    expect(Math.max(...stored.data)).toBeLessThanOrEqual(1);
+  });
+
+  it('reads a tar archive of PNG frames in natural order of their names', async () => {
+    const plane = width * height;
+    const png = (t: number): Uint8Array => encodePng(ramp.subarray(t * plane, (t + 1) * plane), width, height, 8);
+    // Named so that string order (t10 < t2) differs from frame order.
+    const archive = writeFrameArchive([0, 1, 2, 3, 4].map((t) => ({ name: `t${[1, 2, 3, 10, 11][t]}.png`, data: png(t) })));
+    const [fromTar, fromTiff] = [await storeWith('v1', archive), await storeWith('v1', tiff)];
+    await executeStage(task('v1'), { store: fromTar });
+    await executeStage(task('v1'), { store: fromTiff });
+    expect((await readArray(fromTar, 'videos/v1/frames')).data).toEqual((await readArray(fromTiff, 'videos/v1/frames')).data);
+  });
+
+  it('reuses stored frames, and refuses to rewrite them with another factor', async () => {
+    const store = await storeWith('v1', tiff);
+    await executeStage(task('v1'), { store });
+    expect((await executeStage(task('v1', { factor: 4, factorChosen: false }), { store })).metrics).toMatchObject({ reused: 1, factor: 2 });
+    await expect(executeStage(task('v1', { factor: 3 }), { store })).rejects.toMatchObject({
+      kind: 'FAILED_PRECONDITION',
+      message: 'video v1 was ingested with downscale factor 2, not 3; its frames are kept as they are',
+    });
+  });
+
+  it('names the stored source in its errors', async () => {
+    await expect(executeStage(task('v1'), { store: createMemoryBlobStore() })).rejects.toMatchObject({
+      kind: 'NOT_FOUND',
+      message: 'video v1 has no uploaded source (videos/v1/source)',
+    });
+    const cut = await storeWith('v1', tiff.subarray(0, 200));
+    const error = (await executeStage(task('v1'), { store: cut }).catch((e: unknown) => e)) as Error & { kind: string };
+    expect(error.kind).toBe('INVALID_ARGUMENT');
+    expect(error.message).toContain('videos/v1/source');
+    expect(error.message).not.toContain(tmpdir());
+    await expect(executeStage(task('v1', { hints: { frameCount: 7 } }), { store: await storeWith('v1', tiff) })).rejects.toThrow(
+      'videos/v1/source: 5 frames decoded, but the upload announced 7',
+    );
+    await expect(executeStage(task('v1', { hints: { format: 'frame-archive' } }), { store: await storeWith('v1', tiff) })).rejects.toThrow(
+      'videos/v1/source: the upload was announced as frame-archive but is a tiff',
+    );
+    await expect(executeStage(task('v1', { factor: 7 }), { store: await storeWith('v1', tiff) })).rejects.toThrow('downscale factor 7 is larger than the 8x6 frames');
+  });
+
+  it('stops before starting when aborted', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('job cancelled'));
+    await expect(executeStage(task('v1'), { store: await storeWith('v1', tiff), signal: controller.signal })).rejects.toThrow('job cancelled');
+  });
+});
+
+describe('the other stages', () => {
+  it('need the frames of ingest first', async () => {
+    const m1 = { stage: 'm1', jobId: 'j', videoId: 'v9', framesKey: keys.videoFrames('v9'), prefix: 'analyses/j', iterations: 1, crop: 8, seed: 1 } as const;
+    await expect(executeStage(m1, { store: createMemoryBlobStore() })).rejects.toMatchObject({
+      kind: 'FAILED_PRECONDITION',
+      message: 'video v9 has no preprocessed frames (videos/v9/frames): ingest it first (a job with an ingest stage)',
+    });
+  });
+});
+
+describe('readAnnotationSet', () => {
+  const put = async (value: unknown): Promise<BlobStore> => {
+    const store = createMemoryBlobStore();
+    await store.put(keys.annotationSet('s1'), new TextEncoder().encode(JSON.stringify(value)));
+    return store;
+  };
+  const at = { annotationsKey: keys.annotationSet('s1'), videoId: 'v1', range: { first: 2, last: 4 } };
+
+  it('returns the points of a set of this video', async () => {
+    const store = await put({ setId: 's1', videoId: 'v1', points: [{ frame: 3, x: 1.5, y: 2 }], annotatedFrames: { first: 1, last: 5 } });
+    expect(await readAnnotationSet(store, at)).toEqual([{ frame: 3, x: 1.5, y: 2 }]);
+  });
+
+  it.each([
+    [undefined, 'NOT_FOUND', 'annotation set annotations/s1.json does not exist'],
+    [{ setId: 's1', videoId: 'v2', points: [] }, 'FAILED_PRECONDITION', 'annotation set annotations/s1.json belongs to video v2, not v1'],
+    [{ setId: 's1', videoId: 'v1' }, 'INVALID_ARGUMENT', 'annotation set annotations/s1.json has no points array'],
+    [{ setId: 's1', videoId: 'v1', points: [{ frame: 1, x: 'a', y: 0 }] }, 'INVALID_ARGUMENT', 'point 0 is not {frame, x, y} with finite numbers'],
+    [{ setId: 's1', videoId: 'v1', points: [], annotatedFrames: { first: 3, last: 9 } }, 'INVALID_ARGUMENT', 'training frames 2:4 are not inside the annotated frames 3:9'],
+  ])('refuses %j', async (value, kind, message) => {
+    const store = value === undefined ? createMemoryBlobStore() : await put(value);
+    const error = (await readAnnotationSet(store, at).catch((e: unknown) => e)) as { kind: string; message: string };
+    expect(error.kind).toBe(kind);
+    expect(error.message).toContain(message);
+  });
+});
