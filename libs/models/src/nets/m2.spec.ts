@@ -34,6 +34,20 @@ describe.each<SpecBackend>(['cpu', 'wasm'])('M2 (III.D) on %s', (backend) => {
     m2.dispose();
   });
 
+  it('predicts frame by frame: causal, equal on a prefix, and leaving no tensor behind', () => {
+    const m2 = createM2({ ...small, seed: 4 });
+    const { context } = eventSequences(2, 1, 6, 8, 1);
+    const before = tf.memory().numTensors;
+    const whole = m2.predict(context);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    const prefixInput = tf.slice(context, [0, 0, 0, 0, 0], [1, 4, 8, 8, 1]);
+    const prefix = m2.predict(prefixInput);
+    const head = tf.slice(whole, [0, 0, 0, 0, 0], [1, 4, 8, 8, 1]);
+    expect(maxAbsDiff(prefix, head)).toBeLessThan(1e-6);
+    tf.dispose([whole, prefixInput, prefix, head, context]);
+    m2.dispose();
+  });
+
   it('repeats weights and losses for a seed, and differs for another', () => {
     const { context, events } = eventSequences(2, 1, 3, 5, 1);
     const run = (seed: number): { losses: number[]; weights: Record<string, number[]> } => {

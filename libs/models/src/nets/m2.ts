@@ -15,7 +15,7 @@ import {
   resolveRmsProp,
 } from './common';
 import type { NetworkBase, ParamMap, RmsPropConfig } from './common';
-import { createConvLstmCell, framesOf, runConvLstm, sequenceOf } from './conv-lstm';
+import { convLstmStepPacked, createConvLstmCell, framesOf, runConvLstm, sequenceOf } from './conv-lstm';
 import { receptiveFieldRadius } from './receptive-field';
 
 /** M2, the unsupervised cell-event predictor (III.D, Fig. 5). */
@@ -117,7 +117,30 @@ export function createM2(options: M2Options = {}): M2Model {
     },
     predict(maps) {
       checkSequence(maps, 'M2 input maps', 1);
-      return tf.tidy(() => tf.sigmoid(logits(maps)));
+      // Frame by frame, keeping only the ConvLSTM state and the one-channel output of each step:
+      // the same values as logits() over the whole sequence, but memory that does not grow with
+      // its length (110 frames of 259x344 would not fit the wasm heap otherwise).
+      const [b, t, h, w] = maps.shape;
+      const frames = tf.tidy(() => framesOf(maps));
+      let hc: tf.Tensor4D = tf.zeros([2 * b, h, w, config.hidden]);
+      const outputs: tf.Tensor4D[] = [];
+      try {
+        for (let step = 0; step < t; step++) {
+          const frame = frames[step] as tf.Tensor4D;
+          const next = tf.tidy(() => convLstmStepPacked(lstm, conv2d(conv2d(frame, encode1, 'relu'), encode2, 'relu'), hc));
+          hc.dispose();
+          hc = next;
+          outputs.push(
+            tf.tidy(() => tf.sigmoid(conv2d(conv2d(tf.slice(hc, [0, 0, 0, 0], [b, h, w, config.hidden]), decode, 'relu'), output))),
+          );
+          frame.dispose();
+        }
+        return tf.tidy(() => sequenceOf(outputs));
+      } finally {
+        hc.dispose();
+        tf.dispose(outputs);
+        tf.dispose(frames);
+      }
     },
     dispose() {
       optimizer.dispose();
