@@ -52,7 +52,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   await mkdir(out, { recursive: true });
 
   log(`1/4 synthesising a ${frames}-frame ${width}x${height} phase-contrast video (seed ${seed})`);
-  const video = generateSyntheticVideo({ seed, frames, ...(width ? { width } : {}), ...(height ? { height } : {}), mitosisRate: 0.02 });
+  const video = generateSyntheticVideo({ seed, frames, ...(width ? { width } : {}), ...(height ? { height } : {}), mitosisRate: 0.03 });
   const synthDir = path.join(out, 'synthetic');
   const { files } = await writeSyntheticVideo(synthDir, video);
   const truth = summarizeTruth(video);
@@ -67,8 +67,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     factor: options.factor,
     m1Iterations: options.m1Iterations,
     m2Iterations: options.m2Iterations,
-    crop: '64',
-    sequenceLength: '16',
+    crop: '48',
+    sequenceLength: '12',
     seed: String(seed),
   });
   log(summaryText(analysis.stats, analysis.choice, analysis.outDir).replace(/^/gm, '    '));
@@ -136,9 +136,9 @@ export const registerDemo: RegisterCommand = (program) => {
     .option('--unsupervised <n>', 'frames 1..n for M1/M2 (M3 trains on the last annotated ones of them)', '60')
     .option('--size <WxH>', 'frame size of the synthetic video', '320x256')
     .option('--factor <n>', 'downscale factor', '2')
-    .option('--m1-iterations <n>', 'M1 training updates', '300')
-    .option('--m2-iterations <n>', 'M2 training updates', '300')
-    .option('--m3-iterations <n>', 'M3 training updates', '400')
+    .option('--m1-iterations <n>', 'M1 training updates', '600')
+    .option('--m2-iterations <n>', 'M2 training updates', '600')
+    .option('--m3-iterations <n>', 'M3 training updates', '500')
     .option('--max-annotated <n>', 'most frames to annotate', '18')
     .option('--backend <name>', 'compute backend: tensorflow, wasm or cpu (env MITOSIS_BACKEND)')
     .option('--quiet', 'no progress output')
