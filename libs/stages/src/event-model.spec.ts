@@ -33,14 +33,13 @@ describe('trajectories and artificial events', () => {
     for (let i = 0; i < map.data.length; i++) {
       expect(context.data[i]! + events.data[i]!).toBe(map.data[i]);
     }
-    // Every trajectory lost up to 3 frames, never its first or last frame.
+    // Every trajectory lost exactly 3 frames (or fewer at its end), never its first frame.
     for (const label of [1, 2]) {
       const removedFrames = new Set<number>();
       for (let i = 0; i < map.data.length; i++) if (events.data[i] && labels.data[i] === label) removedFrames.add(Math.floor(i / plane));
       expect(removedFrames.size).toBeGreaterThanOrEqual(1);
       expect(removedFrames.size).toBeLessThanOrEqual(3);
       expect(removedFrames.has(0)).toBe(false);
-      expect(removedFrames.has(9)).toBe(false);
       const sorted = [...removedFrames].sort((a, b) => a - b);
       expect(sorted[sorted.length - 1]! - sorted[0]! + 1).toBe(sorted.length);
     }
