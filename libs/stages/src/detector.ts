@@ -8,7 +8,7 @@ import { toOriginalPixels } from '@mitosis/video';
 import type { Volume } from '@mitosis/volume';
 import { applyAugmentation, connectedComponents, cropVolume } from '@mitosis/volume';
 import type { SequenceGrid } from './labels';
-import { randomAugmentation, randomCrop } from './sampling';
+import { randomAugmentation, randomCrop, stackSequences } from './sampling';
 
 export interface DetectorTrainingOptions {
   /** ConvLSTM sequence length: the recommended k of M2. */
@@ -27,17 +27,6 @@ export interface DetectorTrainingOptions {
   readonly seed?: number;
   readonly model?: M3Options;
   readonly onProgress?: ProgressSink;
-}
-
-function stackFloat(volumes: readonly Volume<Float32Array | Uint8Array>[]): tf.Tensor5D {
-  const first = volumes[0];
-  if (!first) throw new InvalidInputError('no windows to stack');
-  const size = first.data.length;
-  const data = new Float32Array(size * volumes.length);
-  volumes.forEach((v, b) => {
-    for (let i = 0; i < size; i++) data[b * size + i] = v.data[i] ?? 0;
-  });
-  return tf.tensor5d(data, [volumes.length, first.frames, first.height, first.width, 1]);
 }
 
 /**
@@ -86,8 +75,8 @@ export function trainDetector(
         xs.push(applyAugmentation(cropVolume(frames, box), augmentation));
         ys.push(applyAugmentation(cropVolume(labels, box), augmentation));
       }
-      const x = stackFloat(xs);
-      const y = stackFloat(ys);
+      const x = stackSequences(xs);
+      const y = stackSequences(ys);
       try {
         losses.push(model.trainStep(x, y));
       } finally {

@@ -1,11 +1,10 @@
-import * as tf from '@tensorflow/tfjs';
 import type { ProgressSink, Rng } from '@mitosis/core';
 import { InvalidInputError, createRng, silentProgress } from '@mitosis/core';
 import type { M2Model, M2Options } from '@mitosis/models';
 import { createM2 } from '@mitosis/models';
 import type { Components, Volume } from '@mitosis/volume';
 import { applyAugmentation, connectedComponents, cropVolume } from '@mitosis/volume';
-import { randomAugmentation, randomCrop } from './sampling';
+import { randomAugmentation, randomCrop, stackSequences } from './sampling';
 
 /**
  * Trajectories (SPEC step 3, paper III.B): the 2D components of y_t linked across consecutive
@@ -98,17 +97,6 @@ export interface EventModelTrainingOptions {
   readonly onProgress?: ProgressSink;
 }
 
-function toSequenceTensor(volumes: readonly Volume<Uint8Array>[]): tf.Tensor5D {
-  const first = volumes[0];
-  if (!first) throw new InvalidInputError('no sequences to stack');
-  const size = first.data.length;
-  const data = new Float32Array(size * volumes.length);
-  volumes.forEach((v, b) => {
-    for (let i = 0; i < size; i++) data[b * size + i] = v.data[i];
-  });
-  return tf.tensor5d(data, [volumes.length, first.frames, first.height, first.width, 1]);
-}
-
 /**
  * M2 training (SPEC step 5): each update draws random windows of the normal-cell map, removes
  * random parts of random trajectories, augments, and teaches M2 to predict the removed parts from
@@ -142,8 +130,8 @@ export function trainEventModel(
         contexts.push(applyAugmentation(sample.context, augmentation));
         events.push(applyAugmentation(sample.events, augmentation));
       }
-      const c = toSequenceTensor(contexts);
-      const e = toSequenceTensor(events);
+      const c = stackSequences(contexts);
+      const e = stackSequences(events);
       try {
         losses.push(model.trainStep(c, e));
       } finally {
@@ -181,7 +169,7 @@ function reverseFrames<T extends Uint8Array | Float32Array>(volume: Volume<T>): 
 }
 
 function predictOnce(model: M2Model, normalCellMap: Volume<Uint8Array>): Volume<Float32Array> {
-  const input = toSequenceTensor([normalCellMap]);
+  const input = stackSequences([normalCellMap]);
   try {
     const output = model.predict(input);
     try {

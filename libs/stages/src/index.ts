@@ -12,7 +12,7 @@ export { measureEventLengths } from './event-lengths';
 export type { EventLengthOptions, EventLengthReport } from './event-lengths';
 export { trainDetector, detectMitoses, windowStarts } from './detector';
 export type { DetectorTrainingOptions, DetectionOptions, DetectionResult } from './detector';
-export { randomCrop, randomAugmentation } from './sampling';
+export { randomCrop, randomAugmentation, stackSequences } from './sampling';
 export {
   storePreprocessedVideo,
   readVideoMeta,

@@ -1,5 +1,7 @@
+import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '@mitosis/core';
-import type { AugmentationName, CropBox } from '@mitosis/volume';
+import { InvalidInputError } from '@mitosis/core';
+import type { AugmentationName, CropBox, Volume } from '@mitosis/volume';
 import { augmentations } from '@mitosis/volume';
 
 /**
@@ -38,4 +40,14 @@ export function randomCrop(
 export function randomAugmentation(rng: Rng, square: boolean): AugmentationName {
   const usable = augmentations.filter((a) => square || !a.swapsAxes);
   return usable[rng.int(usable.length)]?.name ?? 'identity';
+}
+
+/** Same-shape sequences stacked into one float tensor [batch, frames, height, width, 1]. */
+export function stackSequences(volumes: readonly Volume<Float32Array | Uint8Array>[]): tf.Tensor5D {
+  const first = volumes[0];
+  if (!first) throw new InvalidInputError('no sequences to stack');
+  const size = first.data.length;
+  const data = new Float32Array(size * volumes.length);
+  volumes.forEach((v, b) => data.set(v.data, b * size));
+  return tf.tensor5d(data, [volumes.length, first.frames, first.height, first.width, 1]);
 }

@@ -5,28 +5,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exitCodes } from '@mitosis/core';
 import { encodeTiff } from '@mitosis/video';
-import { runCli } from '../program';
+import type { CliResult } from '../testing';
+import { runCliCaptured } from '../testing';
 
 const bin = path.join(__dirname, '..', '..', '..', '..', 'bin', 'mitosis.js');
 const cetresFrames = cetres.frames();
 
-/** Runs the CLI in-process, capturing stdout and the error lines. */
-async function info(args: readonly string[]): Promise<{ code: number; stdout: string; errors: string[] }> {
-  let stdout = '';
-  const errors: string[] = [];
-  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await runCli(['info', ...args], (line) => errors.push(line));
-    return { code, stdout, errors };
-  } finally {
-    write.mockRestore();
-    stderr.mockRestore();
-  }
-}
+const info = (args: readonly string[]): Promise<CliResult> => runCliCaptured(['info', ...args]);
 
 describe('mitosis info', () => {
   let dir: string;

@@ -3,25 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exitCodes } from '@mitosis/core';
 import { parsePointsCsv } from '@mitosis/scoring';
-import { runCli } from '../program';
+import type { CliResult } from '../testing';
+import { runCliCaptured } from '../testing';
 
-/** Runs the CLI in-process, capturing stdout and the one-line errors. */
-async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; errors: string[] }> {
-  let stdout = '';
-  const errors: string[] = [];
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await runCli([...args, ...(['synth', 'score'].includes(args[0] ?? '') ? [] : ['--quiet'])], (line) => errors.push(line));
-    return { code, stdout, errors };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+/** The CLI in-process; compute commands run quietly. */
+const cli = (args: readonly string[]): Promise<CliResult> =>
+  runCliCaptured([...args, ...(['synth', 'score'].includes(args[0] ?? '') ? [] : ['--quiet'])]);
 
 /**
  * The method end to end through the command line on a tiny synthetic video: synth, analyze (M1,

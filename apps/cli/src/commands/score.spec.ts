@@ -4,28 +4,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exitCodes } from '@mitosis/core';
-import { runCli } from '../program';
+import type { CliResult } from '../testing';
+import { runCliCaptured } from '../testing';
 
 const bin = path.join(__dirname, '..', '..', '..', '..', 'bin', 'mitosis.js');
 const truthFile = cetres.mitoses();
 
-/** Runs the CLI in-process, capturing what it writes to stdout and its error lines. */
-async function score(args: readonly string[]): Promise<{ code: number; stdout: string; errors: string[] }> {
-  let stdout = '';
-  const errors: string[] = [];
-  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await runCli(['score', ...args], (line) => errors.push(line));
-    return { code, stdout, errors };
-  } finally {
-    write.mockRestore();
-    stderr.mockRestore();
-  }
-}
+const score = (args: readonly string[]): Promise<CliResult> => runCliCaptured(['score', ...args]);
 
 describe('mitosis score', () => {
   let dir: string;

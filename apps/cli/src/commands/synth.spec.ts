@@ -4,28 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exitCodes } from '@mitosis/core';
 import { readVideo } from '@mitosis/video';
-import { runCli } from '../program';
+import type { CliResult } from '../testing';
+import { runCliCaptured } from '../testing';
 import { parseSize, synthOptionsFromFlags } from './synth';
 
 const bin = path.join(__dirname, '..', '..', '..', '..', 'bin', 'mitosis.js');
 
-/** Runs the CLI in-process, capturing stdout and the error lines. */
-async function synth(args: readonly string[]): Promise<{ code: number; stdout: string; errors: string[] }> {
-  let stdout = '';
-  const errors: string[] = [];
-  const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
-  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await runCli(['synth', ...args], (line) => errors.push(line));
-    return { code, stdout, errors };
-  } finally {
-    write.mockRestore();
-    stderr.mockRestore();
-  }
-}
+const synth = (args: readonly string[]): Promise<CliResult> => runCliCaptured(['synth', ...args]);
 
 describe('mitosis synth', () => {
   let dir: string;
