@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,8 +14,8 @@ import type { Worker } from '@mitosis/service-kit';
 import { runNormalCellMapStage, storePreprocessedVideo } from '@mitosis/stages';
 import { generateSyntheticVideo } from '@mitosis/synth';
 import { readArray } from '@mitosis/tensor-store';
-import type { NatsServerFixture, S3ServerFixture } from '@mitosis/testing';
-import { startNatsServer, startS3Server, uniqueBucketName, uniqueName } from '@mitosis/testing';
+import type { NatsServerFixture, S3ServerFixture, WorkerRun } from '@mitosis/testing';
+import { startNatsServer, startS3Server, uniqueBucketName, uniqueName, workerLauncher } from '@mitosis/testing';
 import { preprocessVideo, readVideo, writeTiffStack } from '@mitosis/video';
 
 /** The m1 worker as a real process: started by its launcher, ready, stopped by SIGTERM. */
@@ -26,7 +24,7 @@ let nats: NatsServerFixture;
 let s3: S3ServerFixture;
 let nc: NatsConnection;
 let dir: string;
-const children: ChildProcess[] = [];
+const workers = workerLauncher(START);
 let ingestWorker: Worker | undefined;
 
 beforeAll(async () => {
@@ -36,57 +34,16 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  workers.killAll();
   await ingestWorker?.stop();
   await nc?.close();
   await Promise.all([nats?.stop(), s3?.stop()]);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  readonly child: ChildProcess;
-  readonly lines: Record<string, unknown>[];
-  /** Resolves with the first log line that matches. */
-  line(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
-  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function start(env: Record<string, string>): Run {
-  // From another folder: the launcher must not depend on the working directory.
-  const child = spawn(process.execPath, [START], { cwd: dir, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  const lines: Record<string, unknown>[] = [];
-  const waiters: (() => void)[] = [];
-  let buffer = '';
-  const onData = (chunk: Buffer): void => {
-    buffer += chunk.toString();
-    const parts = buffer.split('\n');
-    buffer = parts.pop() ?? '';
-    for (const part of parts) {
-      try {
-        lines.push(JSON.parse(part) as Record<string, unknown>);
-      } catch {
-        lines.push({ msg: part });
-      }
-    }
-    for (const wake of waiters.splice(0)) wake();
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const line = async (predicate: (l: Record<string, unknown>) => boolean, timeoutMs = 30_000): Promise<Record<string, unknown>> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = lines.find(predicate);
-      if (found) return found;
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no such log line; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`);
-      await new Promise<void>((resolve) => {
-        waiters.push(resolve);
-        setTimeout(resolve, 200);
-      });
-    }
-  };
-  return { child, lines, line, exit };
+// From another folder: the launcher must not depend on the working directory.
+function start(env: Record<string, string>): WorkerRun {
+  return workers.start(env, dir);
 }
 
 describe('m1 worker process', () => {
@@ -100,6 +57,7 @@ describe('m1 worker process', () => {
     });
     const started = await run.line((l) => l['msg'] === 'worker started');
     expect(started).toMatchObject({ level: 'info', service: 'm1', stages: ['m1'], isolation: 'thread' });
+    expect(run.lines.find((l) => l['msg'] === 'worker starting')).toMatchObject({ description: expect.stringContaining('paper') as unknown });
     expect(run.lines.find((l) => l['msg'] === 'compute backend')).toMatchObject({ backend: 'cpu' });
     const { url } = (await run.line((l) => l['msg'] === 'health endpoint')) as { url: string };
     const ready = await fetch(`${url}/readyz`);

@@ -1,17 +1,15 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { NatsServerFixture } from '@mitosis/testing';
-import { startNatsServer, uniqueName } from '@mitosis/testing';
+import type { NatsServerFixture, WorkerRun } from '@mitosis/testing';
+import { startNatsServer, uniqueName, workerLauncher } from '@mitosis/testing';
 
 /** The m2 worker as a real process: started by its launcher, ready, stopped by SIGTERM. */
 const START = path.join(__dirname, '..', 'start.js');
 let nats: NatsServerFixture;
 let dir: string;
-const children: ChildProcess[] = [];
+const workers = workerLauncher(START);
 
 beforeAll(async () => {
   nats = await startNatsServer();
@@ -19,55 +17,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  workers.killAll();
   await nats?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  readonly child: ChildProcess;
-  readonly lines: Record<string, unknown>[];
-  /** Resolves with the first log line that matches. */
-  line(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
-  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function start(env: Record<string, string>): Run {
-  // From another folder: the launcher must not depend on the working directory.
-  const child = spawn(process.execPath, [START], { cwd: dir, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  const lines: Record<string, unknown>[] = [];
-  const waiters: (() => void)[] = [];
-  let buffer = '';
-  const onData = (chunk: Buffer): void => {
-    buffer += chunk.toString();
-    const parts = buffer.split('\n');
-    buffer = parts.pop() ?? '';
-    for (const part of parts) {
-      try {
-        lines.push(JSON.parse(part) as Record<string, unknown>);
-      } catch {
-        lines.push({ msg: part });
-      }
-    }
-    for (const wake of waiters.splice(0)) wake();
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const line = async (predicate: (l: Record<string, unknown>) => boolean, timeoutMs = 30_000): Promise<Record<string, unknown>> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = lines.find(predicate);
-      if (found) return found;
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no such log line; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`);
-      await new Promise<void>((resolve) => {
-        waiters.push(resolve);
-        setTimeout(resolve, 200);
-      });
-    }
-  };
-  return { child, lines, line, exit };
+// From another folder: the launcher must not depend on the working directory.
+function start(env: Record<string, string>): WorkerRun {
+  return workers.start(env, dir);
 }
 
 describe('m2 worker process', () => {
@@ -81,6 +38,7 @@ describe('m2 worker process', () => {
     });
     const started = await run.line((l) => l['msg'] === 'worker started');
     expect(started).toMatchObject({ level: 'info', service: 'm2', stages: ['m2'], isolation: 'thread' });
+    expect(run.lines.find((l) => l['msg'] === 'worker starting')).toMatchObject({ description: expect.stringContaining('paper') as unknown });
     expect(run.lines.find((l) => l['msg'] === 'compute backend')).toMatchObject({ backend: 'cpu' });
     const { url } = (await run.line((l) => l['msg'] === 'health endpoint')) as { url: string };
     const ready = await fetch(`${url}/readyz`);

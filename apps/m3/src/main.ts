@@ -1,29 +1,7 @@
-import { initBackend } from '@mitosis/models';
-import { createLogger, installShutdown, loadConfig, startWorker } from '@mitosis/service-kit';
+import { runWorkerMain } from '@mitosis/service-kit';
 
 /**
  * The m3 worker: trains the mitosis detector on annotated frames and runs it over videos (M3, paper III.F-G).
  * Wiring only; see libs/service-kit/README.md for the MITOSIS_* variables.
  */
-let log = createLogger('m3');
-
-async function main(): Promise<void> {
-  const config = loadConfig(process.env);
-  log = createLogger('m3', { level: config.logLevel });
-  // Checked here so a backend that cannot load stops the worker before it takes any work.
-  const backend = await initBackend({ ...(config.backend ? { preferred: config.backend } : {}), log: (line) => log.info(line) });
-  log.info('compute backend', { backend: backend.name, reason: backend.reason });
-  const worker = await startWorker({ service: 'm3', stages: ['m3-train', 'm3-detect'], config, log, backend: backend.name });
-  const shutdown = installShutdown([() => worker.stop()], { log });
-  try {
-    await worker.closed;
-  } finally {
-    shutdown.dispose();
-    await worker.stop();
-  }
-}
-
-main().catch((error: unknown) => {
-  log.error('worker failed', { error });
-  process.exit(1);
-});
+void runWorkerMain({ service: 'm3', stages: ['m3-train', 'm3-detect'], description: 'trains and runs the mitosis detector (M3, paper III.F-G)' });

@@ -57,3 +57,5 @@ export { createStageProcessor } from './stage-processor';
 export type { StageProcessorDeps } from './stage-processor';
 export { startWorker } from './worker';
 export type { Worker, WorkerOptions } from './worker';
+export { runWorkerMain } from './worker-main';
+export type { WorkerMainOptions } from './worker-main';
