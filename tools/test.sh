@@ -21,8 +21,9 @@ status=0
 npx nx run-many -t test --parallel=1 --outputStyle=static --args="--ci --maxWorkers=2" 2>&1 | tee "$log" || status=$?
 # One closing line over every project's jest summary ("Tests: 3 failed, 61 passed, 64 total").
 summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^Tests:' || true)
-passed=$(printf '%s\n' "$summary" | grep -oE '[0-9]+ passed' | awk '{s += $1} END {print s + 0}')
-failed=$(printf '%s\n' "$summary" | grep -oE '[0-9]+ failed' | awk '{s += $1} END {print s + 0}')
-skipped=$(printf '%s\n' "$summary" | grep -oE '[0-9]+ skipped' | awk '{s += $1} END {print s + 0}')
+count() { printf '%s\n' "$summary" | { grep -oE "[0-9]+ $1" || true; } | awk '{s += $1} END {print s + 0}'; }
+passed=$(count passed)
+failed=$(count failed)
+skipped=$(count skipped)
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 exit "$status"
