@@ -148,10 +148,12 @@ export async function runNormalCellMapStage(
     await saveModel(store, keys.m1, model);
     const winner = extractFeatureMaps(model, volume, progress);
     const scores = scoreFeatureMaps(winner, model.config.maps, options.selection);
+    const shape = [volume.frames, volume.height, volume.width];
+    // Stored before the choice, so that when no map looks like cells the user can still look at
+    // the maps and pick one (--normal-map).
+    await writeArray(store, keys.featureMaps, { data: winner.data, shape }, { dimensionNames: ['t', 'y', 'x'], attributes: { scores } });
     const chosen = chooseNormalCellMap(scores, options.normalMap);
     const normalCellMap = normalCellMapFrom(winner, chosen, options.erosions ?? 1);
-    const shape = [volume.frames, volume.height, volume.width];
-    await writeArray(store, keys.featureMaps, { data: winner.data, shape }, { dimensionNames: ['t', 'y', 'x'] });
     await writeArray(store, keys.normalCellMap, { data: normalCellMap.data, shape }, { dimensionNames: ['t', 'y', 'x'] });
     const choice: NormalCellMapChoice = { chosen, automatic: options.normalMap === undefined, scores };
     await putJson(store, keys.mapChoice, choice);

@@ -1,9 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createLocalBlobStore, exitCodes } from '@mitosis/core';
+import { InvalidInputError, createLocalBlobStore, exitCodes } from '@mitosis/core';
 import type { AnalysisStats, NormalCellMapChoice } from '@mitosis/stages';
 import { analysisKeys, featureMapMontage, histogramImage, loadStoredFrames, runEventLengthStage, runNormalCellMapStage } from '@mitosis/stages';
-import { readArray } from '@mitosis/tensor-store';
+import { readArray, readArrayMetadata } from '@mitosis/tensor-store';
 import { encodePng } from '@mitosis/video';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
@@ -55,7 +55,15 @@ export async function analyzeVideo(videoPath: string, options: AnalyzeOptions): 
         ...(normalMap === undefined ? {} : { normalMap }),
         onProgress: renderer.sink,
       },
-    );
+    ).catch(async (error: unknown) => {
+      // No map was chosen: still show the maps, so the user can pick one with --normal-map.
+      if (error instanceof InvalidInputError && (await store.exists(`${keys.featureMaps}/zarr.json`))) {
+        const scores = ((await readArrayMetadata(store, keys.featureMaps)).attributes['scores'] ?? []) as NormalCellMapChoice['scores'];
+        await writeFeatureMapsFigure(outDir, store, keys, { chosen: -1, automatic: true, scores }, range.first);
+        throw new InvalidInputError(`${error.message} (the maps are in ${path.join(outDir, 'feature-maps.png')})`, { cause: error });
+      }
+      throw error;
+    });
     // The M1 figures first: when M2 finds nothing, the maps are what the user needs to look at.
     await writeMapFigures(outDir, store, keys, choice, range.first);
     const { stats } = await runEventLengthStage(
@@ -80,7 +88,6 @@ async function writeMapFigures(
   firstFrame: number,
 ): Promise<void> {
   const map = await readArray(store, keys.normalCellMap);
-  const winner = await readArray(store, keys.featureMaps);
   const [frames = 0, height = 0, width = 0] = map.shape;
   const plane = height * width;
   const mapDir = path.join(outDir, 'normal-cell-map');
@@ -90,6 +97,20 @@ async function writeMapFigures(
     for (let i = 0; i < plane; i++) frame[i] = map.data[t * plane + i] ? 255 : 0;
     await writeFile(path.join(mapDir, `frame-${pad3(firstFrame + t)}.png`), encodePng(frame, width, height, 8));
   }
+  await writeFeatureMapsFigure(outDir, store, keys, choice, firstFrame);
+}
+
+/** The middle frame and M1's maps side by side (paper Fig. 7), the chosen one framed. */
+async function writeFeatureMapsFigure(
+  outDir: string,
+  store: ReturnType<typeof createLocalBlobStore>,
+  keys: ReturnType<typeof analysisKeys>,
+  choice: NormalCellMapChoice,
+  firstFrame: number,
+): Promise<void> {
+  const winner = await readArray(store, keys.featureMaps);
+  const [frames = 0, height = 0, width = 0] = winner.shape;
+  const plane = height * width;
   const middle = Math.floor(frames / 2);
   const { volume } = await loadStoredFrames(store, 'video', { first: firstFrame + middle, last: firstFrame + middle });
   await writeImage(
