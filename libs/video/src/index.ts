@@ -9,8 +9,9 @@ export {
   toDownscaledPixels,
   floatToUint8,
   DEFAULT_DOWNSCALE_FACTOR,
+  DEFAULT_CLIP_PERCENT,
 } from './preprocess';
-export type { PreprocessedVideo, PixelPoint } from './preprocess';
+export type { PreprocessedVideo, PreprocessOptions, PixelPoint } from './preprocess';
 export { writeTiffStack, writePng, writeRgbPng } from './write';
 export { encodePng, encodeRgbPng, decodePng, readPngHeader, isPng } from './png';
 export type { GreyFrame, PngHeader } from './png';

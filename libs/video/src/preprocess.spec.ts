@@ -119,3 +119,27 @@ describe('floatToUint8', () => {
     expect(Array.from(floatToUint8(Float32Array.of(-1, 0, 0.5, 1, 2, NaN, 1 / 255)))).toEqual([0, 0, 128, 255, 255, 0, 1]);
   });
 });
+
+describe('preprocessVideo intensity clipping', () => {
+  // 1000 grey levels 100..109 plus two saturated outliers, as a 1-frame 1002x1 video.
+  const data = new Uint8Array(1002);
+  for (let i = 0; i < 1000; i++) data[i] = 100 + (i % 10);
+  data[1000] = 0;
+  data[1001] = 255;
+  const raw = { volume: { data, frames: 1, height: 1, width: 1002 }, bitDepth: 8 as const, source: 'mem', kind: 'tiff-stack' as const, frameNames: ['mem'] };
+
+  it('rescales between the 0.5th and 99.5th percentiles by default, clipping the outliers', () => {
+    const { volume } = preprocessVideo(raw, { factor: 1 });
+    expect(volume.data[0]).toBeCloseTo(0, 6);
+    expect(volume.data[9]).toBeCloseTo(1, 6);
+    expect(volume.data[5]).toBeCloseTo(5 / 9, 5);
+    expect(volume.data[1000]).toBe(0);
+    expect(volume.data[1001]).toBe(1);
+  });
+
+  it('uses the plain minimum and maximum with clipPercent 0, and refuses a clip of 50% or more', () => {
+    const { volume } = preprocessVideo(raw, { factor: 1, clipPercent: 0 });
+    expect(volume.data[0]).toBeCloseTo(100 / 255, 6);
+    expect(() => preprocessVideo(raw, { clipPercent: 50 })).toThrow(/clip percent/);
+  });
+});

@@ -33,13 +33,35 @@ function minMax(data: VoxelArray): { min: number; max: number } {
 }
 
 /**
- * The affine map of the linear rescale: value -> (value - min) * scale. A constant video has no
+ * The affine map of the linear rescale: value -> (value - low) * scale. A constant video has no
  * contrast to stretch; it maps to all zeros rather than dividing by zero (no NaN downstream).
  */
-function rescaleOf(data: VoxelArray): { offset: number; scale: number } {
-  const { min, max } = minMax(data);
+function rescaleOf(data: VoxelArray, clipPercent = 0): { offset: number; scale: number } {
+  const { min, max } = clipPercent > 0 && (data instanceof Uint8Array || data instanceof Uint16Array) ? percentileRange(data, clipPercent) : minMax(data);
   if (!(max > min)) return { offset: Number.isFinite(min) ? min : 0, scale: 0 };
   return { offset: min, scale: 1 / (max - min) };
+}
+
+/**
+ * The values at ranks floor(p% of n) and ceil((100-p)% of n) - 1 of the sorted grey levels, from a
+ * histogram (grey levels are integers, so this is exact and one pass). For fewer than 100/p
+ * values these are the minimum and maximum.
+ */
+function percentileRange(data: Uint8Array | Uint16Array, clipPercent: number): { min: number; max: number } {
+  if (data.length === 0) return { min: Infinity, max: -Infinity };
+  const histogram = new Float64Array(data instanceof Uint8Array ? 256 : 65536);
+  for (let i = 0; i < data.length; i++) histogram[data[i] ?? 0] += 1;
+  const lowRank = Math.floor((clipPercent / 100) * data.length);
+  const highRank = Math.max(lowRank, Math.ceil(((100 - clipPercent) / 100) * data.length) - 1);
+  const valueAt = (rank: number): number => {
+    let seen = 0;
+    for (let v = 0; v < histogram.length; v++) {
+      seen += histogram[v] ?? 0;
+      if (seen > rank) return v;
+    }
+    return histogram.length - 1;
+  };
+  return { min: valueAt(lowRank), max: valueAt(highRank) };
 }
 
 /**
@@ -104,13 +126,31 @@ export function downscale(volume: Volume<Float32Array>, factor: number): Volume<
 }
 
 /**
+ * Share of the grey levels clipped at each end by the linear rescale (percent). The minimum and
+ * maximum of CeTReS frames are set by a few saturated halo pixels: rescaled over them, 99% of the
+ * pixels fall in [0.09, 0.23] and M1 learns a single map (background); between the 0.5th and
+ * 99.5th percentiles it learns interiors, edges and background as in the paper's Fig. 7.
+ */
+export const DEFAULT_CLIP_PERCENT = 0.5;
+
+export interface PreprocessOptions {
+  /** Downscale factor (default 4). */
+  readonly factor?: number;
+  /** Percent clipped at each end of the grey levels before the linear rescale (default 0.5; 0 = min/max). */
+  readonly clipPercent?: number;
+}
+
+/**
  * SPEC step 1: rescale intensities linearly to [0,1] over the frames read, then downscale by
  * `factor` (4 by default), keeping the original size so detections can be reported in original
- * pixels. The min/max are those of the full-resolution frames, as if rescaling came first.
+ * pixels. The rescale runs between robust percentiles of the full-resolution grey levels (see
+ * DEFAULT_CLIP_PERCENT), clipping the few values beyond them, as if rescaling came first.
  */
-export function preprocessVideo(raw: RawVideo, options: { factor?: number } = {}): PreprocessedVideo {
+export function preprocessVideo(raw: RawVideo, options: PreprocessOptions = {}): PreprocessedVideo {
   const factor = options.factor ?? DEFAULT_DOWNSCALE_FACTOR;
-  const { offset, scale } = rescaleOf(raw.volume.data);
+  const clipPercent = options.clipPercent ?? DEFAULT_CLIP_PERCENT;
+  if (!(clipPercent >= 0 && clipPercent < 50)) throw new InvalidInputError(`clip percent ${clipPercent} is not in [0, 50)`);
+  const { offset, scale } = rescaleOf(raw.volume.data, clipPercent);
   const volume = downscaleAffine(raw.volume, factor, offset, scale);
   // Rounding may leave a block mean a hair outside [0,1]; clamp so the range is exact.
   for (let i = 0; i < volume.data.length; i++) volume.data[i] = Math.min(1, Math.max(0, volume.data[i]));
