@@ -59,8 +59,9 @@ describe('ingest', () => {
     expect(steps).toEqual(['0/3', '1/3', '2/3', '3/3']);
     expect(await readVideoMeta(store, 'videos/v1/frames')).toMatchObject({ frames: 5, width: 4, height: 3, factor: 2, source: 'videos/v1/source' });
     const stored = await readArray(store, 'videos/v1/frames');
-    // Min 0 (frame 1, pixel 0,0), max 40 + 5 + 7 = 52: the first 2x2 block of frame 1 averages 1 -> 1/52.
-    expect(stored.data[0]).toBeCloseTo(1 / 52, 6);
+    // Grey levels 10t + y + x (0..52, 240 pixels): the 0.5% clip rescales between ranks 1 and 238,
+    // i.e. 1 and 51; the second 2x2 block of frame 1 averages 3 -> (3 - 1) / 50.
+    expect(stored.data[1]).toBeCloseTo(2 / 50, 6);
     expect(Math.max(...stored.data)).toBeLessThanOrEqual(1);
   });
 
