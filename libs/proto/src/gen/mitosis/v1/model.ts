@@ -737,8 +737,8 @@ export const ModelServiceService = {
   /**
    * Starts training a detector and returns the job, QUEUED, and the id the model will have once
    * the job SUCCEEDS. NOT_FOUND for an unknown video or annotation set; INVALID_ARGUMENT when k
-   * is 0, the training range is shorter than k, or the range is not inside the annotation set's
-   * annotated frames; FAILED_PRECONDITION when the annotation set belongs to another video.
+   * is 0 or the range is not inside the annotation set's annotated frames; FAILED_PRECONDITION
+   * when the training range is shorter than k or the annotation set belongs to another video.
    */
   startTraining: {
     path: "/mitosis.v1.ModelService/StartTraining" as const,
@@ -766,8 +766,8 @@ export interface ModelServiceServer extends UntypedServiceImplementation {
   /**
    * Starts training a detector and returns the job, QUEUED, and the id the model will have once
    * the job SUCCEEDS. NOT_FOUND for an unknown video or annotation set; INVALID_ARGUMENT when k
-   * is 0, the training range is shorter than k, or the range is not inside the annotation set's
-   * annotated frames; FAILED_PRECONDITION when the annotation set belongs to another video.
+   * is 0 or the range is not inside the annotation set's annotated frames; FAILED_PRECONDITION
+   * when the training range is shorter than k or the annotation set belongs to another video.
    */
   startTraining: handleUnaryCall<StartTrainingRequest, StartTrainingResponse>;
   /** Returns a model's description and training state. NOT_FOUND for an unknown id. */
@@ -778,8 +778,8 @@ export interface ModelServiceClient extends Client {
   /**
    * Starts training a detector and returns the job, QUEUED, and the id the model will have once
    * the job SUCCEEDS. NOT_FOUND for an unknown video or annotation set; INVALID_ARGUMENT when k
-   * is 0, the training range is shorter than k, or the range is not inside the annotation set's
-   * annotated frames; FAILED_PRECONDITION when the annotation set belongs to another video.
+   * is 0 or the range is not inside the annotation set's annotated frames; FAILED_PRECONDITION
+   * when the training range is shorter than k or the annotation set belongs to another video.
    */
   startTraining(
     request: StartTrainingRequest,
