@@ -1,0 +1,10 @@
+export { initTelemetry, telemetryExportFromEnv, parseResourceAttributes } from './setup';
+export type { Telemetry, TelemetryOptions, TelemetryExport, TelemetryEnvironment } from './setup';
+export { ATTR, SPAN, METRICS, prometheusName } from './names';
+export type { MetricDefinition, MetricKey, MetricType } from './names';
+export { mitosisInstruments, METER_NAME } from './instruments';
+export type { MitosisInstruments } from './instruments';
+export { mitosisTracer, inSpan, markSpanFailed, traceLogFields } from './spans';
+export { traceHeaders, extractTraceHeaders, injectTraceMetadata, extractTraceMetadata, traceContextInterceptor, TRACE_HEADERS } from './propagation';
+export { JsonLinesSpanExporter } from './file-exporter';
+export type { SpanLine } from './file-exporter';
