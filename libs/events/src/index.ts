@@ -24,3 +24,5 @@ export { NON_RETRYABLE_KINDS, errorKind, isRetryable, retryDelayMs } from './ret
 export type { RetryBackoff } from './retry';
 export { silentLogger } from './logger';
 export type { EventsLogger } from './logger';
+export { observeConsumerLag } from './consumer-metrics';
+export type { ConsumerLagOptions } from './consumer-metrics';

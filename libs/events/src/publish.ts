@@ -1,6 +1,8 @@
 import type { JetStreamClient } from 'nats';
 import { headers as natsHeaders } from 'nats';
+import { SpanKind } from '@opentelemetry/api';
 import { InvalidInputError } from '@mitosis/core';
+import { ATTR, SPAN, inSpan, mitosisTracer, traceHeaders } from '@mitosis/telemetry';
 import { jsonCodec } from './codec';
 import type { JobError } from './job';
 import type { EventNames, Stage } from './names';
@@ -33,7 +35,13 @@ export function workMsgId(jobId: string, stage: Stage, attempt = 1): string {
   return `${checkJobId(jobId)}:${checkStage(stage)}:${attempt}`;
 }
 
-/** Publishes one work message for `stage` and waits for the stream to store it. */
+const tracer = mitosisTracer('@mitosis/events');
+
+/**
+ * Publishes one work message for `stage` and waits for the stream to store it. The publish is a
+ * producer span (child of the active span) whose context rides in the `traceparent` header, so
+ * the worker's consumer span continues the same trace.
+ */
 export async function publishWork(
   js: JetStreamClient,
   names: EventNames,
@@ -49,12 +57,24 @@ export async function publishWork(
     }
     msgId = workMsgId(options.jobId, stage, attempt);
   }
-  const h = natsHeaders();
-  for (const [key, value] of Object.entries(options.headers ?? {})) h.set(key, value);
-  if (options.jobId !== undefined) h.set(HEADERS.jobId, checkJobId(options.jobId));
-  h.set(HEADERS.attempt, String(attempt));
-  const ack = await js.publish(names.workSubject(stage), payload, { msgID: msgId, headers: h });
-  return { seq: ack.seq, duplicate: ack.duplicate };
+  const subject = names.workSubject(stage);
+  const attributes = {
+    [ATTR.messagingSystem]: 'nats',
+    [ATTR.messagingOperation]: 'send',
+    [ATTR.messagingDestination]: subject,
+    [ATTR.messageId]: msgId,
+    [ATTR.stage]: stage,
+    ...(options.jobId !== undefined ? { [ATTR.jobId]: options.jobId } : {}),
+  };
+  return inSpan(tracer, SPAN.publish(stage), { kind: SpanKind.PRODUCER, attributes }, async (span) => {
+    const h = natsHeaders();
+    for (const [key, value] of Object.entries(traceHeaders(options.headers ?? {}))) h.set(key, value);
+    if (options.jobId !== undefined) h.set(HEADERS.jobId, checkJobId(options.jobId));
+    h.set(HEADERS.attempt, String(attempt));
+    const ack = await js.publish(subject, payload, { msgID: msgId, headers: h });
+    span.setAttribute('messaging.nats.duplicate', ack.duplicate);
+    return { seq: ack.seq, duplicate: ack.duplicate };
+  });
 }
 
 /** One entry of a job's event log (`<prefix>.jobs.<jobId>.events`), JSON-encoded. */

@@ -1,6 +1,9 @@
+import type { Span } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ConsumerMessages, JetStreamClient, JsMsg, MsgHdrs, NatsConnection } from 'nats';
 import { headers as natsHeaders } from 'nats';
 import { InvalidInputError, MitosisError, NotFoundError } from '@mitosis/core';
+import { ATTR, SPAN, extractTraceHeaders, inSpan, markSpanFailed, mitosisInstruments, mitosisTracer } from '@mitosis/telemetry';
 import type { ProgressEvent, ProgressSink } from '@mitosis/core';
 import type { Codec } from './codec';
 import type { Job, JobError, StageStatus } from './job';
@@ -82,6 +85,8 @@ export interface StageConsumer {
   stop(options?: { timeoutMs?: number }): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
+
+const tracer = mitosisTracer('@mitosis/events');
 
 /** Why a message's signal was aborted. */
 class StageAbort extends MitosisError {
@@ -195,7 +200,11 @@ export async function createStageConsumer<T>(options: StageConsumerOptions<T>): 
   }
 
   /** Final failure: dead letter first (so nothing is lost), then FAILED on the job, then term. */
-  async function failForGood(msg: JsMsg, jobId: string | undefined, failure: JobError, deliveryCount: number): Promise<void> {
+  async function failForGood(msg: JsMsg, jobId: string | undefined, failure: JobError, deliveryCount: number, span?: Span): Promise<void> {
+    mitosisInstruments().stageFailures.add(1, { [ATTR.stage]: stage, [ATTR.errorKind]: failure.kind, [ATTR.final]: true });
+    span?.setAttribute(ATTR.outcome, 'failed');
+    span?.setAttribute(ATTR.errorKind, failure.kind);
+    span?.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
     try {
       await deadLetter(msg, failure, deliveryCount);
     } catch (error) {
@@ -228,10 +237,32 @@ export async function createStageConsumer<T>(options: StageConsumerOptions<T>): 
 
   // --- one message ---
 
-  async function handle(entry: InFlight): Promise<void> {
+  /**
+   * One delivery as a consumer span, child of the publisher's span named by the message's
+   * `traceparent` header: the job's trace goes on in this process (logs, the stage's own spans,
+   * the next stage's publish).
+   */
+  function handle(entry: InFlight): Promise<void> {
+    const { msg } = entry;
+    const headers = headerRecord(msg.headers);
+    const deliveryCount = msg.info.redeliveryCount;
+    const jobId = headers[HEADERS.jobId];
+    if (deliveryCount > 1) mitosisInstruments().stageRedeliveries.add(1, { [ATTR.stage]: stage });
+    const attributes = {
+      [ATTR.messagingSystem]: 'nats',
+      [ATTR.messagingOperation]: 'process',
+      [ATTR.messagingDestination]: msg.subject,
+      [ATTR.consumer]: names.stageConsumer(stage),
+      [ATTR.stage]: stage,
+      [ATTR.delivery]: deliveryCount,
+      ...(jobId !== undefined ? { [ATTR.jobId]: jobId } : {}),
+    };
+    return inSpan(tracer, SPAN.process(stage), { kind: SpanKind.CONSUMER, attributes }, (span) => handleDelivery(entry, headers, span), extractTraceHeaders(headers));
+  }
+
+  async function handleDelivery(entry: InFlight, headers: Record<string, string>, span: Span): Promise<void> {
     const { msg, controller } = entry;
     const deliveryCount = msg.info.redeliveryCount;
-    const headers = headerRecord(msg.headers);
     const jobId = headers[HEADERS.jobId];
     const fields = { stage, jobId, deliveryCount, seq: msg.info.streamSequence };
 
@@ -243,6 +274,7 @@ export async function createStageConsumer<T>(options: StageConsumerOptions<T>): 
         jobId,
         { kind: 'INTERNAL', message: `no worker finished stage ${stage} in ${maxDeliver} deliveries (crashed or timed out)` },
         maxDeliver,
+        span,
       );
       return;
     }
@@ -263,8 +295,9 @@ export async function createStageConsumer<T>(options: StageConsumerOptions<T>): 
         });
       } catch (error) {
         if (error instanceof NotFoundError) {
-          await failForGood(msg, jobId, { kind: 'NOT_FOUND', message: `job "${jobId}" has no record` }, deliveryCount);
+          await failForGood(msg, jobId, { kind: 'NOT_FOUND', message: `job "${jobId}" has no record` }, deliveryCount, span);
         } else {
+          span.setAttribute(ATTR.outcome, 'retrying');
           log.warn('job record unreachable; retrying later', { ...fields, error: describe(error) });
           safely(() => msg.nak(retryDelayMs(deliveryCount, backoff)));
         }
@@ -272,6 +305,7 @@ export async function createStageConsumer<T>(options: StageConsumerOptions<T>): 
       }
       if (job !== undefined && isFinalJobState(job.state)) {
         // Cancelled or already failed: nothing to do, and nothing to redo.
+        span.setAttribute(ATTR.outcome, 'dropped');
         log.info('job already ended; work dropped', { ...fields, state: job.state });
         if (job.state === 'CANCELLED') await markCancelled(jobId, deliveryCount);
         await ack(msg, fields);
@@ -313,10 +347,14 @@ export async function createStageConsumer<T>(options: StageConsumerOptions<T>): 
       entry.heartbeat = undefined;
     }
     await progress.flush();
-    if (entry.released) return; // nak-ed at the drain deadline; another worker owns it now
+    if (entry.released) {
+      span.setAttribute(ATTR.outcome, 'released');
+      return; // nak-ed at the drain deadline; another worker owns it now
+    }
 
     const abort: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
     if (abort instanceof StageAbort && abort.reason === 'cancelled') {
+      span.setAttribute(ATTR.outcome, 'cancelled');
       await markCancelled(jobId, deliveryCount);
       await ack(msg, fields);
       return;
@@ -335,14 +373,18 @@ export async function createStageConsumer<T>(options: StageConsumerOptions<T>): 
       }
       await emit({ jobId, type: 'stage-succeeded', attempt: deliveryCount });
       await ack(msg, fields);
+      span.setAttribute(ATTR.outcome, 'succeeded');
       return;
     }
 
     const reason: JobError = { kind: errorKind(failure), message: describe(failure) };
+    markSpanFailed(span, failure);
     if (!isRetryable(failure) || deliveryCount >= maxDeliver) {
-      await failForGood(msg, jobId, reason, deliveryCount);
+      await failForGood(msg, jobId, reason, deliveryCount, span);
       return;
     }
+    span.setAttribute(ATTR.outcome, 'retrying');
+    mitosisInstruments().stageFailures.add(1, { [ATTR.stage]: stage, [ATTR.errorKind]: reason.kind, [ATTR.final]: false });
     const delay = retryDelayMs(deliveryCount, backoff);
     log.warn('stage failed; will retry', { ...fields, delayMs: delay, reason: reason.message });
     try {
