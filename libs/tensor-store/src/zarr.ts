@@ -1,14 +1,14 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
 import type { BlobStore } from '@mitosis/core';
-import { InvalidInputError, NotFoundError } from '@mitosis/core';
-import { crc32c } from './crc32c';
+import { InvalidInputError, NotFoundError, isMitosisError } from '@mitosis/core';
+import type { ZarrArray, ZarrCodecMetadata, ZarrLocation, Zarrita, ZarritaStore } from './zarrita';
+import { boundedQueue, loadZarrita, readStore, writeSession } from './zarrita';
 
 /**
  * Chunked n-dimensional arrays in the Zarr v3 layout (`<key>/zarr.json` plus chunks under
- * `<key>/c/i/j/k`), over any BlobStore: a local folder in the embedded mode, S3/MinIO in the
- * services. Arrays of the method are chunked by frames along the first axis, so a stage reads only
- * the frames it needs. Codecs: bytes (little-endian) -> gzip -> crc32c, so a damaged chunk is
- * detected on read instead of feeding garbage to a model.
+ * `<key>/c/i/j/k`), written and read by zarrita.js over any BlobStore: a local folder in the
+ * embedded mode, S3/MinIO in the services. Arrays of the method are chunked by frames along the
+ * first axis, so a stage reads only the frames it needs. Codecs: bytes (little-endian) -> gzip ->
+ * crc32c, so a damaged chunk is detected on read instead of feeding garbage to a model.
  */
 export type DataType = 'uint8' | 'uint16' | 'int32' | 'float32';
 export type TypedArrayOf<D extends DataType> = D extends 'uint8'
@@ -62,218 +62,153 @@ function checkShape(shape: readonly number[], length: number, what: string): voi
   }
 }
 
-function chunkKey(key: string, index: readonly number[]): string {
-  return `${key}/c/${index.join('/')}`;
-}
-
-function encodeChunk(data: AnyTypedArray, level: number): Uint8Array {
-  // Typed arrays are little-endian on every platform Node runs on, which is what `bytes` asks.
-  const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const packed = gzipSync(raw, { level });
-  const out = new Uint8Array(packed.length + 4);
-  out.set(packed, 0);
-  new DataView(out.buffer).setUint32(packed.length, crc32c(packed), true);
-  return out;
-}
-
-function decodeChunk(bytes: Uint8Array, dataType: DataType, length: number, where: string): AnyTypedArray {
-  if (bytes.length < 4) throw new InvalidInputError(`${where}: chunk is truncated (${bytes.length} bytes)`);
-  const body = bytes.subarray(0, bytes.length - 4);
-  const stored = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true);
-  if (crc32c(body) !== stored) throw new InvalidInputError(`${where}: chunk checksum mismatch (crc32c), the stored chunk is damaged`);
-  let raw: Buffer;
-  try {
-    raw = gunzipSync(body);
-  } catch (error: unknown) {
-    throw new InvalidInputError(`${where}: chunk does not decompress`, { cause: error });
+/**
+ * The zarrita location of an array. zarrita resolves chunk paths as URLs, so a key that does not
+ * survive that round trip ('?', '#', '%', empty or dot segments) is refused rather than written
+ * somewhere else.
+ */
+function arrayLocation(zarr: Zarrita, store: ZarritaStore, key: string): ZarrLocation {
+  if (key === '' || key.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+    throw new InvalidInputError(`array key "${key}" is not a relative path without empty, '.' or '..' parts`);
   }
-  const Ctor = constructors[dataType];
-  if (raw.length !== length * Ctor.BYTES_PER_ELEMENT) {
-    throw new InvalidInputError(`${where}: chunk holds ${raw.length} bytes, expected ${length * Ctor.BYTES_PER_ELEMENT}`);
+  const location: ZarrLocation = new zarr.Location(store, `/${key}`);
+  if (location.resolve('c/0').path !== `/${key}/c/0`) {
+    throw new InvalidInputError(`array key "${key}" holds characters a Zarr chunk path cannot keep ('?', '#', '%', '\\')`);
   }
-  const copy = new Uint8Array(raw.length);
-  copy.set(raw);
-  return new Ctor(copy.buffer);
-}
-
-function metadataJson(meta: ArrayMetadata, level: number): string {
-  return JSON.stringify(
-    {
-      zarr_format: 3,
-      node_type: 'array',
-      shape: meta.shape,
-      data_type: meta.dataType,
-      chunk_grid: { name: 'regular', configuration: { chunk_shape: meta.chunkShape } },
-      chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
-      fill_value: 0,
-      codecs: [
-        { name: 'bytes', configuration: { endian: 'little' } },
-        { name: 'gzip', configuration: { level } },
-        { name: 'crc32c' },
-      ],
-      ...(meta.dimensionNames ? { dimension_names: meta.dimensionNames } : {}),
-      attributes: meta.attributes,
-    },
-    null,
-    2,
-  );
-}
-
-/** Iterates over every chunk index of a regular grid. */
-function* chunkIndices(grid: readonly number[]): Generator<number[]> {
-  const index = grid.map(() => 0);
-  if (grid.some((g) => g === 0)) return;
-  for (;;) {
-    yield [...index];
-    let axis = grid.length - 1;
-    while (axis >= 0) {
-      index[axis] += 1;
-      if (index[axis] < grid[axis]) break;
-      index[axis] = 0;
-      axis -= 1;
-    }
-    if (axis < 0) return;
-  }
-}
-
-/** Copies a hyper-rectangle between a full array and a chunk buffer (direction by `toChunk`). */
-function copyBlock(
-  full: AnyTypedArray,
-  fullShape: readonly number[],
-  fullOrigin: readonly number[],
-  chunk: AnyTypedArray,
-  chunkShape: readonly number[],
-  extent: readonly number[],
-  toChunk: boolean,
-): void {
-  const rank = fullShape.length;
-  const fullStrides = fullShape.map((_, i) => product(fullShape.slice(i + 1)));
-  const chunkStrides = chunkShape.map((_, i) => product(chunkShape.slice(i + 1)));
-  const rowLength = extent[rank - 1];
-  const outer = extent.slice(0, rank - 1);
-  for (const idx of outer.length === 0 ? [[]] : chunkIndices(outer)) {
-    let f = fullOrigin[rank - 1];
-    let c = 0;
-    for (let a = 0; a < rank - 1; a++) {
-      f += (fullOrigin[a] + idx[a]) * fullStrides[a];
-      c += idx[a] * chunkStrides[a];
-    }
-    if (toChunk) chunk.set(full.subarray(f, f + rowLength), c);
-    else full.set(chunk.subarray(c, c + rowLength), f);
-  }
+  return location;
 }
 
 /**
- * Writes an array: chunks first, metadata last, so a reader never sees metadata pointing at
- * chunks that are not there yet; rewriting the same key overwrites (a redelivered stage message
- * replaces its output rather than duplicating it).
+ * zarrita's failures as ours: an error of ours inside (a checksum mismatch or a missing chunk,
+ * raised by our codecs and store adapter and wrapped by zarrita's codec pipeline) comes out as
+ * is; zarrita's own errors and malformed metadata become InvalidInputError naming the array;
+ * anything else (a network error from the store) passes through.
+ */
+function translateError(zarr: Zarrita, key: string, error: unknown): unknown {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (isMitosisError(e)) return e;
+  }
+  if (error instanceof zarr.NotFoundError) {
+    if (error.found) return new InvalidInputError(`"${key}" is a Zarr ${error.found}, not an array`, { cause: error });
+    return new NotFoundError(`no stored array "${key}"`, { cause: error });
+  }
+  if (zarr.isZarritaError(error)) return new InvalidInputError(`array "${key}": ${error.message}`, { cause: error });
+  // zarrita takes zarr.json as given: a document without chunk_grid or shape fails as a TypeError.
+  if (error instanceof TypeError) return new InvalidInputError(`array "${key}": zarr.json is not a Zarr v3 array (${error.message})`, { cause: error });
+  return error;
+}
+
+async function zarrCall<T>(zarr: Zarrita, key: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error: unknown) {
+    throw translateError(zarr, key, error);
+  }
+}
+
+const codecsFor = (level: number): ZarrCodecMetadata[] => [
+  { name: 'bytes', configuration: { endian: 'little' } },
+  { name: 'gzip', configuration: { level } },
+  // No configuration, as the pre-zarrita writer stored it (the spec's crc32c takes none).
+  { name: 'crc32c' } as ZarrCodecMetadata,
+];
+
+/** Row-major (C order) strides of a shape, in elements. */
+function stridesOf(shape: readonly number[]): number[] {
+  return shape.map((_, i) => product(shape.slice(i + 1)));
+}
+
+/**
+ * Writes an array with zarr.create and zarr.set: chunks first, metadata last (the write session
+ * holds zarr.json back), so a reader never sees metadata pointing at chunks that are not there
+ * yet; rewriting the same key overwrites (a redelivered stage message replaces its output rather
+ * than duplicating it).
  */
 export async function writeArray(store: BlobStore, key: string, array: NdArray, options: WriteArrayOptions = {}): Promise<ArrayMetadata> {
   checkShape(array.shape, array.data.length, `array "${key}"`);
-  const shape = array.shape;
-  const chunkShape = options.chunkShape ?? [1, ...shape.slice(1)];
+  const shape = [...array.shape];
+  const chunkShape = [...(options.chunkShape ?? [1, ...shape.slice(1)])];
   if (chunkShape.length !== shape.length || chunkShape.some((c) => !Number.isInteger(c) || c < 1)) {
     throw new InvalidInputError(`array "${key}": chunk shape [${chunkShape.join(', ')}] does not fit shape [${shape.join(', ')}]`);
   }
   const level = options.gzipLevel ?? 1;
+  if (!Number.isInteger(level) || level < 0 || level > 9) throw new InvalidInputError(`array "${key}": gzip level ${level} is not an integer in 0-9`);
   const dataType = dataTypeOf(array.data);
-  const Ctor = constructors[dataType];
-  const grid = shape.map((s, i) => Math.ceil(s / chunkShape[i]));
-  for (const index of chunkIndices(grid)) {
-    const origin = index.map((c, i) => c * chunkShape[i]);
-    const extent = origin.map((o, i) => Math.min(chunkShape[i], shape[i] - o));
-    const chunk = new Ctor(product(chunkShape)); // edge chunks are padded with the fill value, as Zarr asks
-    copyBlock(array.data, shape, origin, chunk, chunkShape, extent, true);
-    await store.put(chunkKey(key, index), encodeChunk(chunk, level));
-  }
   const meta: ArrayMetadata = {
-    shape: [...shape],
-    chunkShape: [...chunkShape],
+    shape,
+    chunkShape,
     dataType,
     ...(options.dimensionNames ? { dimensionNames: [...options.dimensionNames] } : {}),
     attributes: options.attributes ?? {},
   };
-  await store.put(`${key}/zarr.json`, new TextEncoder().encode(metadataJson(meta, level)));
+  const zarr = await loadZarrita();
+  const session = writeSession(store, key);
+  const location = arrayLocation(zarr, session, key);
+  await zarrCall(zarr, key, async () => {
+    const created: ZarrArray = await zarr.create(location, {
+      shape,
+      chunkShape,
+      dtype: dataType,
+      codecs: codecsFor(level),
+      fillValue: 0, // edge chunks are padded with it, as the pre-zarrita writer did
+      ...(meta.dimensionNames ? { dimensionNames: [...meta.dimensionNames] } : {}),
+      attributes: { ...meta.attributes },
+    });
+    if (array.data.length > 0) {
+      const value = { data: array.data, shape, stride: stridesOf(shape) } as Parameters<Zarrita['set']>[2];
+      await zarr.set(created, null, value, { createQueue: boundedQueue() });
+    }
+    await session.commit();
+  });
   return meta;
 }
 
-export async function readArrayMetadata(store: BlobStore, key: string): Promise<ArrayMetadata> {
-  let text: string;
-  try {
-    text = new TextDecoder().decode(await store.get(`${key}/zarr.json`));
-  } catch (error: unknown) {
-    if (error instanceof NotFoundError) throw new NotFoundError(`no stored array "${key}"`, { cause: error });
-    throw error;
-  }
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch (error: unknown) {
-    throw new InvalidInputError(`array "${key}": zarr.json is not JSON`, { cause: error });
-  }
-  const grid = json['chunk_grid'] as { configuration?: { chunk_shape?: number[] } } | undefined;
-  const dataType = json['data_type'];
-  if (json['zarr_format'] !== 3 || json['node_type'] !== 'array' || !Array.isArray(json['shape']) || !grid?.configuration?.chunk_shape) {
-    throw new InvalidInputError(`array "${key}": zarr.json is not a Zarr v3 array`);
-  }
-  if (typeof dataType !== 'string' || !(dataType in constructors)) {
-    throw new InvalidInputError(`array "${key}": data type ${String(dataType)} is not supported`);
-  }
-  const names = json['dimension_names'];
+function metadataOf(key: string, arr: ZarrArray): ArrayMetadata {
+  const dataType = arr.dtype;
+  if (!(dataType in constructors)) throw new InvalidInputError(`array "${key}": data type ${dataType} is not supported`);
+  const names = arr.dimensionNames;
   return {
-    shape: json['shape'] as number[],
-    chunkShape: grid.configuration.chunk_shape,
+    shape: [...arr.shape],
+    chunkShape: [...arr.chunks],
     dataType: dataType as DataType,
-    ...(Array.isArray(names) ? { dimensionNames: names as string[] } : {}),
-    attributes: (json['attributes'] as Record<string, unknown> | undefined) ?? {},
+    ...(Array.isArray(names) ? { dimensionNames: names.map(String) } : {}),
+    attributes: arr.attrs,
   };
 }
 
+async function openArray(zarr: Zarrita, store: ZarritaStore, key: string): Promise<{ arr: ZarrArray; meta: ArrayMetadata }> {
+  const location = arrayLocation(zarr, store, key);
+  const arr: ZarrArray = await zarrCall(zarr, key, () => zarr.open.v3(location, { kind: 'array' }));
+  return { arr, meta: metadataOf(key, arr) };
+}
+
+export async function readArrayMetadata(store: BlobStore, key: string): Promise<ArrayMetadata> {
+  const zarr = await loadZarrita();
+  return (await openArray(zarr, readStore(store, key), key)).meta;
+}
+
 /**
- * Reads an array, or only the range [start, end) of its first axis (frames), fetching just the
- * chunks that overlap it.
+ * Reads an array with zarr.open and zarr.get, or only the range [start, end) of its first axis
+ * (frames), in which case zarrita fetches just the chunks that overlap it.
  */
 export async function readArray(
   store: BlobStore,
   key: string,
   range?: { readonly start: number; readonly end: number },
 ): Promise<NdArray & { readonly meta: ArrayMetadata }> {
-  const meta = await readArrayMetadata(store, key);
-  const { shape, chunkShape, dataType } = meta;
+  const zarr = await loadZarrita();
+  const { arr, meta } = await openArray(zarr, readStore(store, key), key);
+  const { shape } = meta;
   const start = range?.start ?? 0;
   const end = range?.end ?? shape[0];
   if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > shape[0] || start > end) {
     throw new InvalidInputError(`array "${key}": range [${start}, ${end}) is outside its first axis of ${shape[0]}`);
   }
   const outShape = [end - start, ...shape.slice(1)];
-  const Ctor = constructors[dataType];
-  const out = new Ctor(product(outShape));
-  const grid = shape.map((s, i) => Math.ceil(s / chunkShape[i]));
-  const firstChunk = Math.floor(start / chunkShape[0]);
-  const lastChunk = end === start ? firstChunk - 1 : Math.floor((end - 1) / chunkShape[0]);
-  for (let c0 = firstChunk; c0 <= lastChunk; c0++) {
-    for (const rest of grid.length > 1 ? chunkIndices(grid.slice(1)) : [[]]) {
-      const index = [c0, ...rest];
-      const where = `array "${key}" chunk ${index.join('/')}`;
-      let bytes: Uint8Array;
-      try {
-        bytes = await store.get(chunkKey(key, index));
-      } catch (error: unknown) {
-        if (error instanceof NotFoundError) throw new InvalidInputError(`${where} is missing`, { cause: error });
-        throw error;
-      }
-      const chunk = decodeChunk(bytes, dataType, product(chunkShape), where);
-      const origin = index.map((c, i) => c * chunkShape[i]);
-      // Intersect the chunk with the requested frames and the array bounds.
-      const from = Math.max(origin[0], start);
-      const to = Math.min(origin[0] + chunkShape[0], end, shape[0]);
-      const extent = origin.map((o, i) => (i === 0 ? to - from : Math.min(chunkShape[i], shape[i] - o)));
-      const chunkOffset = (from - origin[0]) * product(chunkShape.slice(1));
-      const fullOrigin = [from - start, ...origin.slice(1)];
-      copyBlock(out, outShape, fullOrigin, chunk.subarray(chunkOffset), chunkShape, extent, false);
-    }
-  }
-  return { data: out, shape: outShape, meta };
+  if (product(outShape) === 0) return { data: new constructors[meta.dataType](0), shape: outShape, meta };
+  const selection = range ? [zarr.slice(start, end), ...shape.slice(1).map(() => null)] : null;
+  const chunk = await zarrCall(zarr, key, () => zarr.get(arr, selection, { createQueue: boundedQueue() }));
+  return { data: chunk.data as AnyTypedArray, shape: outShape, meta };
 }
 
 /** Removes an array and all its chunks. */
