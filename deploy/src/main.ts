@@ -1,0 +1,36 @@
+import { stringify } from 'yaml';
+import { OVERLAYS, checkOverlay, overlayDir } from './overlays';
+import { renderKustomization } from './kustomize/render';
+
+/**
+ * `npx tsx deploy/src/main.ts render <overlay>`: the overlay's manifests as one YAML stream (what
+ * `kubectl kustomize` prints), for `kubectl apply -f -` where no kustomize is at hand.
+ * `npx tsx deploy/src/main.ts check [overlay...]`: schema and rule problems; exit 1 if any.
+ */
+function main(argv: readonly string[]): number {
+  const [command, ...names] = argv;
+  if (command === 'render' && names.length === 1) {
+    const objects = renderKustomization(overlayDir(names[0] ?? ''));
+    process.stdout.write(objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n'));
+    return 0;
+  }
+  if (command === 'check') {
+    let failed = 0;
+    for (const name of names.length > 0 ? names : Object.keys(OVERLAYS)) {
+      const { objects, problems } = checkOverlay(name);
+      process.stdout.write(`${name}: ${objects.length} objects, ${problems.length} problems\n`);
+      for (const problem of problems) process.stdout.write(`  ${problem}\n`);
+      failed += problems.length;
+    }
+    return failed === 0 ? 0 : 1;
+  }
+  process.stderr.write('usage: main.ts render <overlay> | check [overlay...]\n');
+  return 2;
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (error: unknown) {
+  process.stderr.write(`deploy: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 3;
+}

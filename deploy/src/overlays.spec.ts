@@ -1,0 +1,143 @@
+import { eventNames } from '@mitosis/events';
+import { autoscalingProblems, disruptionBudgetProblems, renderProblems, serviceProblems, workloadProblems } from './checks';
+import { podSpecs } from './kustomize/render';
+import { OVERLAYS, checkOverlay, repoFacts } from './overlays';
+import { workerStages } from './repo-facts';
+import type { K8sObject } from './yaml-files';
+import { deepClone } from './yaml-files';
+
+const facts = repoFacts();
+const rendered = Object.fromEntries(Object.keys(OVERLAYS).map((name) => [name, checkOverlay(name, facts)]));
+
+function find(objects: readonly K8sObject[], kind: string, name: string): K8sObject {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (found === undefined) throw new Error(`${kind}/${name} not rendered`);
+  return found;
+}
+
+type Container = Record<string, unknown> & { resources: { limits: Record<string, string> } };
+function container(object: K8sObject): Container {
+  return (podSpecs(object)[0]?.['containers'] as Container[])[0] as Container;
+}
+
+describe.each(Object.keys(OVERLAYS))('overlay %s', (name) => {
+  const { objects, problems } = rendered[name] as { objects: K8sObject[]; problems: string[] };
+
+  it('renders objects that all validate against the Kubernetes and KEDA schemas and every rule', () => {
+    expect(problems).toEqual([]);
+    expect(objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name).sort()).toEqual(['gateway', 'ingest', 'm1', 'm2', 'm3']);
+  });
+
+  it('gives each GPU stage its own ScaledObject on its own durable consumers of the work stream', () => {
+    const stages = workerStages();
+    const names = eventNames('mitosis');
+    const scaled = objects.filter((o) => o.kind === 'ScaledObject');
+    expect(scaled.map((s) => (s['spec'] as { scaleTargetRef: { name: string } }).scaleTargetRef.name).sort()).toEqual(['m1', 'm2', 'm3']);
+    for (const s of scaled) {
+      const spec = s['spec'] as { scaleTargetRef: { name: string }; minReplicaCount: number; triggers: { type: string; metadata: Record<string, string> }[] };
+      expect(spec.minReplicaCount).toBe(0);
+      expect(spec.triggers.every((t) => t.type === 'nats-jetstream' && t.metadata['stream'] === 'mitosis_WORK')).toBe(true);
+      const consumers = spec.triggers.map((t) => t.metadata['consumer']).sort();
+      expect(consumers).toEqual((stages[spec.scaleTargetRef.name] ?? []).map((stage) => names.stageConsumer(stage)).sort());
+    }
+    expect(stages['m3']).toEqual(['m3-train', 'm3-detect']);
+  });
+
+  it('gives every Deployment probes, limits and a non-root context', () => {
+    for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
+      const c = container(deployment);
+      expect(c['readinessProbe']).toBeDefined();
+      expect(c['livenessProbe']).toBeDefined();
+      expect(Object.keys(c.resources.limits)).toEqual(expect.arrayContaining(['cpu', 'memory']));
+      expect(podSpecs(deployment)[0]?.['securityContext']).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    }
+  });
+});
+
+describe('gpu-prod specifics', () => {
+  const { objects } = rendered['gpu-prod'] as { objects: K8sObject[] };
+  it('puts m1, m2, m3 on a GPU each with the GPU images; the other services stay on CPU images', () => {
+    for (const worker of ['m1', 'm2', 'm3']) {
+      const deployment = find(objects, 'Deployment', worker);
+      expect(container(deployment).resources.limits['nvidia.com/gpu']).toBe('1');
+      expect(container(deployment)['image']).toBe(`registry.example.com/mitosis/${worker}:0.1.0-gpu`);
+      expect(podSpecs(deployment)[0]?.['terminationGracePeriodSeconds']).toBe(135);
+    }
+    expect(container(find(objects, 'Deployment', 'ingest')).resources.limits['nvidia.com/gpu']).toBeUndefined();
+    expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+  });
+});
+
+/** Each rule must catch a broken render: change one thing in the dev render, expect its message. */
+describe('the rules catch broken manifests', () => {
+  const base = (rendered['dev'] as { objects: K8sObject[] }).objects;
+  const dev = OVERLAYS['dev'] ?? { externalSecrets: [], gpu: false };
+  const mutate = (change: (objects: K8sObject[]) => void): K8sObject[] => {
+    const copy = deepClone(base);
+    change(copy);
+    return copy;
+  };
+
+  it('a missing probe, limit or non-root setting', () => {
+    const objects = mutate((o) => {
+      const c = container(find(o, 'Deployment', 'm2'));
+      delete c['livenessProbe'];
+      delete c.resources.limits['memory'];
+      (podSpecs(find(o, 'Deployment', 'm2'))[0] as Record<string, Record<string, unknown>>)['securityContext'] = { runAsUser: 0 };
+    });
+    expect(workloadProblems(objects)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/Deployment\/mitosis-dev\/m2 container worker: no livenessProbe/),
+        expect.stringMatching(/m2 container worker: no limits.memory/),
+        expect.stringMatching(/m2 container worker: runAsNonRoot is not true/),
+        expect.stringMatching(/m2 container worker: runAsUser must be a non-zero uid/),
+      ]),
+    );
+  });
+
+  it('a ScaledObject on another stage consumer, or none', () => {
+    const swapped = mutate((o) => {
+      const spec = find(o, 'ScaledObject', 'm1')['spec'] as { triggers: { metadata: Record<string, string> }[] };
+      (spec.triggers[0] as { metadata: Record<string, string> }).metadata['consumer'] = 'mitosis_m2';
+    });
+    expect(autoscalingProblems(swapped, facts, dev)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/ScaledObject\/mitosis-dev\/m1: scales on consumers \[mitosis_m2\], but m1 consumes \[mitosis_m1\]/), expect.stringMatching(/consumer mitosis_m2 is also scaled/)]),
+    );
+    const missing = mutate((o) => o.splice(o.indexOf(find(o, 'ScaledObject', 'm3')), 1));
+    expect(autoscalingProblems(missing, facts, dev)).toEqual([expect.stringMatching(/Deployment\/mitosis-dev\/m3: 0 ScaledObjects target it/)]);
+  });
+
+  it('a Deployment without its PodDisruptionBudget', () => {
+    const objects = mutate((o) => o.splice(o.indexOf(find(o, 'PodDisruptionBudget', 'ingest')), 1));
+    expect(disruptionBudgetProblems(objects)).toEqual(['Deployment/mitosis-dev/ingest: no PodDisruptionBudget selects its pods']);
+  });
+
+  it('a grace period shorter than the drain, a misspelt variable, a wrong probe port, credentials MinIO does not know', () => {
+    const objects = mutate((o) => {
+      (podSpecs(find(o, 'Deployment', 'm1'))[0] as Record<string, unknown>)['terminationGracePeriodSeconds'] = 20;
+      (container(find(o, 'Deployment', 'ingest'))['env'] as unknown[]).push({ name: 'MITOSIS_DRAIN_TIMEOUT', value: '1' });
+      ((container(find(o, 'Deployment', 'gateway'))['readinessProbe'] as Record<string, Record<string, number>>)['grpc'] as Record<string, number>)['port'] = 50052;
+      const secret = o.find((x) => x.kind === 'Secret') as K8sObject;
+      (secret['data'] as Record<string, string>)['MINIO_ROOT_PASSWORD'] = Buffer.from('other').toString('base64');
+    });
+    expect(serviceProblems(objects, facts, dev)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/m1 container worker: terminationGracePeriodSeconds 20 is shorter than the drain timeout 25000 ms \+ 10 s/),
+        expect.stringMatching(/ingest container worker: MITOSIS_DRAIN_TIMEOUT is not read by the services/),
+        expect.stringMatching(/gateway container gateway: readinessProbe is not on the gRPC port 50051/),
+        expect.stringMatching(/MITOSIS_STORE credentials are not MinIO's/),
+      ]),
+    );
+  });
+
+  it('a GPU overlay whose GPU stage has no GPU or the CPU image', () => {
+    const prod = (rendered['gpu-prod'] as { objects: K8sObject[] }).objects;
+    const objects = deepClone(prod);
+    const c = container(find(objects, 'Deployment', 'm2'));
+    delete c.resources.limits['nvidia.com/gpu'];
+    c['image'] = 'registry.example.com/mitosis/m2:0.1.0';
+    expect(renderProblems(objects, facts, OVERLAYS['gpu-prod'] ?? dev)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/m2: no nvidia.com\/gpu limit/), expect.stringMatching(/m2: image .* is not a -gpu tag/)]),
+    );
+  });
+});
