@@ -3,6 +3,7 @@ import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { castConfig } from './wasm/cast';
 import { concatConfig } from './wasm/concat';
+import { convLstmCellGradConfig } from './wasm/conv-lstm-cell-grad';
 import { conv2DBackpropFilterConfig } from './wasm/conv2d-backprop-filter';
 import { conv2DBackpropInputConfig } from './wasm/conv2d-backprop-input';
 import { depthwiseConv2dBackpropFilterConfig } from './wasm/depthwise-conv2d-backprop-filter';
@@ -10,6 +11,7 @@ import { depthwiseConv2dBackpropInputConfig } from './wasm/depthwise-conv2d-back
 import { identityConfig } from './wasm/identity';
 import { sliceConfig } from './wasm/slice';
 import { splitVConfig } from './wasm/split-v';
+import { sumConfig } from './wasm/sum';
 import { tanhConfig } from './wasm/tanh';
 import { unpackConfig } from './wasm/unpack';
 import { unsortedSegmentSumConfig } from './wasm/unsorted-segment-sum';
@@ -31,6 +33,8 @@ export const wasmKernelConfigs: readonly KernelConfig[] = [
   castConfig,
   depthwiseConv2dBackpropFilterConfig,
   depthwiseConv2dBackpropInputConfig,
+  sumConfig,
+  convLstmCellGradConfig,
 ];
 
 /**

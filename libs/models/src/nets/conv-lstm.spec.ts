@@ -137,6 +137,23 @@ describe.each<SpecBackend>(['cpu', 'wasm'])('packed ConvLSTM step with its own b
     tf.dispose([x, h, c, rh, rc, a.value, b.value, ...Object.values(a.grads), ...Object.values(b.grads), ...ga, ...gb, ...params.values()]);
   });
 
+  it('without the input gradient: the same value, state and weight gradients, and zeros for x', () => {
+    const params: ParamMap = new Map();
+    const cell = createConvLstmCell(params, 'cell', 1, 4, 3, createRng(9));
+    const x = tf.squeeze(randomSequence(70, [2, 1, 5, 6, 1]), [1]) as tf.Tensor4D;
+    const hc = tf.squeeze(randomSequence(71, [4, 1, 5, 6, 4], -1, 1), [1]) as tf.Tensor4D;
+    const r = tf.squeeze(randomSequence(72, [4, 1, 5, 6, 4], -1, 1), [1]);
+    const loss = (inputGradient: boolean) => (xi: tf.Tensor, hci: tf.Tensor): tf.Scalar =>
+      tf.sum(tf.mul(convLstmStepPacked(cell, xi as tf.Tensor4D, hci as tf.Tensor4D, { inputGradient }), r));
+    const [withX, without] = [true, false].map((flag) => tf.grads(loss(flag))([x, hc]));
+    const [wWith, wWithout] = [true, false].map((flag) => tf.variableGrads(() => loss(flag)(x, hc), [cell.gates.kernel, cell.gates.bias]));
+    expect(maxAbsDiff(withX![1]!, without![1]!)).toBeLessThan(1e-6);
+    expect(Array.from(without![0]!.dataSync()).every((v) => v === 0)).toBe(true);
+    expect(maxAbsDiff(withX![0]!, without![0]!)).toBeGreaterThan(1e-3);
+    for (const name of Object.keys(wWith!.grads)) expect(maxAbsDiff(wWith!.grads[name]!, wWithout!.grads[name]!)).toBeLessThan(1e-6);
+    tf.dispose([x, hc, r, ...withX!, ...without!, wWith!.value, wWithout!.value, ...Object.values(wWith!.grads), ...Object.values(wWithout!.grads), ...params.values()]);
+  });
+
   it('trains a sequence exactly as autodiff would: same outputs and weight gradients over 4 steps', () => {
     const params: ParamMap = new Map();
     const cell = createConvLstmCell(params, 'cell', 1, 4, 3, createRng(8));

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '@mitosis/core';
 import { conv2d, createConv } from './common';
 import type { Conv, ParamMap } from './common';
+import { convLstmCellGradient } from '../kernels/wasm/conv-lstm-cell-grad';
 
 /**
  * ConvLSTM (Xingjian et al., the paper's ref. [38]; III.D, III.F): an LSTM whose input-to-state
@@ -50,6 +51,18 @@ export function convLstmStep(cell: ConvLstmCell, x: tf.Tensor4D, state: ConvLstm
   return { h, c };
 }
 
+/** How the packed step differentiates. */
+export interface ConvLstmStepOptions {
+  /**
+   * Whether the input x needs its gradient. False where x is data (M3 reads frames): the
+   * backward pass then convolves dz back onto the hidden channels only (a 4H -> H transposed
+   * convolution instead of 4H -> in + H, which for M3's one input channel also keeps the output
+   * channels a multiple of XNNPACK's tile of 8: ~30% faster per step) and returns zeros for x.
+   * Default true.
+   */
+  inputGradient?: boolean;
+}
+
 /**
  * The same step with a hand-written backward pass, the state packed as hc = [h; c] stacked along
  * the batch axis ([2b, h, w, hidden]: tf.customGrad returns one tensor, and a batch-axis stack
@@ -58,10 +71,12 @@ export function convLstmStep(cell: ConvLstmCell, x: tf.Tensor4D, state: ConvLstm
  * backward pass ends; this keeps [x, h], the four activated gates, c and tanh(c'), about 113 + in.
  * Measured on wasm for M3, k = 8: 200x200 peaks at 1.3 GB RSS instead of 2.0 GB, and whole
  * downscaled frames (259x344), which overflowed the 4 GiB heap, train in 2.9 GB.
+ * The element-wise part of the backward pass is one kernel on wasm (kernels/wasm/conv-lstm-cell-grad.ts).
  * Equal to `convLstmStep` in value and gradients (conv-lstm.spec.ts).
  */
-export function convLstmStepPacked(cell: ConvLstmCell, x: tf.Tensor4D, hc: tf.Tensor4D): tf.Tensor4D {
+export function convLstmStepPacked(cell: ConvLstmCell, x: tf.Tensor4D, hc: tf.Tensor4D, options: ConvLstmStepOptions = {}): tf.Tensor4D {
   const { hidden, inChannels } = cell;
+  const inputGradient = options.inputGradient ?? true;
   const kernel = cell.gates.kernel;
   const step = tf.customGrad<tf.Tensor4D>(((xIn: tf.Tensor4D, hcIn: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
     const [h, c] = tf.split(hcIn, 2, 0) as [tf.Tensor4D, tf.Tensor4D];
@@ -79,24 +94,21 @@ export function convLstmStepPacked(cell: ConvLstmCell, x: tf.Tensor4D, hc: tf.Te
       gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) =>
         tf.tidy(() => {
           const [sxh, sc, si, sf, so, sg, stanhC] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-          const [dh, dcIn] = tf.split(dy, 2, 0);
-          // h' = o tanh(c'): dc' gets dh o (1 - tanh^2 c') on top of what flows in from step t+1.
-          const dc = tf.add(dcIn, tf.mul(tf.mul(dh, so), tf.sub(1, tf.square(stanhC))));
-          const sigmoidGrad = (d: tf.Tensor, s: tf.Tensor): tf.Tensor => tf.mul(d, tf.mul(s, tf.sub(1, s)));
-          const dz = tf.concat(
-            [
-              sigmoidGrad(tf.mul(dc, sg), si), // i
-              sigmoidGrad(tf.mul(dc, sc), sf), // f
-              sigmoidGrad(tf.mul(dh, stanhC), so), // o
-              tf.mul(tf.mul(dc, si), tf.sub(1, tf.square(sg))), // g
-            ],
-            3,
-          ) as tf.Tensor4D;
-          const dxh = tf.conv2dTranspose(dz, w, sxh.shape, 1, 'same');
+          const [dz, dcPrev] = convLstmCellGradient(dy, { c: sc, i: si, f: sf, o: so, g: sg, tanhC: stanhC });
           const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: sxh, dy: dz }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: w.shape }) as tf.Tensor4D;
           const db = tf.sum(dz, [0, 1, 2]);
-          const [dx, dhPrev] = tf.split(dxh, [inChannels, hidden], 3);
-          return [dx, tf.concat([dhPrev, tf.mul(dc, sf)], 0), dw, db];
+          let dx: tf.Tensor4D;
+          let dhPrev: tf.Tensor4D;
+          if (inputGradient) {
+            const dxh = tf.conv2dTranspose(dz, w, sxh.shape, 1, 'same');
+            [dx, dhPrev] = tf.split(dxh, [inChannels, hidden], 3) as [tf.Tensor4D, tf.Tensor4D];
+          } else {
+            const [kh, kw] = w.shape;
+            const wh = tf.slice(w, [0, 0, inChannels, 0], [kh, kw, hidden, 4 * hidden]) as tf.Tensor4D;
+            dhPrev = tf.conv2dTranspose(dz, wh, [...sc.shape], 1, 'same');
+            dx = tf.zeros(xIn.shape);
+          }
+          return [dx, tf.concat([dhPrev, dcPrev], 0), dw, db];
         }),
     };
   }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor4D>>[0]);
@@ -109,7 +121,7 @@ export function convLstmStepPacked(cell: ConvLstmCell, x: tf.Tensor4D, hc: tf.Te
  * unit, III.F); writing each output back at its frame's index is "reverse the input, run, reverse
  * the outputs" without the two copies.
  */
-export function runConvLstm(cell: ConvLstmCell, frames: readonly tf.Tensor4D[], reverse = false): tf.Tensor4D[] {
+export function runConvLstm(cell: ConvLstmCell, frames: readonly tf.Tensor4D[], reverse = false, options: ConvLstmStepOptions = {}): tf.Tensor4D[] {
   const [first] = frames;
   if (first === undefined) return [];
   const [batch, height, width] = first.shape;
@@ -118,7 +130,7 @@ export function runConvLstm(cell: ConvLstmCell, frames: readonly tf.Tensor4D[], 
   const order = frames.map((frame, t) => ({ frame, t }));
   if (reverse) order.reverse();
   for (const { frame, t } of order) {
-    hc = convLstmStepPacked(cell, frame, hc);
+    hc = convLstmStepPacked(cell, frame, hc, options);
     outputs[t] = tf.slice(hc, [0, 0, 0, 0], [batch, height, width, cell.hidden]);
   }
   return outputs;
@@ -130,14 +142,16 @@ export function runConvLstmSequence(cell: ConvLstmCell, x: tf.Tensor5D, reverse 
 }
 
 /**
- * [b, t, h, w, c] -> t frames [b, h, w, c]. Sliced through a [b, t, h*w*c] view: tfjs's wasm and
+ * [b, t, h, w, c] -> t frames [b, h, w, c]. Split through a [b, t, h*w*c] view: tfjs's wasm and
  * cpu backends copy rank-5 slices (and unstack/stack, and their gradients) element by element in
- * JS, which made them most of an M3 training step; a rank-3 slice copies whole frames.
+ * JS, which made them most of an M3 training step; a rank-3 split copies whole frames. One split
+ * rather than t slices: a slice's gradient pads its frame back to the whole [b, t, ...] tensor
+ * and the t pads are then summed (t^2 frame writes), the split's gradient is one concat.
  */
 export function framesOf(x: tf.Tensor5D): tf.Tensor4D[] {
   const [b, t, h, w, c] = x.shape;
   const flat = tf.reshape(x, [b, t, h * w * c]);
-  return Array.from({ length: t }, (_, i) => tf.reshape(tf.slice(flat, [0, i, 0], [b, 1, h * w * c]), [b, h, w, c]));
+  return tf.split(flat, t, 1).map((frame) => tf.reshape(frame, [b, h, w, c]));
 }
 
 /** The inverse of `framesOf`: t frames [b, h, w, c] -> [b, t, h, w, c], through the same rank-3 view. */

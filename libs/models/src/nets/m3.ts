@@ -91,8 +91,9 @@ export function createM3(options: M3Options = {}): M3Model {
     return tf.tidy(() => {
       const [b, k, h, w] = windows.shape;
       const frames = framesOf(windows);
-      const ahead = runConvLstm(forward, frames);
-      const behind = runConvLstm(backward, frames, true);
+      // The frames are data: no gradient flows into them (kernels skip that convolution).
+      const ahead = runConvLstm(forward, frames, false, { inputGradient: false });
+      const behind = runConvLstm(backward, frames, true, { inputGradient: false });
       // Both directions side by side per frame, frames stacked into the batch for the decoder.
       const asBatch = (states: tf.Tensor4D[]): tf.Tensor4D => tf.reshape(sequenceOf(states), [b * k, h, w, config.hidden]);
       let features = tf.concat([asBatch(ahead), asBatch(behind)], 3);
