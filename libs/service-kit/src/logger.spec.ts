@@ -1,4 +1,7 @@
+import { trace } from '@opentelemetry/api';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { InvalidInputError } from '@mitosis/core';
+import { initTelemetry, inSpan } from '@mitosis/telemetry';
 import { createLogger } from './logger';
 
 function capture(level?: 'debug' | 'info' | 'warn' | 'error') {
@@ -45,5 +48,27 @@ describe('createLogger', () => {
     cycle['self'] = cycle;
     log.info('odd', { cycle });
     expect(parsed()[0]).toMatchObject({ msg: 'odd', fieldsDropped: true });
+  });
+});
+
+describe('createLogger inside a span', () => {
+  it('adds trace_id and span_id of the active span, and nothing outside one', async () => {
+    const telemetry = initTelemetry({ service: 'logger-spec', env: {}, spanExporter: new InMemorySpanExporter() });
+    try {
+      const { log, parsed } = capture();
+      let ids: { traceId: string; spanId: string } | undefined;
+      await inSpan(trace.getTracer('logger-spec'), 'stage m1', {}, async (span) => {
+        ids = span.spanContext();
+        await Promise.resolve();
+        log.info('stage started', { trace_id: 'not mine' });
+      });
+      log.info('after');
+      expect(parsed()).toEqual([
+        { time: '2030-01-02T03:04:05.000Z', level: 'info', service: 'm1', msg: 'stage started', trace_id: ids?.traceId, span_id: ids?.spanId },
+        { time: '2030-01-02T03:04:05.000Z', level: 'info', service: 'm1', msg: 'after' },
+      ]);
+    } finally {
+      await telemetry.shutdown();
+    }
   });
 });

@@ -1,8 +1,11 @@
+import { traceLogFields } from '@mitosis/telemetry';
 import type { LogLevel } from './config';
 
 /**
- * Structured logs: one JSON object per line ({time, level, service, msg, ...fields}), what log
- * collectors in Kubernetes parse without configuration. Also an EventsLogger for @mitosis/events.
+ * Structured logs: one JSON object per line ({time, level, service, msg, trace_id?, span_id?,
+ * ...fields}), what log collectors in Kubernetes parse without configuration; a line written
+ * inside a span carries its trace and span ids, so the logs of one job join its trace. Also an
+ * EventsLogger for @mitosis/events, and what the gateway logs through.
  */
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -31,7 +34,7 @@ export function createLogger(service: string, options: LoggerOptions = {}): Logg
   const make = (base: Record<string, unknown>): Logger => {
     const emit = (level: LogLevel, message: string, fields?: Record<string, unknown>): void => {
       if (RANK[level] < min) return;
-      const entry: Record<string, unknown> = { time: now().toISOString(), level, service, msg: message };
+      const entry: Record<string, unknown> = { time: now().toISOString(), level, service, msg: message, ...traceLogFields() };
       for (const [key, value] of Object.entries({ ...base, ...fields })) {
         if (value !== undefined && !(key in entry)) entry[key] = plain(value);
       }
@@ -40,7 +43,7 @@ export function createLogger(service: string, options: LoggerOptions = {}): Logg
         line = JSON.stringify(entry);
       } catch {
         // A cycle or a BigInt in some field: keep the line, lose the fields.
-        line = JSON.stringify({ time: entry['time'], level, service, msg: message, fieldsDropped: true });
+        line = JSON.stringify({ time: entry['time'], level, service, msg: message, ...traceLogFields(), fieldsDropped: true });
       }
       write(line);
     };

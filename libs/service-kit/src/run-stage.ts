@@ -298,7 +298,7 @@ export async function executeStage(task: StageTask, deps: ExecuteDeps): Promise<
       );
       return done(
         { analysis: task.prefix, m1Model: k.m1, featureMaps: k.featureMaps, normalCellMap: k.normalCellMap, mapChoice: k.mapChoice },
-        { normalCellMap: choice.chosen, automatic: choice.automatic ? 1 : 0, iterations: task.iterations },
+        { normalCellMap: choice.chosen, automatic: choice.automatic ? 1 : 0, iterations: task.iterations, frames: await frameCount(deps.store, task) },
       );
     }
     case 'm2': {
@@ -310,7 +310,7 @@ export async function executeStage(task: StageTask, deps: ExecuteDeps): Promise<
       );
       return done(
         { m2Model: k.m2, eventProbability: k.eventProbability, stats: k.stats },
-        { events: stats.count, meanLength: stats.mean, p75Length: stats.p75, recommendedK: stats.recommendedK, iterations: task.iterations },
+        { events: stats.count, meanLength: stats.mean, p75Length: stats.p75, recommendedK: stats.recommendedK, iterations: task.iterations, frames: await frameCount(deps.store, task) },
       );
     }
     case 'm3-train': {
@@ -321,7 +321,10 @@ export async function executeStage(task: StageTask, deps: ExecuteDeps): Promise<
         { videoKey: task.framesKey, range: task.range, annotations, annotationSource: `annotation set ${task.annotationsKey}`, modelPrefix: task.modelPrefix },
         { k: task.k, iterations: task.iterations, crop: task.crop, batch: task.batch, seed: task.seed, model: { positiveWeight: task.positiveWeight }, onProgress: progress },
       );
-      return done({ model: task.modelPrefix }, { iterations: meta.iterations, annotations: meta.annotations, k: meta.k, ...(meta.finalLoss === null ? {} : { finalLoss: meta.finalLoss }) });
+      return done(
+        { model: task.modelPrefix },
+        { iterations: meta.iterations, annotations: meta.annotations, k: meta.k, frames: task.range.last - task.range.first + 1, ...(meta.finalLoss === null ? {} : { finalLoss: meta.finalLoss }) },
+      );
     }
     case 'm3-detect': {
       const result = await runDetectionStage(
@@ -345,6 +348,12 @@ export async function executeStage(task: StageTask, deps: ExecuteDeps): Promise<
       return done({ detections: task.detectionsKey, detectionProbability: task.probabilityKey }, { detections: file.count, frames: frames.last - frames.first + 1 });
     }
   }
+}
+
+/** Frames a stage read: its range, or the whole stored video (for the `frames` metric, traces and frames per second). */
+async function frameCount(store: BlobStore, task: { framesKey: string; range?: FrameRange }): Promise<number> {
+  if (task.range !== undefined) return task.range.last - task.range.first + 1;
+  return (await readVideoMeta(store, task.framesKey)).frames;
 }
 
 /**

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { Context } from '@opentelemetry/api';
+import { ROOT_CONTEXT, context } from '@opentelemetry/api';
 import type { BlobStore, ErrorKind, ProgressEvent, ProgressSink } from '@mitosis/core';
 import { MitosisError } from '@mitosis/core';
 import type { BackendChoice } from './config';
@@ -64,6 +66,8 @@ interface Slot {
   busy: boolean;
   /** Settles the run in hand when the thread dies under it. */
   fail?: (error: Error) => void;
+  /** Trace context of the run in hand: the thread's log lines and progress belong to its span. */
+  context?: Context;
 }
 
 const BOOTSTRAP = path.join(__dirname, 'stage-thread.js');
@@ -89,7 +93,9 @@ export function createThreadRunner(options: ThreadRunnerOptions): StageRunner {
     const slot: Slot = { worker, busy: false };
     alive++;
     worker.on('message', (message: FromThread) => {
-      if (message.type === 'log') options.log?.[message.level](message.message, { ...message.fields, component: 'stage-thread' });
+      if (message.type === 'log') {
+        context.with(slot.context ?? ROOT_CONTEXT, () => options.log?.[message.level](message.message, { ...message.fields, component: 'stage-thread' }));
+      }
     });
     const died = (why: string): void => {
       slots.delete(slot);
@@ -111,14 +117,18 @@ export function createThreadRunner(options: ThreadRunnerOptions): StageRunner {
     const slot = [...slots].find((s) => !s.busy) ?? spawn();
     slot.busy = true;
     const id = nextId++;
+    const active = context.active();
+    slot.context = active;
     return new Promise<StageOutcome>((resolve, reject) => {
       const finish = (): void => {
         slot.worker.off('message', onMessage);
         signal?.removeEventListener('abort', onAbort);
         slot.fail = undefined;
+        slot.context = undefined;
         slot.busy = false;
       };
-      const onMessage = (message: FromThread): void => {
+      // Messages arrive outside any async context: progress (and the job writes it causes) runs in the run's.
+      const onMessage = context.bind(active, (message: FromThread): void => {
         if (message.type === 'progress' && message.id === id) runOptions.progress?.(message.event);
         else if (message.type === 'done' && message.id === id) {
           finish();
@@ -127,7 +137,7 @@ export function createThreadRunner(options: ThreadRunnerOptions): StageRunner {
           finish();
           reject(deserializeError(message.error));
         }
-      };
+      });
       const onAbort = (): void => {
         finish();
         // A synchronous training loop cannot be interrupted politely: end the thread.

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { NatsConnection } from 'nats';
 import { connect } from 'nats';
 import type { EventNames, JobStore, Stage, StageConsumer } from '@mitosis/events';
-import { createJobStore, createStageConsumer, ensureTopology } from '@mitosis/events';
+import { createJobStore, createStageConsumer, ensureTopology, observeConsumerLag } from '@mitosis/events';
 import type { BackendChoice, ServiceConfig } from './config';
 import type { HealthServer } from './health';
 import { startHealthServer } from './health';
@@ -67,6 +67,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const consumers: StageConsumer[] = [];
   let runner: StageRunner | undefined;
   let health: HealthServer | undefined;
+  let stopLag: (() => void) | undefined;
   try {
     const names = await ensureTopology(nc, topologyConfig(config));
     const jobs = await createJobStore(nc.jetstream(), names.jobsBucket);
@@ -77,7 +78,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     runner =
       options.runner ??
       (config.stageIsolation === 'thread' ? createThreadRunner({ store: config.store, ...(backend ? { backend } : {}), log }) : createInlineRunner(store));
-    const processMessage = createStageProcessor({ jobs, js: nc.jetstream(), names, runner, defaults: config.stageDefaults, log });
+    const processMessage = createStageProcessor({ jobs, js: nc.jetstream(), names, runner, defaults: config.stageDefaults, log, ...(backend ? { backend } : {}) });
     for (const stage of options.stages) {
       consumers.push(
         await createStageConsumer({
@@ -97,6 +98,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         }),
       );
     }
+    // Queue lag of this worker's stages, read at each metric export (a no-op without telemetry).
+    stopLag = observeConsumerLag({ nc, names, stages: options.stages, log: log.child({ component: 'metrics' }) });
     const ready = (): boolean => connected && !stopping && !nc.isClosed() && consumers.length === options.stages.length;
     if (config.healthAddr !== undefined) {
       health = await startHealthServer({
@@ -115,6 +118,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     let stopped: Promise<void> | undefined;
     const finalRunner = runner;
     const finalHealth = health;
+    const finalStopLag = stopLag;
     return {
       nc,
       names,
@@ -125,6 +129,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       stop: () =>
         (stopped ??= (async () => {
           stopping = true;
+          finalStopLag();
           await Promise.all(consumers.map((c) => c.stop()));
           await finalRunner.close();
           await finalHealth?.close();
@@ -134,6 +139,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     };
   } catch (error: unknown) {
     stopping = true;
+    stopLag?.();
     await Promise.all(consumers.map((c) => c.stop({ timeoutMs: 0 })));
     await runner?.close();
     await health?.close();
