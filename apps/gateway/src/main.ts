@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
-import { createJobStore, ensureTopology } from '@mitosis/events';
+import { STAGES, createJobStore, ensureTopology, observeConsumerLag } from '@mitosis/events';
 import { createLogger, createStore, installShutdown, topologyConfig } from '@mitosis/service-kit';
+import type { Telemetry } from '@mitosis/telemetry';
+import { initTelemetry } from '@mitosis/telemetry';
 import { connect } from 'nats';
 import { loadGatewayConfig } from './config';
 import { createHealthService } from './grpc/health';
@@ -11,8 +13,10 @@ import { bindGateway, createGatewayServer, SERVICE_NAMES, serverCredentials, shu
  * stream and the object store. Wiring only; the services live in ./services.
  */
 let log = createLogger('gateway');
+let telemetry: Telemetry | undefined;
 
 async function main(): Promise<void> {
+  telemetry = initTelemetry({ service: 'gateway' });
   const config = loadGatewayConfig(process.env);
   log = createLogger('gateway', { level: config.logLevel });
   const nc = await connect({ servers: [...config.natsServers], name: `mitosis-gateway@${hostname()}`, maxReconnectAttempts: -1 });
@@ -22,6 +26,8 @@ async function main(): Promise<void> {
     const jobs = await createJobStore(js, names.jobsBucket);
     const store = await createStore(config);
     const health = createHealthService(SERVICE_NAMES);
+    // Lag of every stage's queue, also of a stage with no worker running (whose lag nobody else reports).
+    const stopLag = observeConsumerLag({ nc, names, stages: STAGES, log });
     // Without NATS no call can start or watch a job: tell the load balancer while it is away.
     void (async () => {
       for await (const event of nc.status()) {
@@ -45,10 +51,11 @@ async function main(): Promise<void> {
       auth: config.authTokens.length > 0,
       store: store.location,
       prefix: names.prefix,
+      telemetry: telemetry.exporter,
     });
     // SIGTERM/SIGINT: NOT_SERVING, calls in flight get the drain timeout, then the rest is cut.
     await new Promise<void>((resolve) => {
-      installShutdown([() => shutdownGateway(server, config.drainTimeoutMs, health)], {
+      installShutdown([() => shutdownGateway(server, config.drainTimeoutMs, health), stopLag], {
         log,
         process: { once: (signal, listener) => process.once(signal, listener), removeListener: (signal, listener) => process.removeListener(signal, listener), exit: () => resolve() },
       });
@@ -59,9 +66,14 @@ async function main(): Promise<void> {
 }
 
 main().then(
-  () => process.exit(0),
-  (error: unknown) => {
+  async () => {
+    // The last calls' spans and the metrics since the last export go out before the exit.
+    await telemetry?.shutdown();
+    process.exit(0);
+  },
+  async (error: unknown) => {
     log.error('gateway failed', { error });
+    await telemetry?.shutdown();
     process.exit(1);
   },
 );

@@ -5,9 +5,12 @@ import type {
   handleUnaryCall,
 } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
-import type { ServiceError } from '@grpc/grpc-js';
+import type { Metadata, ServiceError } from '@grpc/grpc-js';
+import type { Context, Span } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { MitosisError } from '@mitosis/core';
 import { toServiceError } from '@mitosis/service-kit';
+import { ATTR, extractTraceMetadata, mitosisInstruments, mitosisTracer } from '@mitosis/telemetry';
 import type { GatewayLogger } from '../logger';
 import { serviceError } from './errors';
 
@@ -33,9 +36,10 @@ export function boundaryError(error: unknown, log: GatewayLogger, method: string
   return toServiceError(error, { error: (message, fields) => log.error(message, { method, ...fields }) });
 }
 
-/** What callSignal needs of any kind of server call. */
+/** What callSignal and callSpan need of any kind of server call. */
 interface AnyCall {
   readonly cancelled: boolean;
+  readonly metadata: Metadata;
   getDeadline(): Date | number;
   on(event: 'cancelled', listener: () => void): unknown;
   removeListener(event: 'cancelled', listener: () => void): unknown;
@@ -72,6 +76,44 @@ export function callSignal(call: AnyCall): { signal: AbortSignal; dispose: () =>
   };
 }
 
+const tracer = mitosisTracer('@mitosis/gateway');
+
+/** Status codes that are the server's fault (OTel's gRPC conventions): the span is marked ERROR for these only. */
+const SERVER_FAULTS: ReadonlySet<number> = new Set([status.UNKNOWN, status.DEADLINE_EXCEEDED, status.UNIMPLEMENTED, status.INTERNAL, status.UNAVAILABLE, status.DATA_LOSS]);
+
+interface CallSpan {
+  /** The context the handler runs in: the server span, child of the client's traceparent if it sent one. */
+  readonly context: Context;
+  /** Ends the span with the call's status (OK without an error) and records the call's duration. */
+  end(error?: Pick<ServiceError, 'code' | 'details' | 'message'>): void;
+}
+
+/**
+ * The server span of a call, named `mitosis.v1.JobService/GetJob` as OTel's RPC conventions
+ * name it, continuing the trace of the client's `traceparent` metadata.
+ */
+export function callSpan(call: AnyCall, method: string): CallSpan {
+  const [service = '', name = ''] = method.replace(/^\//, '').split('/');
+  const parent = extractTraceMetadata(call.metadata);
+  const attributes = { [ATTR.rpcSystem]: 'grpc', [ATTR.rpcService]: service, [ATTR.rpcMethod]: name };
+  const span: Span = tracer.startSpan(`${service}/${name}`, { kind: SpanKind.SERVER, attributes }, parent);
+  const started = performance.now();
+  let ended = false;
+  return {
+    context: trace.setSpan(parent, span),
+    end: (error) => {
+      if (ended) return;
+      ended = true;
+      const code = error?.code ?? status.OK;
+      span.setAttribute(ATTR.grpcStatus, code);
+      if (error !== undefined && SERVER_FAULTS.has(code)) span.setStatus({ code: SpanStatusCode.ERROR, message: error.details ?? error.message });
+      else if (error !== undefined) span.setAttribute('rpc.grpc.status_message', error.details ?? error.message);
+      span.end();
+      mitosisInstruments().rpcDuration.record((performance.now() - started) / 1000, { ...attributes, [ATTR.grpcStatus]: code });
+    },
+  };
+}
+
 /** Throws the signal's reason (a CANCELLED MitosisError) once the call is over for the client. */
 export function checkAlive(signal: AbortSignal): void {
   if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new MitosisError('CANCELLED', 'the call was cancelled');
@@ -82,16 +124,26 @@ export function unary<Req, Res>(log: GatewayLogger, run: (request: Req, context:
   return (call, callback) => {
     const { signal, dispose } = callSignal(call);
     const method = call.getPath();
-    Promise.resolve()
-      .then(() => {
-        checkAlive(signal);
-        return run(call.request, { signal, method });
-      })
-      .then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(boundaryError(error, log, method)),
-      )
-      .finally(dispose);
+    const span = callSpan(call, method);
+    void context.with(span.context, () =>
+      Promise.resolve()
+        .then(() => {
+          checkAlive(signal);
+          return run(call.request, { signal, method });
+        })
+        .then(
+          (response) => {
+            callback(null, response);
+            span.end();
+          },
+          (error: unknown) => {
+            const failure = boundaryError(error, log, method);
+            callback(failure);
+            span.end(failure);
+          },
+        )
+        .finally(dispose),
+    );
   };
 }
 
@@ -107,16 +159,26 @@ export function clientStreaming<Req, Res>(
     const { signal, dispose } = callSignal(call);
     const method = call.getPath();
     const messages = abortable<Req>(call, signal);
-    Promise.resolve()
-      .then(() => {
-        checkAlive(signal);
-        return run(messages, { signal, method });
-      })
-      .then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(boundaryError(error, log, method)),
-      )
-      .finally(dispose);
+    const span = callSpan(call, method);
+    void context.with(span.context, () =>
+      Promise.resolve()
+        .then(() => {
+          checkAlive(signal);
+          return run(messages, { signal, method });
+        })
+        .then(
+          (response) => {
+            callback(null, response);
+            span.end();
+          },
+          (error: unknown) => {
+            const failure = boundaryError(error, log, method);
+            callback(failure);
+            span.end(failure);
+          },
+        )
+        .finally(dispose),
+    );
   };
 }
 
@@ -162,17 +224,29 @@ export function serverStreaming<Req, Res>(
       await Promise.race([once(call, 'drain', { signal }).catch(() => undefined), once(call, 'close').catch(() => undefined)]);
       checkAlive(signal);
     };
-    Promise.resolve()
-      .then(() => {
-        checkAlive(signal);
-        return run(call.request, send, { signal, method });
-      })
-      .then(
-        () => call.end(),
-        (error: unknown) => {
-          if (!call.cancelled) call.emit('error', boundaryError(error, log, method));
-        },
-      )
-      .finally(dispose);
+    const span = callSpan(call, method);
+    void context.with(span.context, () =>
+      Promise.resolve()
+        .then(() => {
+          checkAlive(signal);
+          return run(call.request, send, { signal, method });
+        })
+        .then(
+          () => {
+            call.end();
+            span.end();
+          },
+          (error: unknown) => {
+            if (call.cancelled) {
+              span.end({ code: status.CANCELLED, details: 'cancelled by the client', message: 'cancelled by the client' });
+              return;
+            }
+            const failure = boundaryError(error, log, method);
+            call.emit('error', failure);
+            span.end(failure);
+          },
+        )
+        .finally(dispose),
+    );
   };
 }

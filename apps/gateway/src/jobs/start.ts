@@ -4,6 +4,8 @@ import type { EventNames, Job, JobStore } from '@mitosis/events';
 import { newJob } from '@mitosis/events';
 import type { AnalysisJobParams, DetectionJobParams, JobKind, TrainingJobParams } from '@mitosis/service-kit';
 import { buildStageRequest, checkJobParams, jobParamsJson, jobStages, nextStage, publishStage, stagesFor } from '@mitosis/service-kit';
+import { trace } from '@opentelemetry/api';
+import { ATTR, mitosisInstruments } from '@mitosis/telemetry';
 import type { JetStreamClient } from 'nats';
 import type { GatewayLogger } from '../logger';
 import { newId } from '../storage/ids';
@@ -45,6 +47,9 @@ export async function startJob(deps: JobStarterDeps, input: StartJobInput): Prom
   // Every stage's work message must build from these params, before anything is stored.
   for (const stage of jobStages(job)) buildStageRequest(job, stage);
   const created = await deps.jobs.create(job);
+  // The call's span names the job: its stages' spans (other processes) join this trace.
+  trace.getActiveSpan()?.setAttributes({ [ATTR.jobId]: created.id, [ATTR.jobKind]: created.kind, [ATTR.videoId]: params.videoId });
+  mitosisInstruments().jobsStarted.add(1, { [ATTR.jobKind]: created.kind });
   const first = nextStage(created);
   try {
     await input.beforePublish?.(created);
