@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
+import { SpanKind, trace } from '@opentelemetry/api';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { connect } from 'nats';
 import type { BlobStore, FrameRange } from '@mitosis/core';
 import { createLocalBlobStore } from '@mitosis/core';
@@ -27,10 +29,14 @@ import type { ServiceStore } from '@mitosis/service-kit';
 import type { AnalysisStats } from '@mitosis/stages';
 import { runDetectionStage, runEventLengthStage, runNormalCellMapStage, runTrainingStage, storePreprocessedVideo } from '@mitosis/stages';
 import { generateSyntheticVideo } from '@mitosis/synth';
+import type { Telemetry } from '@mitosis/telemetry';
+import { initTelemetry, inSpan, traceContextInterceptor } from '@mitosis/telemetry';
 import { readArray } from '@mitosis/tensor-store';
 import { preprocessVideo, readVideo, writeTiffStack } from '@mitosis/video';
 import type { Cluster, ClusterProcess, LogLine } from './cluster';
 import { isRunning, startCluster } from './cluster';
+import type { CollectedSpan, OtlpCollector } from './otlp-collector';
+import { startOtlpCollector } from './otlp-collector';
 
 /**
  * The distributed mode end to end, as separate processes on real sockets: nats-server, the S3
@@ -38,6 +44,9 @@ import { isRunning, startCluster } from './cluster';
  * startCluster, driven only through the public gRPC API, and compared with the embedded mode
  * (the @mitosis/stages functions on a local folder) run here with the same frames, seeds and
  * options. A tiny synthetic video and a few iterations keep it to about a minute.
+ * The services export their spans and metrics over OTLP/HTTP to a collector the test runs on
+ * loopback; the first job runs under one client span (recorded in memory here), whose context
+ * the gRPC calls carry, so upload to detections must come back as a single trace.
  */
 
 const VIDEO = { frames: 24, width: 128, height: 96, seed: 2, initialCells: 8, minCycleFrames: 4, mitosisRate: 0.12 };
@@ -77,6 +86,8 @@ const CLUSTER_ENV = {
   MITOSIS_MAX_DELIVER: '3',
   MITOSIS_PROGRESS_INTERVAL_MS: '100',
 };
+/** OTLP to the test's collector, spans every 200 ms and metrics every second (not 5 s and 60 s). */
+const TELEMETRY_ENV = { OTEL_BSP_SCHEDULE_DELAY: '200', OTEL_METRIC_EXPORT_INTERVAL: '1000' };
 
 let work: string;
 let cluster: Cluster | undefined;
@@ -85,6 +96,11 @@ let source: Buffer;
 let mitoses: MitosisPoint[];
 let embedded: { seed: number; map: number; stats: AnalysisStats; store: BlobStore };
 let remote: ServiceStore;
+let collector: OtlpCollector | undefined;
+let telemetry: Telemetry | undefined;
+const clientSpans = new InMemorySpanExporter();
+/** The client span the first test runs in, and what its stages must report. */
+let firstTrace: { traceId: string; spanId: string; videoId: string; jobIds: string[] } | undefined;
 const began = Date.now();
 
 const say = (line: string): void => {
@@ -93,13 +109,15 @@ const say = (line: string): void => {
 
 function connectClients(address: string) {
   const creds = credentials.createInsecure();
+  // Every call sends the trace context active where it is made (traceparent metadata).
+  const options = { interceptors: [traceContextInterceptor] };
   return {
-    videos: new VideoServiceClient(address, creds),
-    jobs: new JobServiceClient(address, creds),
-    analyses: new AnalysisServiceClient(address, creds),
-    annotations: new AnnotationServiceClient(address, creds),
-    models: new ModelServiceClient(address, creds),
-    detections: new DetectionServiceClient(address, creds),
+    videos: new VideoServiceClient(address, creds, options),
+    jobs: new JobServiceClient(address, creds, options),
+    analyses: new AnalysisServiceClient(address, creds, options),
+    annotations: new AnnotationServiceClient(address, creds, options),
+    models: new ModelServiceClient(address, creds, options),
+    detections: new DetectionServiceClient(address, creds, options),
   };
 }
 
@@ -217,13 +235,15 @@ beforeAll(async () => {
   const file = path.join(work, 'video.tif');
   await writeTiffStack(file, video.volume);
   source = await readFile(file);
-  say(`cluster starting in ${work}/cluster; the embedded analysis runs meanwhile`);
+  telemetry = initTelemetry({ service: 'e2e-client', env: {}, spanExporter: clientSpans });
+  collector = await startOtlpCollector();
+  say(`cluster starting in ${work}/cluster; the embedded analysis runs meanwhile; OTLP collector at ${collector.url}`);
   const starting = startCluster({
     dir: path.join(work, 'cluster'),
     replicas: { ingest: 1, m1: 2, m2: 2, m3: 2 },
     backend: 'wasm',
     prefix: 'e2e',
-    env: CLUSTER_ENV,
+    env: { ...CLUSTER_ENV, ...TELEMETRY_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: collector.url },
     stopTimeoutMs: 15_000,
     log: (line) => say(`cluster: ${line}`),
   });
@@ -246,6 +266,8 @@ beforeAll(async () => {
 afterAll(async () => {
   if (clients) for (const client of Object.values(clients)) client.close();
   await cluster?.stop();
+  await collector?.close();
+  await telemetry?.shutdown();
   if (work) await rm(work, { recursive: true, force: true });
 }, 60_000);
 
@@ -254,6 +276,14 @@ let firstAnalysisId: string | undefined;
 
 describe('the cluster through gRPC', () => {
   it('runs upload, analysis, annotations, training and detection to the results of the embedded mode, each stage once', async () => {
+    // One client span around the whole job: each gRPC call below carries its context.
+    await inSpan(trace.getTracer('e2e'), 'e2e upload to detections', { kind: SpanKind.CLIENT }, async (root) => {
+      firstTrace = { traceId: root.spanContext().traceId, spanId: root.spanContext().spanId, videoId: '', jobIds: [] };
+      await firstJob();
+    });
+  }, 180_000);
+
+  async function firstJob(): Promise<void> {
     const t0 = Date.now();
     const uploaded = await upload(source, 'synthetic.tif');
     videoId = uploaded.videoId;
@@ -336,6 +366,7 @@ describe('the cluster through gRPC', () => {
       const job = await getJob(id);
       expect(job.stages.map((s) => [Stage[s.stage], JobState[s.state], s.attempt])).toEqual(job.stages.map((s) => [Stage[s.stage], 'JOB_STATE_SUCCEEDED', 1]));
     }
+    if (firstTrace) firstTrace = { ...firstTrace, videoId: videoId ?? '', jobIds };
     const runs = (await Promise.all(jobIds.map((id) => stageLines(id, 'stage started')))).flat();
     say(`stages ran on: ${runs.map((r) => `${r.stage}@${r.process}`).join(', ')}`);
     expect(runs.map((r) => [r.stage, r.delivery]).sort()).toEqual([
@@ -348,7 +379,92 @@ describe('the cluster through gRPC', () => {
     for (const r of runs) expect(r.process.split('-')[0]).toBe(r.stage.split('-')[0]);
     expect(await streamCounts()).toEqual({ work: 0, dead: 0 });
     say(`end-to-end test done in ${Date.now() - t0} ms`);
-  }, 180_000);
+  }
+
+  it('exports that job as a single trace through gateway, ingest, m1, m2 and m3, with stage metrics and trace ids in the logs', async () => {
+    const t0 = Date.now();
+    const expected = firstTrace;
+    if (expected === undefined || expected.jobIds.length !== 3) throw new Error('the first test did not run its job');
+    const root = clientSpans.getFinishedSpans().find((s) => s.spanContext().spanId === expected.spanId);
+    expect(root?.parentSpanContext).toBeUndefined();
+    const services = ['mitosis-gateway', 'mitosis-ingest', 'mitosis-m1', 'mitosis-m2', 'mitosis-m3'];
+    const stages = ['ingest', 'm1', 'm2', 'm3-train', 'm3-detect'];
+    const ours = (): CollectedSpan[] => (collector?.spans ?? []).filter((s) => s.traceId === expected.traceId);
+    // Spans leave each process every 200 ms; the last stage's may still be on their way.
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      const names = new Set(ours().map((s) => s.name));
+      if (stages.every((stage) => names.has(`stage ${stage}`) && names.has(`process ${stage}`))) break;
+    }
+    const spans = ours();
+    expect(collector?.rejected).toEqual([]);
+    expect([...new Set(spans.map((s) => s.service))].sort()).toEqual(services);
+
+    // One tree: every span's parent is the client's root span or another span of the trace.
+    const ids = new Set([expected.spanId, ...spans.map((s) => s.spanId)]);
+    expect(spans.filter((s) => !ids.has(s.parentSpanId)).map((s) => `${s.service} ${s.name} (parent ${s.parentSpanId || 'none'})`)).toEqual([]);
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const ancestry = (span: CollectedSpan): string[] => {
+      const chain: string[] = [];
+      for (let at: CollectedSpan | undefined = span; at !== undefined; at = byId.get(at.parentSpanId)) chain.push(`${at.service}:${at.name}`);
+      return chain;
+    };
+
+    // Each stage ran once, as `process <stage>` (consumer) around `stage <stage>`, on its worker.
+    const frameCounts: Record<string, number> = { ingest: VIDEO.frames, m1: VIDEO.frames, m2: VIDEO.frames, 'm3-train': TRAINING.frames.last - TRAINING.frames.first + 1, 'm3-detect': VIDEO.frames };
+    for (const stage of stages) {
+      const stageSpans = spans.filter((s) => s.name === `stage ${stage}`);
+      expect([stage, stageSpans.length]).toEqual([stage, 1]);
+      const span = stageSpans[0] as CollectedSpan;
+      expect(span.service).toBe(`mitosis-${stage.split('-')[0] ?? ''}`);
+      expect(span.attributes).toMatchObject({ 'mitosis.stage': stage, 'mitosis.video.id': expected.videoId, 'mitosis.frame.count': frameCounts[stage], 'mitosis.backend': 'wasm' });
+      const parent = byId.get(span.parentSpanId);
+      expect([parent?.name, parent?.kind]).toEqual([`process ${stage}`, 5]);
+      expect(byId.get(parent?.parentSpanId ?? '')).toMatchObject({ name: `publish ${stage}`, kind: 4 });
+    }
+    // m2's work was published by m1 inside its stage run, which m1 received from ingest, which the gateway's StartAnalysis queued.
+    const m2 = spans.find((s) => s.name === 'stage m2') as CollectedSpan;
+    expect(ancestry(m2)).toEqual([
+      'mitosis-m2:stage m2',
+      'mitosis-m2:process m2',
+      'mitosis-m1:publish m2',
+      'mitosis-m1:stage m1',
+      'mitosis-m1:process m1',
+      'mitosis-ingest:publish m1',
+      'mitosis-ingest:stage ingest',
+      'mitosis-ingest:process ingest',
+      'mitosis-gateway:publish ingest',
+      'mitosis-gateway:mitosis.v1.AnalysisService/StartAnalysis',
+    ]);
+    expect(spans.find((s) => s.name === 'mitosis.v1.AnalysisService/StartAnalysis')).toMatchObject({ kind: 2, attributes: { 'rpc.system': 'grpc', 'rpc.grpc.status_code': 0, 'mitosis.job.id': expected.jobIds[0] } });
+    expect(spans.find((s) => s.name === 'mitosis.v1.VideoService/UploadVideo')?.parentSpanId).toBe(expected.spanId);
+
+    // The workers' log lines of these stages carry the trace id.
+    for (const p of workerProcesses()) {
+      for (const line of await p.readLog()) {
+        if (line['msg'] === 'stage started' && expected.jobIds.includes(String(line['jobId']))) expect([p.id, line['trace_id']]).toEqual([p.id, expected.traceId]);
+      }
+    }
+
+    // Metrics over OTLP: durations and frames per stage, training losses, queue lag per consumer.
+    const measured = (): string[] => [
+      ...new Set(
+        (collector?.points ?? []).filter((p) => p.metric === 'mitosis.stage.duration' && p.attributes['mitosis.outcome'] === 'succeeded').map((p) => `${p.service} ${String(p.attributes['mitosis.stage'])}`),
+      ),
+    ];
+    const allStages = ['mitosis-ingest ingest', 'mitosis-m1 m1', 'mitosis-m2 m2', 'mitosis-m3 m3-detect', 'mitosis-m3 m3-train'];
+    // Metrics leave each process every second.
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline && !allStages.every((x) => measured().includes(x)); ) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(measured()).toEqual(expect.arrayContaining(allStages));
+    const points = collector?.points ?? [];
+    const durations = points.filter((p) => p.metric === 'mitosis.stage.duration' && p.attributes['mitosis.outcome'] === 'succeeded');
+    expect(durations.every((p) => p.type === 'histogram' && p.unit === 's' && (p.sum ?? 0) > 0)).toBe(true);
+    const losses = points.filter((p) => p.metric === 'mitosis.training.loss');
+    expect([...new Set(losses.map((p) => String(p.attributes['mitosis.step'])))].sort()).toEqual(['m1.train', 'm2.train', 'm3.train']);
+    expect(points.some((p) => p.metric === 'mitosis.stage.frame_rate' && p.attributes['mitosis.stage'] === 'm3-detect' && (p.sum ?? 0) > 0)).toBe(true);
+    const lag = points.filter((p) => p.metric === 'mitosis.consumer.pending' && p.service === 'mitosis-gateway');
+    expect([...new Set(lag.map((p) => String(p.attributes['mitosis.stage'])))].sort()).toEqual(['ingest', 'm1', 'm2', 'm3-detect', 'm3-train']);
+    say(`trace ${expected.traceId}: ${spans.length} spans from ${services.length} services, ${points.length} metric points, checked in ${Date.now() - t0} ms`);
+  }, 30_000);
 
   it('completes an analysis whose m1 replica is SIGKILLed mid-training, with no duplicate outputs', async () => {
     const t0 = Date.now();
