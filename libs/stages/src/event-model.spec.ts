@@ -1,6 +1,8 @@
+import * as tf from '@tensorflow/tfjs';
 import { createRng } from '@mitosis/core';
+import type { M2Model } from '@mitosis/models';
 import type { Volume } from '@mitosis/volume';
-import { linkTrajectories, makeArtificialEvents } from './event-model';
+import { inferenceWindows, linkTrajectories, makeArtificialEvents, predictCellEvents } from './event-model';
 
 /** Two cells as 3x3 squares moving one pixel per frame over 10 frames. */
 function twoCells(): Volume<Uint8Array> {
@@ -52,5 +54,59 @@ describe('trajectories and artificial events', () => {
     const a = makeArtificialEvents(map, labels, createRng(9));
     const b = makeArtificialEvents(map, labels, createRng(9));
     expect(a.events.data).toEqual(b.events.data);
+  });
+});
+
+describe('M2 inference windows', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+    // No console advert for tfjs-node in the test output.
+    (tf.findBackend('cpu') as unknown as { firstUse: boolean }).firstUse = false;
+  });
+
+  it('covers every frame once, from the earliest window holding it, with at least half a window of history', () => {
+    for (const [frames, window] of [
+      [110, 24],
+      [60, 24],
+      [25, 24],
+      [49, 32],
+    ] as const) {
+      const { starts, owner } = inferenceWindows(frames, window);
+      expect(starts[0]).toBe(0);
+      expect(starts[starts.length - 1]).toBe(frames - window);
+      for (let t = 0; t < frames; t++) {
+        const start = starts[owner[t]!]!;
+        expect(t).toBeGreaterThanOrEqual(start);
+        expect(t).toBeLessThan(start + window);
+        // The first window's frames have all the history there is; later ones at least window/2.
+        if (start > 0) expect(t - start).toBeGreaterThanOrEqual(Math.floor(window / 2));
+      }
+    }
+  });
+
+  it('uses one pass when the sequence fits in a window or the window is 0, and refuses a 1-frame window', () => {
+    expect(inferenceWindows(20, 24).starts).toEqual([0]);
+    expect(inferenceWindows(20, 0).starts).toEqual([0]);
+    expect(() => inferenceWindows(20, 1)).toThrow(/too short/);
+  });
+
+  /** A stand-in M2 whose e' at a frame is its position in the sequence it was given / 100. */
+  const historyModel = { predict: (maps: tf.Tensor5D) => tf.tidy(() => tf.mul(tf.onesLike(maps), tf.reshape(tf.div(tf.range(0, maps.shape[1]), 100), [1, maps.shape[1], 1, 1, 1]))) } as unknown as M2Model;
+
+  it('gives each frame the prediction of its window (forward) and combines the two passes by noisy-or or max', () => {
+    const map: Volume<Uint8Array> = { data: new Uint8Array(40 * 2 * 2), frames: 40, height: 2, width: 2 };
+    const forward = predictCellEvents(historyModel, map, { directions: 'forward', window: 16 });
+    const history = Array.from({ length: 40 }, (_, t) => Math.round(forward.data[t * 4]! * 100));
+    expect(history.slice(0, 16)).toEqual(Array.from({ length: 16 }, (_, t) => t));
+    expect(Math.min(...history.slice(16))).toBeGreaterThanOrEqual(8);
+    expect(Math.max(...history)).toBeLessThanOrEqual(15);
+    const both = predictCellEvents(historyModel, map, { window: 0 });
+    const max = predictCellEvents(historyModel, map, { window: 0, combine: 'max' });
+    for (const t of [0, 10, 39]) {
+      const f = t / 100;
+      const b = (39 - t) / 100;
+      expect(both.data[t * 4]).toBeCloseTo(1 - (1 - f) * (1 - b), 5);
+      expect(max.data[t * 4]).toBeCloseTo(Math.max(f, b), 5);
+    }
   });
 });

@@ -6,7 +6,7 @@ export { scoreFeatureMaps, chooseNormalCellMap, normalCellMapFrom } from './norm
 export type { FeatureMapScore, MapSelectionOptions } from './normal-cell-map';
 export { trainNormalCellModel, extractFeatureMaps } from './normal-cell-model';
 export type { NormalCellTrainingOptions } from './normal-cell-model';
-export { linkTrajectories, makeArtificialEvents, trainEventModel, predictCellEvents } from './event-model';
+export { linkTrajectories, makeArtificialEvents, trainEventModel, predictCellEvents, inferenceWindows } from './event-model';
 export type { ArtificialEventOptions, CellEventInferenceOptions, EventModelTrainingOptions } from './event-model';
 export { measureEventLengths } from './event-lengths';
 export type { EventLengthOptions, EventLengthReport } from './event-lengths';
