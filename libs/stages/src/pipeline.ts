@@ -167,6 +167,11 @@ export interface EventLengthStageOptions {
   readonly training?: EventModelTrainingOptions;
   readonly inference?: Omit<CellEventInferenceOptions, 'onProgress'>;
   readonly lengths?: EventLengthOptions;
+  /**
+   * Re-measure with the M2 already stored for this analysis instead of training a new one (to try
+   * other inference or length options on the same model); trains when none is stored.
+   */
+  readonly reuseStoredModel?: boolean;
   readonly onProgress?: ProgressSink;
 }
 
@@ -204,9 +209,10 @@ export async function runEventLengthStage(
   const [frames = 0, height = 0, width = 0] = stored.shape;
   const normalCellMap: Volume<Uint8Array> = { data: stored.data as Uint8Array, frames, height, width };
   const progress = options.onProgress ?? silentProgress;
-  const { model } = trainEventModel(normalCellMap, { ...options.training, onProgress: progress });
+  const reuse = options.reuseStoredModel === true && (await store.exists(`${keys.m2}/model.json`));
+  const model = reuse ? await loadModel(store, keys.m2, 'm2') : trainEventModel(normalCellMap, { ...options.training, onProgress: progress }).model;
   try {
-    await saveModel(store, keys.m2, model);
+    if (!reuse) await saveModel(store, keys.m2, model);
     const eventProbability = predictCellEvents(model, normalCellMap, { ...options.inference, onProgress: progress });
     await writeArray(store, keys.eventProbability, { data: eventProbability.data, shape: [frames, height, width] }, { dimensionNames: ['t', 'y', 'x'] });
     const report = measureEventLengths(eventProbability, options.lengths);

@@ -1,0 +1,40 @@
+import * as tf from '@tensorflow/tfjs';
+import { createMemoryBlobStore } from '@mitosis/core';
+import type { ProgressEvent } from '@mitosis/core';
+import { generateSyntheticVideo } from '@mitosis/synth';
+import { preprocessVideo } from '@mitosis/video';
+import { analysisKeys, runEventLengthStage, runNormalCellMapStage, storePreprocessedVideo } from './pipeline';
+
+describe('the M2 stage on a stored analysis', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+    (tf.findBackend('cpu') as unknown as { firstUse: boolean }).firstUse = false;
+  });
+
+  it('re-measures with the stored M2 instead of training one when asked, and trains when none is stored', async () => {
+    const store = createMemoryBlobStore();
+    const video = generateSyntheticVideo({ frames: 12, width: 48, height: 40, seed: 3, initialCells: 4 });
+    const raw = { volume: video.volume, bitDepth: video.bitDepth, source: 'synthetic', kind: 'tiff-stack' as const, frameNames: [] };
+    await storePreprocessedVideo(store, 'video', preprocessVideo(raw, { factor: 2 }), 'synthetic');
+    // Map 0 whatever M1 learns in 2 updates: the test is about the stage's plumbing.
+    await runNormalCellMapStage(store, { videoKey: 'video', prefix: 'a' }, { training: { iterations: 2, crop: 16, seed: 1, model: { encoderWidths: [2, 2], decoderWidths: [2, 2] } }, normalMap: 0 });
+    const steps = (): { sink: (e: ProgressEvent) => void; seen: Set<string> } => {
+      const seen = new Set<string>();
+      return { sink: (e) => seen.add(e.step), seen };
+    };
+    const options = { training: { iterations: 1, crop: 16, seed: 1, sequenceLength: 4, model: { hidden: 2, encoderWidths: [2, 2], decoderWidth: 2 } }, lengths: { minVoxels: 1 }, inference: { window: 0 } };
+    const measure = async (reuse: boolean, sink: (e: ProgressEvent) => void): Promise<unknown> =>
+      runEventLengthStage(store, { videoKey: 'video', prefix: 'a' }, { ...options, reuseStoredModel: reuse, onProgress: sink }).then(
+        (r) => r.stats,
+        (error: unknown) => (error as Error).message,
+      );
+    const first = steps();
+    const firstResult = await measure(true, first.sink);
+    expect(first.seen.has('m2.train')).toBe(true);
+    expect(await store.exists(`${analysisKeys('a').m2}/model.json`)).toBe(true);
+    const second = steps();
+    expect(await measure(true, second.sink)).toEqual(firstResult);
+    expect(second.seen.has('m2.train')).toBe(false);
+    expect(second.seen.has('m2.infer')).toBe(true);
+  });
+});
