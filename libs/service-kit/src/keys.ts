@@ -30,7 +30,7 @@ export const keys = {
   analysis: (jobId: string) => analysisKeys(keys.analysisPrefix(jobId)),
   /** {setId, videoId, points, annotatedFrames?, createdAt}, by the gateway. */
   annotationSet: (setId: string): string => `annotations/${checkId(setId, 'annotation set id')}.json`,
-  /** Folder of one trained M3: model.json, weights.bin, training.json (runTrainingStage's modelPrefix). */
+  /** Folder of one trained M3: model.json, weights.bin, training.json and the Zarr array labels/ (runTrainingStage's modelPrefix). */
   model: (modelId: string): string => `models/${checkId(modelId, 'model id')}`,
   modelTraining: (modelId: string): string => joinKey(keys.model(modelId), 'training.json'),
   /** Folder of one detection job. */

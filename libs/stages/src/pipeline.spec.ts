@@ -3,7 +3,8 @@ import { createMemoryBlobStore } from '@mitosis/core';
 import type { ProgressEvent } from '@mitosis/core';
 import { generateSyntheticVideo } from '@mitosis/synth';
 import { preprocessVideo } from '@mitosis/video';
-import { analysisKeys, runEventLengthStage, runNormalCellMapStage, storePreprocessedVideo } from './pipeline';
+import { readArray } from '@mitosis/tensor-store';
+import { analysisKeys, runEventLengthStage, runNormalCellMapStage, runTrainingStage, storePreprocessedVideo } from './pipeline';
 
 describe('the M2 stage on a stored analysis', () => {
   beforeAll(async () => {
@@ -36,5 +37,24 @@ describe('the M2 stage on a stored analysis', () => {
     expect(await measure(true, second.sink)).toEqual(firstResult);
     expect(second.seen.has('m2.train')).toBe(false);
     expect(second.seen.has('m2.infer')).toBe(true);
+  });
+
+  it('stores the labels M3 trained against beside the model, chunked by frames', async () => {
+    const store = createMemoryBlobStore();
+    const video = generateSyntheticVideo({ frames: 6, width: 48, height: 40, seed: 3, initialCells: 4 });
+    const raw = { volume: video.volume, bitDepth: video.bitDepth, source: 'synthetic', kind: 'tiff-stack' as const, frameNames: [] };
+    await storePreprocessedVideo(store, 'video', preprocessVideo(raw, { factor: 2 }), 'synthetic');
+    const annotations = [{ frame: 3, x: 20, y: 16 }];
+    const meta = await runTrainingStage(
+      store,
+      { videoKey: 'video', range: { first: 1, last: 6 }, annotations, annotationSource: 'test.csv', modelPrefix: 'models/m' },
+      { k: 2, iterations: 1, crop: 16, model: { hidden: 2, decoderWidth: 2 } },
+    );
+    expect(meta.annotations).toBe(1);
+    const labels = await readArray(store, 'models/m/labels');
+    expect(labels.shape).toEqual([6, 20, 24]);
+    // The mitosis at frame 3 (1-based), (20, 16) original = (10, 8) downscaled, is labelled there.
+    expect(labels.data[(2 * 20 + 8) * 24 + 10]).toBe(1);
+    expect(await store.exists('models/m/model.json')).toBe(true);
   });
 });

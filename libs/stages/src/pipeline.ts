@@ -244,7 +244,7 @@ export interface DetectorMeta {
   readonly source: string;
 }
 
-/** M3 training stage: labels from the annotations inside the training frames, then training; stores the model. */
+/** M3 training stage: labels from the annotations inside the training frames, then training; stores the labels (`<prefix>/labels`) and the model. */
 export async function runTrainingStage(
   store: BlobStore,
   input: {
@@ -270,6 +270,12 @@ export async function runTrainingStage(
   const labels = buildMitosisLabels(inside, grid);
   const { model, losses } = trainDetector(volume, labels, options);
   try {
+    // The labels M3 learnt from, beside it as a frame-chunked array (written once training has
+    // finished, so a cancelled training leaves nothing): they can be looked at or reused.
+    await writeArray(store, joinKey(input.modelPrefix, 'labels'), { data: labels.data, shape: [labels.frames, labels.height, labels.width] }, {
+      dimensionNames: ['t', 'y', 'x'],
+      attributes: { trainingFrames: { first: input.range.first, last: input.range.last } },
+    });
     await saveModel(store, input.modelPrefix, model);
     const detectorMeta: DetectorMeta = {
       k: options.k,
