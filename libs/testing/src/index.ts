@@ -1,5 +1,5 @@
 export { startNatsServer, uniqueName } from './nats-server';
-export type { NatsServerFixture, NatsServerOptions } from './nats-server';
+export type { NatsServerFixture, NatsServerOptions, NatsServerAuth } from './nats-server';
 export { startS3Server, uniqueBucketName } from './s3-server';
 export type { S3ServerFixture, S3ServerOptions, S3RequestRecord, S3InterruptOptions } from './s3-server';
 export { workspaceRoot, sharedPath, cetres } from './shared-data';

@@ -1,8 +1,22 @@
 import { existsSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
-import { connect } from 'nats';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ConnectionOptions } from 'nats';
+import { connect, credsAuthenticator, nkeys } from 'nats';
 import { PreconditionError } from '@mitosis/core';
-import { startNatsServer, uniqueName } from './nats-server';
+import { authorizationConfig, startNatsServer, uniqueName } from './nats-server';
+
+/** 'ok' when the server accepts these options, else the nats.js error code. */
+async function tryConnect(url: string, options: Partial<ConnectionOptions>): Promise<string> {
+  try {
+    const nc = await connect({ servers: url, ...options });
+    await nc.close();
+    return 'ok';
+  } catch (error: unknown) {
+    return String((error as { code?: unknown }).code);
+  }
+}
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -70,6 +84,43 @@ describe('startNatsServer', () => {
 
   it('reports the log when the server refuses its arguments', async () => {
     await expect(startNatsServer({ args: ['--no-such-flag'] })).rejects.toThrow(/exited .* before it was ready/s);
+  });
+});
+
+describe('startNatsServer with auth', () => {
+  it('demands a user and password', async () => {
+    await using server = await startNatsServer({ auth: { user: 'mitosis', password: 'p@ss w0rd$' } });
+    expect(server.auth).toEqual({ user: 'mitosis', password: 'p@ss w0rd$' });
+    // The config file is private to its owner, beside the JetStream store, gone with it.
+    expect(await readFile(path.join(server.storeDir, 'auth.conf'), 'utf8')).toContain('user: "mitosis"');
+    expect(await tryConnect(server.url, { user: 'mitosis', pass: 'p@ss w0rd$' })).toBe('ok');
+    expect(await tryConnect(server.url, { user: 'mitosis', pass: 'wrong' })).toBe('AUTHORIZATION_VIOLATION');
+    expect(await tryConnect(server.url, {})).toBe('AUTHORIZATION_VIOLATION');
+  });
+
+  it('demands a token', async () => {
+    await using server = await startNatsServer({ auth: { token: 't0ken' } });
+    expect(await tryConnect(server.url, { token: 't0ken' })).toBe('ok');
+    expect(await tryConnect(server.url, { token: 'other' })).toBe('AUTHORIZATION_VIOLATION');
+    expect(await tryConnect(server.url, { user: 'x', pass: 't0ken' })).toBe('AUTHORIZATION_VIOLATION');
+  });
+
+  it('demands a signature from the seed of a user nkey (how a .creds file authenticates)', async () => {
+    const user = nkeys.createUser();
+    await using server = await startNatsServer({ auth: { nkey: user.getPublicKey() } });
+    const creds = (seed: Uint8Array): Uint8Array =>
+      new TextEncoder().encode(
+        `-----BEGIN NATS USER JWT-----\neyJ0eXAiOiJKV1QifQ.e30.c2ln\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\n${new TextDecoder().decode(seed)}\n------END USER NKEY SEED------\n`,
+      );
+    expect(await tryConnect(server.url, { authenticator: credsAuthenticator(creds(user.getSeed())) })).toBe('ok');
+    expect(await tryConnect(server.url, { authenticator: credsAuthenticator(creds(nkeys.createUser().getSeed())) })).toBe('AUTHORIZATION_VIOLATION');
+  });
+
+  it('refuses values it cannot write into the config file', () => {
+    expect(() => authorizationConfig({ user: 'u', password: 'a"b' })).toThrow(/auth.password must be non-empty, without/);
+    expect(() => authorizationConfig({ token: '' })).toThrow(PreconditionError);
+    expect(() => authorizationConfig({ nkey: 'SUAB' })).toThrow(/not a user public nkey/);
+    expect(authorizationConfig({ token: 'abc' })).toBe('authorization {\n  token: "abc"\n}\n');
   });
 });
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants as fsConstants } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,8 @@ export interface NatsServerFixture {
   readonly port: number;
   /** The fresh JetStream storage folder (`-sd`), removed by `stop()`. */
   readonly storeDir: string;
+  /** The authorization the server demands (options.auth); undefined: none. */
+  readonly auth: NatsServerAuth | undefined;
   /** Kills the server and removes its storage folder; calling it again does nothing. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -27,7 +29,16 @@ export interface NatsServerOptions {
   readonly startTimeoutMs?: number;
   /** Extra command-line arguments, appended after the fixture's own. */
   readonly args?: readonly string[];
+  /** Client authorization the server demands; default none (any client is accepted). */
+  readonly auth?: NatsServerAuth;
 }
+
+/**
+ * What a client must present. `nkey`: a user's public nkey (`U...`); a client signs the server's
+ * nonce with its seed, which is how a `.creds` file authenticates (without operator mode the
+ * server checks the signature and ignores the JWT beside the seed).
+ */
+export type NatsServerAuth = { readonly user: string; readonly password: string } | { readonly token: string } | { readonly nkey: string };
 
 const LISTENING = /Listening for client connections on ([^\s]+):(\d+)/;
 const READY = /Server is ready/;
@@ -42,6 +53,18 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const startTimeoutMs = options.startTimeoutMs ?? 10_000;
   const storeDir = await mkdtemp(path.join(tmpdir(), 'mitosis-nats-'));
   const args = ['-js', '-a', '127.0.0.1', '-p', '-1', '-sd', storeDir, ...(options.args ?? [])];
+  if (options.auth !== undefined) {
+    // In a config file rather than --user/--pass/--auth, so secrets stay out of `ps`; the
+    // command-line flags still set everything else (they take precedence over the file).
+    const configFile = path.join(storeDir, 'auth.conf');
+    try {
+      await writeFile(configFile, authorizationConfig(options.auth), { mode: 0o600 });
+    } catch (error) {
+      await rm(storeDir, { recursive: true, force: true });
+      throw error;
+    }
+    args.unshift('-c', configFile);
+  }
 
   let child: ChildProcess;
   try {
@@ -135,6 +158,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     url: `nats://127.0.0.1:${port}`,
     port,
     storeDir,
+    auth: options.auth,
     stop,
     [Symbol.asyncDispose]: stop,
   };
@@ -149,6 +173,21 @@ export function uniqueName(prefix = 't'): string {
     throw new PreconditionError(`uniqueName prefix "${prefix}" may hold only letters, digits, '_' and '-'`);
   }
   return `${prefix}_${randomBytes(6).toString('hex')}`;
+}
+
+/** nats-server's `authorization` block for one kind of client credentials. */
+export function authorizationConfig(auth: NatsServerAuth): string {
+  const quote = (name: string, value: string): string => {
+    // nats-server's config strings: refuse what would need escaping rather than guess its rules.
+    if (value === '' || [...value].some((c) => c === '"' || c === '\\' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
+      throw new PreconditionError(`startNatsServer auth.${name} must be non-empty, without '"', '\\' or control characters`);
+    }
+    return `"${value}"`;
+  };
+  if ('user' in auth) return `authorization {\n  user: ${quote('user', auth.user)}\n  password: ${quote('password', auth.password)}\n}\n`;
+  if ('token' in auth) return `authorization {\n  token: ${quote('token', auth.token)}\n}\n`;
+  if (!/^U[A-Z2-7]{55}$/.test(auth.nkey)) throw new PreconditionError(`startNatsServer auth.nkey "${auth.nkey}" is not a user public nkey (U + 55 base32 characters)`);
+  return `authorization {\n  users: [ { nkey: ${quote('nkey', auth.nkey)} } ]\n}\n`;
 }
 
 function findNatsServer(): string {
