@@ -26,3 +26,14 @@ export { silentLogger } from './logger';
 export type { EventsLogger } from './logger';
 export { observeConsumerLag } from './consumer-metrics';
 export type { ConsumerLagOptions } from './consumer-metrics';
+export {
+  NATS_CREDENTIAL_VARIABLES,
+  connectNats,
+  describeNatsCredentials,
+  natsAuthOptions,
+  parseNatsCredentials,
+  parseNatsServers,
+  readCredsFile,
+  redactNatsUrl,
+} from './nats-connection';
+export type { NatsCredentials, ConnectNatsOptions } from './nats-connection';
