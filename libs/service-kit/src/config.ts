@@ -1,4 +1,6 @@
 import { InvalidInputError } from '@mitosis/core';
+import type { NatsCredentials } from '@mitosis/events';
+import { parseNatsCredentials, parseNatsServers } from '@mitosis/events';
 import type { StoreLocation } from './store';
 import { parseStoreUrl } from './store';
 
@@ -44,6 +46,11 @@ export const DEFAULT_STAGE_DEFAULTS: StageDefaults = {
 export interface ServiceConfig {
   /** MITOSIS_NATS_URL: one or more comma-separated `nats://host:port`. */
   readonly natsServers: readonly string[];
+  /**
+   * MITOSIS_NATS_USER + MITOSIS_NATS_PASSWORD, MITOSIS_NATS_TOKEN or MITOSIS_NATS_CREDS (one way
+   * at most; @mitosis/events parseNatsCredentials); undefined: none.
+   */
+  readonly natsCredentials: NatsCredentials | undefined;
   /** MITOSIS_STORE */
   readonly store: StoreLocation;
   /** MITOSIS_PREFIX: prefix of subjects, streams and the job bucket; default `mitosis`. */
@@ -116,6 +123,12 @@ export function loadConfig(env: Environment = process.env): ServiceConfig {
     attempt(name, (value) => parseInteger(name, value, min, max), fallback);
 
   const natsServers = required('MITOSIS_NATS_URL', (value) => parseNatsServers(value), 'nats://host:4222, comma-separated for several');
+  let natsCredentials: NatsCredentials | undefined;
+  try {
+    natsCredentials = parseNatsCredentials(env);
+  } catch (error: unknown) {
+    problems.push(error instanceof Error ? error.message : String(error));
+  }
   const store = required('MITOSIS_STORE', (value) => parseStoreUrl(value, 'MITOSIS_STORE'), 's3://key:secret@host:port/bucket/prefix?ssl=false or file:///absolute/dir');
   const prefix = attempt(
     'MITOSIS_PREFIX',
@@ -176,6 +189,7 @@ export function loadConfig(env: Environment = process.env): ServiceConfig {
   }
   return {
     natsServers,
+    natsCredentials,
     store,
     prefix,
     backend,
@@ -214,24 +228,6 @@ function parsePositiveNumber(name: string, value: string): number {
 function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) throw new InvalidInputError(`${name} "${value}" is not one of ${allowed.join(', ')}`);
   return value as T;
-}
-
-function parseNatsServers(value: string): string[] {
-  const servers = value.split(',').map((s) => s.trim());
-  for (const server of servers) {
-    // Credentials may ride in the URL: show the host part only.
-    const shown = server.replace(/\/\/[^@/]*@/, '//***@');
-    let url: URL;
-    try {
-      url = new URL(server);
-    } catch (error: unknown) {
-      throw new InvalidInputError(`MITOSIS_NATS_URL "${shown}" is not a URL (expected nats://host:port)`, { cause: error });
-    }
-    if (!['nats:', 'tls:', 'ws:', 'wss:'].includes(url.protocol) || url.hostname === '') {
-      throw new InvalidInputError(`MITOSIS_NATS_URL "${shown}" is not a nats://host:port URL`);
-    }
-  }
-  return servers;
 }
 
 /** `host:port` or `[v6]:port`, port 0..65535 (0: any free port, for tests). */

@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
 import type { NatsConnection } from 'nats';
-import { connect } from 'nats';
 import type { EventNames, JobStore, Stage, StageConsumer } from '@mitosis/events';
-import { createJobStore, createStageConsumer, ensureTopology, observeConsumerLag } from '@mitosis/events';
+import { connectNats, createJobStore, createStageConsumer, describeNatsCredentials, ensureTopology, observeConsumerLag } from '@mitosis/events';
 import type { BackendChoice, ServiceConfig } from './config';
 import type { HealthServer } from './health';
 import { startHealthServer } from './health';
@@ -50,11 +49,15 @@ export interface Worker {
  */
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { config, log } = options;
-  const nc = await connect({
-    servers: [...config.natsServers],
+  // A refused first connection (wrong credentials, no server) fails the start, naming the URL.
+  const nc = await connectNats({
+    servers: config.natsServers,
+    credentials: config.natsCredentials,
     name: `mitosis-${options.service}@${hostname()}`,
     maxReconnectAttempts: -1,
   });
+  // The kind of credentials and the user name only: never a password, token or seed.
+  log.info('nats connected', { server: nc.getServer(), auth: describeNatsCredentials(config.natsCredentials) });
   let connected = true;
   let stopping = false;
   void (async () => {
