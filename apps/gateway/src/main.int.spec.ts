@@ -110,3 +110,49 @@ describe('main.ts (bin/gateway.js)', () => {
     expect(output).toContain('MITOSIS_UPLOAD_DIR "relative/dir" must be an absolute path');
   });
 });
+
+describe('main.ts against a NATS server that demands a user and password', () => {
+  const password = 'gw-nats-pass-91c2';
+  let secured: NatsServerFixture;
+  beforeAll(async () => {
+    secured = await startNatsServer({ auth: { user: 'mitosis', password } });
+  });
+  afterAll(async () => {
+    await secured?.stop();
+  });
+  const env = (extra: Record<string, string>): Record<string, string> => ({
+    MITOSIS_NATS_URL: secured.url,
+    MITOSIS_STORE: `file://${path.join(dir, 'store')}`,
+    MITOSIS_PREFIX: uniqueName('auth'),
+    MITOSIS_GRPC_ADDR: '127.0.0.1:0',
+    MITOSIS_UPLOAD_DIR: dir,
+    ...extra,
+  });
+
+  it('starts with MITOSIS_NATS_USER/MITOSIS_NATS_PASSWORD and never logs the password', async () => {
+    const run = launch(env({ MITOSIS_NATS_USER: 'mitosis', MITOSIS_NATS_PASSWORD: password }));
+    try {
+      await listening(run);
+      const connected = run.lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry['msg'] === 'nats connected');
+      expect(connected).toMatchObject({ auth: 'user mitosis with password' });
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+      expect(run.lines.join('\n')).not.toContain(password);
+    } finally {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+    }
+  });
+
+  it.each([
+    ['without credentials', {}, 'no credentials were given: set MITOSIS_NATS_USER and MITOSIS_NATS_PASSWORD'],
+    ['with a wrong password', { MITOSIS_NATS_USER: 'mitosis', MITOSIS_NATS_PASSWORD: 'not-the-password' }, 'user mitosis with password (MITOSIS_NATS_USER, MITOSIS_NATS_PASSWORD)'],
+  ])('refuses to start %s: exit 1 naming the URL and authorization', async (_, extra, used) => {
+    const run = launch(env(extra));
+    expect(await run.exited).toBe(1);
+    const failure = run.lines.map((line) => JSON.parse(line) as { msg: string; error?: { message: string } }).find((entry) => entry.msg === 'gateway failed');
+    expect(failure?.error?.message).toContain(`NATS at ${secured.url} refused the connection: authorization violation`);
+    expect(failure?.error?.message).toContain(used);
+    expect(run.lines.join('\n')).not.toContain('not-the-password');
+    expect(run.lines.some((line) => line.includes('gateway listening'))).toBe(false);
+  });
+});

@@ -1,9 +1,8 @@
 import { hostname } from 'node:os';
-import { STAGES, createJobStore, ensureTopology, observeConsumerLag } from '@mitosis/events';
+import { STAGES, connectNats, createJobStore, describeNatsCredentials, ensureTopology, observeConsumerLag } from '@mitosis/events';
 import { createLogger, createStore, installShutdown, topologyConfig } from '@mitosis/service-kit';
 import type { Telemetry } from '@mitosis/telemetry';
 import { initTelemetry } from '@mitosis/telemetry';
-import { connect } from 'nats';
 import { loadGatewayConfig } from './config';
 import { createHealthService } from './grpc/health';
 import { bindGateway, createGatewayServer, SERVICE_NAMES, serverCredentials, shutdownGateway } from './server';
@@ -19,7 +18,9 @@ async function main(): Promise<void> {
   telemetry = initTelemetry({ service: 'gateway' });
   const config = loadGatewayConfig(process.env);
   log = createLogger('gateway', { level: config.logLevel });
-  const nc = await connect({ servers: [...config.natsServers], name: `mitosis-gateway@${hostname()}`, maxReconnectAttempts: -1 });
+  // Wrong or missing NATS credentials end the start here (exit 1), naming the URL and "authorization".
+  const nc = await connectNats({ servers: config.natsServers, credentials: config.natsCredentials, name: `mitosis-gateway@${hostname()}`, maxReconnectAttempts: -1 });
+  log.info('nats connected', { server: nc.getServer(), auth: describeNatsCredentials(config.natsCredentials) });
   try {
     const names = await ensureTopology(nc, topologyConfig(config));
     const js = nc.jetstream();
