@@ -184,6 +184,8 @@ export function resolveEnvironment(objects: readonly K8sObject[], owner: K8sObje
 /** Placeholders for values that only the operator's Secret holds, so loadConfig can still check the rest. */
 const EXTERNAL_PLACEHOLDERS: Readonly<Record<string, string>> = {
   MITOSIS_NATS_URL: 'nats://nats:4222',
+  MITOSIS_NATS_USER: 'mitosis',
+  MITOSIS_NATS_PASSWORD: 'placeholder',
   MITOSIS_STORE: 's3://key:secret@minio:9000/mitosis?ssl=false',
 };
 
@@ -359,12 +361,152 @@ function gpuProblems(deployment: K8sObject, container: Obj, env: Record<string, 
   return problems;
 }
 
+/** Where a container's variable comes from; the last definition wins, as in the kubelet (env over envFrom). */
+export type VariableSource =
+  | { readonly from: 'secret'; readonly secret: string; readonly key: string }
+  | { readonly from: 'configmap'; readonly configMap: string; readonly key: string }
+  | { readonly from: 'value' };
+
+export function variableSource(objects: readonly K8sObject[], owner: K8sObject, container: Obj, name: string): VariableSource | undefined {
+  let source: VariableSource | undefined;
+  for (const from of records(container['envFrom'])) {
+    const prefix = typeof from['prefix'] === 'string' ? from['prefix'] : '';
+    if (!name.startsWith(prefix)) continue;
+    const key = name.slice(prefix.length);
+    const secret = from['secretRef'];
+    const cm = from['configMapRef'];
+    if (isRecord(secret)) {
+      const data = dataOf(objects, 'Secret', String(secret['name']), owner.metadata.namespace);
+      // An external Secret's keys are unknown here: only a rendered one is known to hold the key.
+      if (data?.[key] !== undefined) source = { from: 'secret', secret: String(secret['name']), key };
+    }
+    if (isRecord(cm) && dataOf(objects, 'ConfigMap', String(cm['name']), owner.metadata.namespace)?.[key] !== undefined) {
+      source = { from: 'configmap', configMap: String(cm['name']), key };
+    }
+  }
+  for (const variable of records(container['env'])) {
+    if (variable['name'] !== name) continue;
+    const valueFrom = isRecord(variable['valueFrom']) ? variable['valueFrom'] : {};
+    const secretRef = valueFrom['secretKeyRef'];
+    const cmRef = valueFrom['configMapKeyRef'];
+    if (isRecord(secretRef)) source = { from: 'secret', secret: String(secretRef['name']), key: String(secretRef['key']) };
+    else if (isRecord(cmRef)) source = { from: 'configmap', configMap: String(cmRef['name']), key: String(cmRef['key']) };
+    else source = { from: 'value' };
+  }
+  return source;
+}
+
+function describeSource(source: VariableSource | undefined): string {
+  if (source === undefined) return 'is not set';
+  if (source.from === 'secret') return `is Secret ${source.secret} key ${source.key}`;
+  return source.from === 'configmap' ? `comes from ConfigMap ${source.configMap}, not a Secret` : 'is a literal value in the manifest, not from a Secret';
+}
+
+const NATS_SERVER = 'nats';
+const NATS_ENV_REFERENCE = /^\$([A-Za-z_][A-Za-z0-9_]*)$/;
+
+/** What the rendered NATS server demands: its authorization block, and where each value comes from. */
+interface NatsAuthorization {
+  readonly id: string;
+  readonly problems: string[];
+  /** user and password as the server reads them, when it demands a user and password. */
+  readonly user?: VariableSource;
+  readonly password?: VariableSource;
+}
+
+function natsAuthorization(objects: readonly K8sObject[]): NatsAuthorization | undefined {
+  const server = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === NATS_SERVER);
+  const container = server === undefined ? undefined : containersOf(server)[0];
+  if (server === undefined || container === undefined) return undefined;
+  const id = objectId(server);
+  const problems: string[] = [];
+  const pod = podSpecs(server)[0] ?? {};
+  const configMaps = records(pod['volumes']).map((v) => v['configMap']).filter(isRecord).map((cm) => String(cm['name']));
+  const config = configMaps.map((name) => dataOf(objects, 'ConfigMap', name, server.metadata.namespace)?.['nats.conf']).find((c) => c !== undefined);
+  if (config === undefined) return { id, problems: [`${id}: no rendered ConfigMap holds its nats.conf`] };
+  const block = /(?:^|\n)\s*authorization\s*[:=]?\s*\{([^}]*)\}/.exec(config)?.[1];
+  if (block === undefined) return { id, problems: [`${id}: nats.conf has no authorization block: any pod reaching port 4222 uses NATS without credentials`] };
+  const field = (key: string): string | undefined => new RegExp(`(?:^|\\n)\\s*${key}\\s*[:=]\\s*(\\S+)`).exec(block)?.[1];
+  const user = field('user');
+  const password = field('password') ?? field('pass');
+  if (user === undefined || password === undefined) return { id, problems: [`${id}: nats.conf's authorization block has no user and password (the services log in with MITOSIS_NATS_USER/MITOSIS_NATS_PASSWORD)`] };
+  const resolve = (what: string, value: string): VariableSource | undefined => {
+    const variable = NATS_ENV_REFERENCE.exec(value)?.[1];
+    if (variable === undefined) {
+      problems.push(`${id}: nats.conf writes the ${what} itself; take it from the Secret through a $VARIABLE of the container's environment`);
+      return undefined;
+    }
+    const source = variableSource(objects, server, container, variable);
+    if (source?.from !== 'secret') problems.push(`${id}: ${variable} (the NATS ${what}) ${describeSource(source)}`);
+    return source;
+  };
+  return { id, problems, user: resolve('user', user), password: resolve('password', password) };
+}
+
+/**
+ * NATS demands credentials and every mitosis service presents them from a Secret: user and
+ * password (the same Secret keys the NATS server reads), or a token, or a .creds file on a
+ * Secret volume. A rendered password must also survive nats-server's parsing of `$VARIABLE`
+ * values as config (digits first would read as a number).
+ */
+export function natsCredentialProblems(objects: readonly K8sObject[]): string[] {
+  const server = natsAuthorization(objects);
+  const problems: string[] = [...(server?.problems ?? [])];
+  for (const object of objects.filter((o) => o.kind === 'Deployment')) {
+    for (const container of records(podSpecs(object)[0]?.['containers'])) {
+      // The mitosis containers: those reading MITOSIS_* variables (as in serviceProblems).
+      const resolved = resolveEnvironment(objects, object, container, []);
+      if (!Object.keys(resolved.env).concat(resolved.external).some((n) => n.startsWith('MITOSIS_'))) continue;
+      const where = `${objectId(object)} container ${String(container['name'])}`;
+      const source = (name: string): VariableSource | undefined => variableSource(objects, object, container, name);
+      const user = source('MITOSIS_NATS_USER');
+      const password = source('MITOSIS_NATS_PASSWORD');
+      const token = source('MITOSIS_NATS_TOKEN');
+      const creds = source('MITOSIS_NATS_CREDS');
+      if (user === undefined && password === undefined && token === undefined && creds === undefined) {
+        problems.push(`${where}: no NATS credentials from a Secret (MITOSIS_NATS_USER and MITOSIS_NATS_PASSWORD by secretKeyRef, or MITOSIS_NATS_TOKEN, or MITOSIS_NATS_CREDS on a Secret volume)`);
+        continue;
+      }
+      for (const [name, found] of [['MITOSIS_NATS_USER', user], ['MITOSIS_NATS_PASSWORD', password], ['MITOSIS_NATS_TOKEN', token]] as const) {
+        if (found !== undefined && found.from !== 'secret') problems.push(`${where}: ${name} ${describeSource(found)}`);
+      }
+      if ((user === undefined) !== (password === undefined)) problems.push(`${where}: MITOSIS_NATS_USER and MITOSIS_NATS_PASSWORD go together`);
+      if (creds !== undefined) problems.push(...credsFileProblems(objects, object, container, where));
+      if (server?.user !== undefined && server.password !== undefined) {
+        for (const [name, mine, theirs] of [['MITOSIS_NATS_USER', user, server.user], ['MITOSIS_NATS_PASSWORD', password, server.password]] as const) {
+          // A source that is not a Secret is reported above already.
+          if (mine?.from === 'secret' && JSON.stringify(mine) !== JSON.stringify(theirs)) problems.push(`${where}: ${name} ${describeSource(mine)}, but NATS (${server.id}) reads its ${name === 'MITOSIS_NATS_USER' ? 'user' : 'password'} from ${describeSource(theirs).replace(/^is /, '')}`);
+        }
+      }
+    }
+  }
+  if (server?.password?.from === 'secret') {
+    const namespace = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === NATS_SERVER)?.metadata.namespace;
+    const value = dataOf(objects, 'Secret', server.password.secret, namespace)?.[server.password.key];
+    // nats-server parses a $VARIABLE's value as config: "123" or "3e5" is a number and the server does not start.
+    if (value !== undefined && !/^[A-Za-z][^\s"'#;,{}[\]]*$/.test(value)) {
+      problems.push(`Secret ${server.password.secret} key ${server.password.key}: a NATS password must start with a letter and hold no white space, quotes or #;,{}[] (nats-server parses it as config)`);
+    }
+  }
+  return problems;
+}
+
+/** MITOSIS_NATS_CREDS must point into a mounted Secret volume. */
+function credsFileProblems(objects: readonly K8sObject[], owner: K8sObject, container: Obj, where: string): string[] {
+  const value = resolveEnvironment(objects, owner, container, []).env['MITOSIS_NATS_CREDS'];
+  const volumes = records(podSpecs(owner)[0]?.['volumes']);
+  const mounted = records(container['volumeMounts']).find((m) => value !== undefined && value.startsWith(`${String(m['mountPath']).replace(/\/$/, '')}/`));
+  const volume = volumes.find((v) => v['name'] === mounted?.['name']);
+  return volume !== undefined && isRecord(volume['secret']) ? [] : [`${where}: MITOSIS_NATS_CREDS is not a file on a mounted Secret volume`];
+}
+
 /** Every rule at once. */
 export function renderProblems(objects: readonly K8sObject[], facts: RenderFacts, expectations: OverlayExpectations): string[] {
   return [
     ...workloadProblems(objects),
     ...disruptionBudgetProblems(objects),
     ...serviceProblems(objects, facts, expectations),
+    ...natsCredentialProblems(objects),
     ...autoscalingProblems(objects, facts, expectations),
   ];
 }

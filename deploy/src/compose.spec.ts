@@ -10,6 +10,7 @@ import { isRecord, readText } from './yaml-files';
 
 interface ComposeService {
   image?: string;
+  command?: string[];
   build?: { context: string; dockerfile: string; target: string };
   environment?: Record<string, string>;
   user?: string;
@@ -55,6 +56,27 @@ describe('deploy/compose.yaml', () => {
       expect(service.read_only).toBe(true);
       const grace = seconds(gpu[name]?.stop_grace_period ?? service.stop_grace_period);
       expect(grace).toBeGreaterThanOrEqual(config.drainTimeoutMs / 1000 + SHUTDOWN_MARGIN_S);
+    }
+  });
+
+  it('runs NATS with a user and password, the ones every mitosis service logs in with', () => {
+    const command = (services['nats']?.command ?? []).map(withDefaults);
+    const flag = (name: string): string | undefined => command[command.indexOf(name) + 1];
+    expect([flag('--user'), flag('--pass')]).toEqual(['mitosis', 'mitosis-nats-secret']);
+    // Both sides read the same variables, so an .env file changes them together.
+    expect(services['nats']?.command).toEqual(expect.arrayContaining(['${MITOSIS_NATS_USER:-mitosis}', '${MITOSIS_NATS_PASSWORD:-mitosis-nats-secret}']));
+    for (const [name, service] of Object.entries(services)) {
+      if (service.build === undefined) continue;
+      expect([name, service.environment?.['MITOSIS_NATS_USER'], service.environment?.['MITOSIS_NATS_PASSWORD']]).toEqual([
+        name,
+        '${MITOSIS_NATS_USER:-mitosis}',
+        '${MITOSIS_NATS_PASSWORD:-mitosis-nats-secret}',
+      ]);
+      expect(loadConfig(Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, withDefaults(String(v))]))).natsCredentials).toEqual({
+        kind: 'user-password',
+        user: 'mitosis',
+        password: 'mitosis-nats-secret',
+      });
     }
   });
 

@@ -1,5 +1,5 @@
 import { eventNames } from '@mitosis/events';
-import { autoscalingProblems, disruptionBudgetProblems, renderProblems, serviceProblems, workloadProblems } from './checks';
+import { autoscalingProblems, disruptionBudgetProblems, natsCredentialProblems, renderProblems, serviceProblems, workloadProblems } from './checks';
 import { podSpecs } from './kustomize/render';
 import { OVERLAYS, checkOverlay, repoFacts } from './overlays';
 import { workerStages } from './repo-facts';
@@ -128,6 +128,60 @@ describe('the rules catch broken manifests', () => {
         expect.stringMatching(/MITOSIS_STORE credentials are not MinIO's/),
       ]),
     );
+  });
+
+  it('a service without NATS credentials from a Secret, or with other ones than the NATS server reads', () => {
+    type Env = { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[];
+    const env = (o: K8sObject[], name: string): Env => container(find(o, 'Deployment', name))['env'] as Env;
+    const objects = mutate((o) => {
+      const m2 = env(o, 'm2');
+      m2.splice(0, m2.length, ...m2.filter((v) => !v.name.startsWith('MITOSIS_NATS_USER') && !v.name.startsWith('MITOSIS_NATS_PASSWORD')));
+      const ingest = env(o, 'ingest').find((v) => v.name === 'MITOSIS_NATS_PASSWORD') as Env[number];
+      delete ingest.valueFrom;
+      ingest.value = 'in-the-manifest';
+      const gateway = env(o, 'gateway').find((v) => v.name === 'MITOSIS_NATS_USER') as Env[number];
+      (gateway.valueFrom as { secretKeyRef: { key: string } }).secretKeyRef.key = 'MINIO_ROOT_USER';
+    });
+    // The generated Secret's name carries kustomize's content hash.
+    const secret = (base.find((x) => x.kind === 'Secret') as K8sObject).metadata.name;
+    expect(natsCredentialProblems(objects)).toEqual([
+      `Deployment/mitosis-dev/gateway container gateway: MITOSIS_NATS_USER is Secret ${secret} key MINIO_ROOT_USER, but NATS (StatefulSet/mitosis-dev/nats) reads its user from Secret ${secret} key MITOSIS_NATS_USER`,
+      'Deployment/mitosis-dev/ingest container worker: MITOSIS_NATS_PASSWORD is a literal value in the manifest, not from a Secret',
+      'Deployment/mitosis-dev/m2 container worker: no NATS credentials from a Secret (MITOSIS_NATS_USER and MITOSIS_NATS_PASSWORD by secretKeyRef, or MITOSIS_NATS_TOKEN, or MITOSIS_NATS_CREDS on a Secret volume)',
+    ]);
+    // The whole render reports them too (and loadConfig still accepts the literal password).
+    expect(renderProblems(objects, facts, dev)).toEqual(expect.arrayContaining([expect.stringMatching(/m2 container worker: no NATS credentials from a Secret/)]));
+  });
+
+  it('a NATS server without authorization, or whose password it would parse as a number', () => {
+    const open = mutate((o) => {
+      const config = find(o, 'ConfigMap', 'nats-config')['data'] as Record<string, string>;
+      config['nats.conf'] = (config['nats.conf'] ?? '').replace(/authorization \{[^}]*\}/, '');
+    });
+    expect(natsCredentialProblems(open)).toEqual(['StatefulSet/mitosis-dev/nats: nats.conf has no authorization block: any pod reaching port 4222 uses NATS without credentials']);
+    const numeric = mutate((o) => {
+      const secret = o.find((x) => x.kind === 'Secret') as K8sObject;
+      (secret['data'] as Record<string, string>)['MITOSIS_NATS_PASSWORD'] = Buffer.from('123456').toString('base64');
+    });
+    expect(natsCredentialProblems(numeric)).toEqual([expect.stringMatching(/^Secret mitosis-credentials-\w+ key MITOSIS_NATS_PASSWORD: a NATS password must start with a letter/)]);
+    const literal = mutate((o) => {
+      const config = find(o, 'ConfigMap', 'nats-config')['data'] as Record<string, string>;
+      config['nats.conf'] = (config['nats.conf'] ?? '').replace('$MITOSIS_NATS_PASSWORD', 'hunter2');
+    });
+    expect(natsCredentialProblems(literal)).toEqual(
+      expect.arrayContaining(['StatefulSet/mitosis-dev/nats: nats.conf writes the password itself; take it from the Secret through a $VARIABLE of the container\'s environment']),
+    );
+  });
+
+  it('keeps the KEDA scalers on the NATS monitoring port, which has no authentication', () => {
+    const config = (find(base, 'ConfigMap', 'nats-config')['data'] as Record<string, string>)['nats.conf'] ?? '';
+    expect(config).toMatch(/\nhttp_port: 8222\n/);
+    expect(config).toMatch(/authorization \{\s*user: \$MITOSIS_NATS_USER\s*password: \$MITOSIS_NATS_PASSWORD\s*\}/);
+    const moved = mutate((o) => {
+      const spec = find(o, 'ScaledObject', 'm2')['spec'] as { triggers: { metadata: Record<string, string> }[] };
+      (spec.triggers[0] as { metadata: Record<string, string> }).metadata['natsServerMonitoringEndpoint'] = 'nats.mitosis-dev.svc.cluster.local:4222';
+    });
+    expect(autoscalingProblems(moved, facts, dev)).toEqual([expect.stringMatching(/ScaledObject\/mitosis-dev\/m2: triggers\[0\] endpoint nats.mitosis-dev.svc.cluster.local:4222, expected nats.mitosis-dev.svc.cluster.local:8222/)]);
   });
 
   it('a GPU overlay whose GPU stage has no GPU or the CPU image', () => {

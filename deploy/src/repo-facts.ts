@@ -22,10 +22,13 @@ export function workerStages(root = REPO_ROOT): Record<string, Stage[]> {
 /** The stage workers that run the networks of the method (M1, M2, M3) and so get GPUs. */
 export const GPU_WORKERS = ['m1', 'm2', 'm3'] as const;
 
-/** Every MITOSIS_* variable the services read: service-kit's loadConfig and the gateway's extra ones. */
+/**
+ * Every MITOSIS_* variable the services read: service-kit's loadConfig, the NATS credentials it
+ * reads through @mitosis/events, and the gateway's extra ones.
+ */
 export function knownEnvironmentNames(root = REPO_ROOT): Set<string> {
   const names = new Set<string>();
-  for (const file of ['libs/service-kit/src/config.ts', 'apps/gateway/src/config.ts']) {
+  for (const file of ['libs/service-kit/src/config.ts', 'libs/events/src/nats-connection.ts', 'apps/gateway/src/config.ts']) {
     for (const match of readText(path.join(root, file)).matchAll(/'(MITOSIS_[A-Z0-9_]+)'/g)) names.add(match[1] ?? '');
   }
   return names;
