@@ -124,27 +124,39 @@ export function unary<Req, Res>(log: GatewayLogger, run: (request: Req, context:
   return (call, callback) => {
     const { signal, dispose } = callSignal(call);
     const method = call.getPath();
-    const span = callSpan(call, method);
-    void context.with(span.context, () =>
-      Promise.resolve()
-        .then(() => {
-          checkAlive(signal);
-          return run(call.request, { signal, method });
-        })
-        .then(
-          (response) => {
-            callback(null, response);
-            span.end();
-          },
-          (error: unknown) => {
-            const failure = boundaryError(error, log, method);
-            callback(failure);
-            span.end(failure);
-          },
-        )
-        .finally(dispose),
-    );
+    answerOnce(log, call, method, dispose, callback, () => {
+      checkAlive(signal);
+      return run(call.request, { signal, method });
+    });
   };
+}
+
+/** Runs a call's work inside its server span and answers through `callback` with the result or the mapped error. */
+function answerOnce<Res>(
+  log: GatewayLogger,
+  call: AnyCall,
+  method: string,
+  dispose: () => void,
+  callback: (error: ServiceError | null, response?: Res) => void,
+  work: () => Promise<Res>,
+): void {
+  const span = callSpan(call, method);
+  void context.with(span.context, () =>
+    Promise.resolve()
+      .then(work)
+      .then(
+        (response) => {
+          callback(null, response);
+          span.end();
+        },
+        (error: unknown) => {
+          const failure = boundaryError(error, log, method);
+          callback(failure);
+          span.end(failure);
+        },
+      )
+      .finally(dispose),
+  );
 }
 
 /**
@@ -159,26 +171,10 @@ export function clientStreaming<Req, Res>(
     const { signal, dispose } = callSignal(call);
     const method = call.getPath();
     const messages = abortable<Req>(call, signal);
-    const span = callSpan(call, method);
-    void context.with(span.context, () =>
-      Promise.resolve()
-        .then(() => {
-          checkAlive(signal);
-          return run(messages, { signal, method });
-        })
-        .then(
-          (response) => {
-            callback(null, response);
-            span.end();
-          },
-          (error: unknown) => {
-            const failure = boundaryError(error, log, method);
-            callback(failure);
-            span.end(failure);
-          },
-        )
-        .finally(dispose),
-    );
+    answerOnce(log, call, method, dispose, callback, () => {
+      checkAlive(signal);
+      return run(messages, { signal, method });
+    });
   };
 }
 
