@@ -8,8 +8,7 @@ import type { ServiceDefinition, ServiceError } from '@grpc/grpc-js';
 import { VideoServiceClient } from '@mitosis/proto';
 import type { NatsServerFixture } from '@mitosis/testing';
 import { startNatsServer, uniqueName } from '@mitosis/testing';
-import { HEALTH_SERVICE_NAME } from './grpc/health';
-import { loadHealthProto } from './grpc/protos';
+import { HEALTH_SERVICE_NAME, loadHealthProto } from '@mitosis/service-kit';
 import { call, syntheticTiff, upload } from './testing/harness';
 
 const launcher = path.resolve(__dirname, '..', 'bin', 'gateway.js');

@@ -1,10 +1,9 @@
 import { hostname } from 'node:os';
 import { STAGES, connectNats, createJobStore, describeNatsCredentials, ensureTopology, observeConsumerLag } from '@mitosis/events';
-import { createLogger, createStore, installShutdown, topologyConfig } from '@mitosis/service-kit';
+import { createHealthService, createLogger, createStore, installShutdown, topologyConfig } from '@mitosis/service-kit';
 import type { Telemetry } from '@mitosis/telemetry';
 import { initTelemetry } from '@mitosis/telemetry';
 import { loadGatewayConfig } from './config';
-import { createHealthService } from './grpc/health';
 import { bindGateway, createGatewayServer, SERVICE_NAMES, serverCredentials, shutdownGateway } from './server';
 
 /**

@@ -5,8 +5,7 @@ import path from 'node:path';
 import { Metadata, credentials, loadPackageDefinition, makeGenericClientConstructor, status } from '@grpc/grpc-js';
 import type { Client, ClientDuplexStream, ClientReadableStream, ServiceDefinition, ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { HEALTH_SERVICE_NAME } from './grpc/health';
-import { loadHealthProto } from './grpc/protos';
+import { HEALTH_SERVICE_NAME, loadHealthProto } from '@mitosis/service-kit';
 import type { Backends, GatewayFixture } from './testing/harness';
 import { bearer, call, startBackends, startGateway, syntheticTiff, upload } from './testing/harness';
 

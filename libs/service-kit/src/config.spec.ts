@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       tls: undefined,
       maxUploadBytes: 2 * 1024 ** 3,
       healthAddr: '0.0.0.0:8080',
+      healthGrpcAddr: '0.0.0.0:8081',
       concurrency: 1,
       ackWaitMs: 30_000,
       maxDeliver: 5,
@@ -52,6 +53,7 @@ describe('loadConfig', () => {
       MITOSIS_TLS_KEY: '/tls/key.pem',
       MITOSIS_MAX_UPLOAD_BYTES: '512MiB',
       MITOSIS_HEALTH_ADDR: 'off',
+      MITOSIS_HEALTH_GRPC_ADDR: '[::]:9000',
       MITOSIS_CONCURRENCY: '2',
       MITOSIS_ACK_WAIT_MS: '2000',
       MITOSIS_MAX_DELIVER: '3',
@@ -73,6 +75,7 @@ describe('loadConfig', () => {
       tls: { certFile: '/tls/cert.pem', keyFile: '/tls/key.pem' },
       maxUploadBytes: 512 * 1024 ** 2,
       healthAddr: undefined,
+      healthGrpcAddr: '[::]:9000',
       concurrency: 2,
       ackWaitMs: 2000,
       maxDeliver: 3,
@@ -82,6 +85,22 @@ describe('loadConfig', () => {
       stageIsolation: 'inline',
     });
     expect(config.stageDefaults).toEqual({ ...DEFAULT_STAGE_DEFAULTS, m1Iterations: 7, m3PositiveWeight: 2.5 });
+  });
+
+  it('puts the gRPC health server beside the HTTP one unless told otherwise', () => {
+    const grpcOf = (env: Record<string, string>): string | undefined => loadConfig({ ...minimal, ...env }).healthGrpcAddr;
+    expect(grpcOf({ MITOSIS_HEALTH_ADDR: '127.0.0.1:9090' })).toBe('127.0.0.1:8081');
+    // Port 0 (several workers on one host, tests) stays 0; off stays off.
+    expect(grpcOf({ MITOSIS_HEALTH_ADDR: '127.0.0.1:0' })).toBe('127.0.0.1:0');
+    expect(grpcOf({ MITOSIS_HEALTH_ADDR: '[::1]:0' })).toBe('[::1]:0');
+    expect(grpcOf({ MITOSIS_HEALTH_ADDR: 'off' })).toBeUndefined();
+    expect(grpcOf({ MITOSIS_HEALTH_ADDR: 'off', MITOSIS_HEALTH_GRPC_ADDR: '0.0.0.0:8081' })).toBe('0.0.0.0:8081');
+    expect(grpcOf({ MITOSIS_HEALTH_GRPC_ADDR: 'off' })).toBeUndefined();
+    expect(loadConfig({ ...minimal, MITOSIS_HEALTH_GRPC_ADDR: 'off' }).healthAddr).toBe('0.0.0.0:8080');
+    expect(configError({ ...minimal, MITOSIS_HEALTH_GRPC_ADDR: '8081' })).toContain('MITOSIS_HEALTH_GRPC_ADDR "8081" is not host:port');
+    expect(configError({ ...minimal, MITOSIS_HEALTH_GRPC_ADDR: '0.0.0.0:8080' })).toContain(
+      'MITOSIS_HEALTH_GRPC_ADDR (0.0.0.0:8080) and MITOSIS_HEALTH_ADDR (0.0.0.0:8080) use the same port',
+    );
   });
 
   it('names each missing or bad variable, all in one error', () => {

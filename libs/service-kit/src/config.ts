@@ -69,6 +69,12 @@ export interface ServiceConfig {
   readonly maxUploadBytes: number;
   /** MITOSIS_HEALTH_ADDR: host:port of the HTTP health endpoint; default 0.0.0.0:8080, `off` for none. */
   readonly healthAddr: string | undefined;
+  /**
+   * MITOSIS_HEALTH_GRPC_ADDR: host:port of the grpc.health.v1 server of a worker, `off` for none;
+   * default the host of MITOSIS_HEALTH_ADDR on port 8081 (0.0.0.0:8081), port 0 when that one's
+   * port is 0 and off when it is off (so launchers of several workers on one host keep working).
+   */
+  readonly healthGrpcAddr: string | undefined;
   /** MITOSIS_CONCURRENCY: stage messages one worker processes at once; default 1. */
   readonly concurrency: number;
   /** MITOSIS_ACK_WAIT_MS: default 30 000. */
@@ -164,6 +170,16 @@ export function loadConfig(env: Environment = process.env): ServiceConfig {
     (value) => (value === 'off' ? undefined : checkHostPort('MITOSIS_HEALTH_ADDR', value)),
     '0.0.0.0:8080',
   );
+  const healthGrpcAddr = attempt<string | undefined>(
+    'MITOSIS_HEALTH_GRPC_ADDR',
+    (value) => (value === 'off' ? undefined : checkHostPort('MITOSIS_HEALTH_GRPC_ADDR', value)),
+    defaultGrpcHealthAddr(healthAddr),
+  );
+  if (healthAddr !== undefined && healthGrpcAddr !== undefined) {
+    const http = parseHostPort(healthAddr);
+    const grpc = parseHostPort(healthGrpcAddr);
+    if (http.port !== 0 && http.port === grpc.port) problems.push(`MITOSIS_HEALTH_GRPC_ADDR (${healthGrpcAddr}) and MITOSIS_HEALTH_ADDR (${healthAddr}) use the same port`);
+  }
   const concurrency = integer('MITOSIS_CONCURRENCY', 1, 1, 64);
   const ackWaitMs = integer('MITOSIS_ACK_WAIT_MS', 30_000, 1_000);
   const maxDeliver = integer('MITOSIS_MAX_DELIVER', 5, 1, 100);
@@ -199,6 +215,7 @@ export function loadConfig(env: Environment = process.env): ServiceConfig {
     tls,
     maxUploadBytes,
     healthAddr,
+    healthGrpcAddr,
     concurrency,
     ackWaitMs,
     maxDeliver,
@@ -236,6 +253,13 @@ export function parseHostPort(value: string, name = 'address'): { host: string; 
   const port = Number(match?.[3]);
   if (match === null || port > 65_535) throw new InvalidInputError(`${name} "${value}" is not host:port (port 0-65535)`);
   return { host: match[1] ?? match[2] ?? '', port };
+}
+
+/** The gRPC health server follows the HTTP one: same host, port 8081 (0 stays 0), off stays off. */
+function defaultGrpcHealthAddr(healthAddr: string | undefined): string | undefined {
+  if (healthAddr === undefined) return undefined;
+  const { host, port } = parseHostPort(healthAddr);
+  return `${host.includes(':') ? `[${host}]` : host}:${port === 0 ? 0 : 8081}`;
 }
 
 function checkHostPort(name: string, value: string): string {

@@ -12,6 +12,16 @@ export { installShutdown } from './shutdown';
 export type { StopFn, Shutdown, ShutdownOptions, SignalSource } from './shutdown';
 export { startHealthServer } from './health';
 export type { HealthServer, HealthServerOptions, HealthReport } from './health';
+export {
+  createHealthService,
+  startGrpcHealthServer,
+  loadHealthProto,
+  healthProtoDir,
+  HEALTH_PROTO,
+  HEALTH_SERVICE_NAME,
+  WORKER_LIVENESS_SERVICE,
+} from './health-grpc';
+export type { HealthService, ServingStatus, GrpcHealthServer } from './health-grpc';
 export { toServiceError, GRPC_STATUS_BY_KIND } from './service-error';
 export type { ErrorLog } from './service-error';
 

@@ -5,6 +5,8 @@ import { connectNats, createJobStore, createStageConsumer, describeNatsCredentia
 import type { BackendChoice, ServiceConfig } from './config';
 import type { HealthServer } from './health';
 import { startHealthServer } from './health';
+import type { GrpcHealthServer } from './health-grpc';
+import { createHealthService, startGrpcHealthServer, WORKER_LIVENESS_SERVICE } from './health-grpc';
 import type { Logger } from './logger';
 import { topologyConfig } from './pipeline';
 import { stageRequestCodec } from './stage-codec';
@@ -31,11 +33,14 @@ export interface Worker {
   readonly names: EventNames;
   readonly jobs: JobStore;
   readonly health: HealthServer | undefined;
+  /** grpc.health.v1 on MITOSIS_HEALTH_GRPC_ADDR: '' = ready(), WORKER_LIVENESS_SERVICE = alive. */
+  readonly grpcHealth: GrpcHealthServer | undefined;
   /** Connected to NATS, every consumer started, not stopping. */
   ready(): boolean;
   /**
    * Stops pulling, lets the messages in hand finish (or nak-s them at the drain deadline), ends
-   * the stage threads, the health server and the connection. Idempotent.
+   * the stage threads, the health servers and the connection. Idempotent. gRPC health says
+   * NOT_SERVING for '' from the first moment (liveness stays SERVING until the server closes).
    */
   stop(): Promise<void>;
   /** Settles when the NATS connection closed: resolves after stop(), rejects if it was lost. */
@@ -45,7 +50,7 @@ export interface Worker {
 /**
  * Everything a stage worker's main.ts wires, in one place: NATS (reconnecting forever), the
  * topology, the store and job store, one stage consumer per stage whose `process` is runStage +
- * completeStage, and the HTTP health endpoint.
+ * completeStage, and the health endpoints (HTTP /livez and /readyz, grpc.health.v1).
  */
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { config, log } = options;
@@ -60,16 +65,25 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   log.info('nats connected', { server: nc.getServer(), auth: describeNatsCredentials(config.natsCredentials) });
   let connected = true;
   let stopping = false;
+  // gRPC health is pushed (Watch streams see each change), so every change of what ready() reads
+  // calls refresh(); '' starts NOT_SERVING until the consumers are bound.
+  const grpcHealthService = createHealthService([WORKER_LIVENESS_SERVICE], 'NOT_SERVING');
+  grpcHealthService.setStatus(WORKER_LIVENESS_SERVICE, 'SERVING');
+  let refresh = (): void => undefined;
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect') connected = false;
       if (status.type === 'reconnect') connected = true;
-      if (status.type === 'disconnect' || status.type === 'reconnect') log.warn(`nats ${status.type}`, { server: String(status.data) });
+      if (status.type === 'disconnect' || status.type === 'reconnect') {
+        log.warn(`nats ${status.type}`, { server: String(status.data) });
+        refresh();
+      }
     }
   })();
   const consumers: StageConsumer[] = [];
   let runner: StageRunner | undefined;
   let health: HealthServer | undefined;
+  let grpcHealth: GrpcHealthServer | undefined;
   let stopLag: (() => void) | undefined;
   try {
     const names = await ensureTopology(nc, topologyConfig(config));
@@ -111,9 +125,16 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       });
       log.info('health endpoint', { url: health.url });
     }
+    refresh = () => grpcHealthService.setStatus('', ready() ? 'SERVING' : 'NOT_SERVING');
+    refresh();
+    if (config.healthGrpcAddr !== undefined) {
+      grpcHealth = await startGrpcHealthServer({ addr: config.healthGrpcAddr, health: grpcHealthService });
+      log.info('grpc health endpoint', { address: grpcHealth.address, services: ['', WORKER_LIVENESS_SERVICE] });
+    }
     log.info('worker started', { stages: options.stages, prefix: names.prefix, concurrency: config.concurrency, ackWaitMs: config.ackWaitMs, isolation: config.stageIsolation });
 
     const closed = nc.closed().then((error) => {
+      refresh();
       if (!stopping) throw error ?? new Error('NATS connection closed');
     });
     // Observed here so an unexpected close is not an unhandled rejection before main awaits it.
@@ -121,21 +142,26 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     let stopped: Promise<void> | undefined;
     const finalRunner = runner;
     const finalHealth = health;
+    const finalGrpcHealth = grpcHealth;
     const finalStopLag = stopLag;
     return {
       nc,
       names,
       jobs,
       health,
+      grpcHealth,
       ready,
       closed,
       stop: () =>
         (stopped ??= (async () => {
           stopping = true;
+          // Readiness goes first, so load balancers and probes see the drain before it ends.
+          refresh();
           finalStopLag();
           await Promise.all(consumers.map((c) => c.stop()));
           await finalRunner.close();
           await finalHealth?.close();
+          await finalGrpcHealth?.close();
           if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
           log.info('worker stopped', { stages: options.stages });
         })()),
@@ -146,6 +172,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     await Promise.all(consumers.map((c) => c.stop({ timeoutMs: 0 })));
     await runner?.close();
     await health?.close();
+    await grpcHealth?.close();
     await nc.close();
     throw error;
   }

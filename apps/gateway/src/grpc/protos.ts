@@ -2,13 +2,10 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { loadSync } from '@grpc/proto-loader';
+import { HEALTH_PROTO, healthProtoDir } from '@mitosis/service-kit';
 
-/** apps/gateway/proto: grpc.health.v1. */
-export const gatewayProtoDir = path.resolve(__dirname, '..', '..', 'proto');
 /** The workspace's proto/ folder: the public mitosis.v1 API. */
 export const apiProtoDir = path.resolve(__dirname, '..', '..', '..', '..', 'proto');
-
-export const HEALTH_PROTO = 'grpc/health/v1/health.proto';
 
 const loaderOptions = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true } as const;
 
@@ -22,13 +19,9 @@ export function publicProtoFiles(): string[] {
 
 /**
  * Everything the gateway serves, as one proto-loader package definition: the public API plus
- * health. Reflection describes exactly this, so `grpcurl list` shows what clients may call (the
+ * health (service-kit's grpc.health.v1, which the stage workers serve too). Reflection describes exactly this, so `grpcurl list` shows what clients may call (the
  * internal stage events on NATS are not part of it).
  */
 export function loadServedProtos(): PackageDefinition {
-  return loadSync([...publicProtoFiles(), HEALTH_PROTO], { ...loaderOptions, includeDirs: [apiProtoDir, gatewayProtoDir] });
-}
-
-export function loadHealthProto(): PackageDefinition {
-  return loadSync(HEALTH_PROTO, { ...loaderOptions, includeDirs: [gatewayProtoDir] });
+  return loadSync([...publicProtoFiles(), HEALTH_PROTO], { ...loaderOptions, includeDirs: [apiProtoDir, healthProtoDir] });
 }

@@ -17,6 +17,8 @@ import {
 } from '@mitosis/proto';
 import type { UploadVideoRequest, UploadVideoResponse } from '@mitosis/proto';
 import type { S3BlobStore } from '@mitosis/s3-store';
+import type { HealthService } from '@mitosis/service-kit';
+import { createHealthService } from '@mitosis/service-kit';
 import { createS3BlobStore } from '@mitosis/s3-store';
 import { generateSyntheticVideo } from '@mitosis/synth';
 import type { NatsServerFixture, S3ServerFixture } from '@mitosis/testing';
@@ -25,8 +27,6 @@ import { encodeTiff } from '@mitosis/video';
 import { frameOf } from '@mitosis/volume';
 import type { JetStreamClient, NatsConnection } from 'nats';
 import { connect } from 'nats';
-import type { HealthService } from '../grpc/health';
-import { createHealthService } from '../grpc/health';
 import { SERVICE_NAMES, bindGateway, createGatewayServer, serverCredentials, shutdownGateway } from '../server';
 
 /**
