@@ -10,10 +10,9 @@
  * row. --smoke is the few-second run CI does (tiny size, one iteration, no peer).
  * See bench-lib.ts for what is measured and how.
  */
-import { spawnSync } from 'node:child_process';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchOptions } from './bench-lib';
+import { runBenchmark } from './entry';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -70,17 +69,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.env['TSX_TSCONFIG_PATH'] === undefined) {
-  // tsx reads path aliases from ./tsconfig.json, which this workspace does not have: run again
-  // with the workspace's tsconfig.base.json so @mitosis/* resolves.
-  const rerun = spawnSync(process.execPath, [...process.execArgv, __filename, ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: { ...process.env, TSX_TSCONFIG_PATH: path.join(__dirname, '..', '..', 'tsconfig.base.json') },
-  });
-  process.exit(rerun.status ?? 1);
-} else {
-  main().catch((error: unknown) => {
-    console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  });
-}
+runBenchmark(__filename, 'bench', main);

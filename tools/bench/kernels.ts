@@ -15,9 +15,8 @@
  * concat/split/sigmoid/tanh) with the wasm backend's own kernels (plus our Conv2DBackpropFilter,
  * without which it cannot train) against all of the project's kernels.
  */
-import { spawnSync } from 'node:child_process';
-import * as path from 'node:path';
 import type * as Tf from '@tensorflow/tfjs';
+import { runBenchmark } from './entry';
 
 type Shape = { batch: number; height: number; width: number; inChannels: number; outChannels: number; kernel: number; what: string };
 
@@ -232,17 +231,4 @@ function convLstmStep(tf: typeof Tf, { batch, frames, size }: { batch: number; f
   };
 }
 
-if (process.env['TSX_TSCONFIG_PATH'] === undefined) {
-  // tsx reads path aliases from ./tsconfig.json, which this workspace does not have: run again
-  // with the workspace's tsconfig.base.json so @mitosis/* resolves.
-  const rerun = spawnSync(process.execPath, [...process.execArgv, __filename, ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: { ...process.env, TSX_TSCONFIG_PATH: path.join(__dirname, '..', '..', 'tsconfig.base.json') },
-  });
-  process.exit(rerun.status ?? 1);
-} else {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runBenchmark(__filename, 'kernels', main);
