@@ -1,5 +1,6 @@
 import type { Stage } from '@mitosis/events';
 import { eventNames } from '@mitosis/events';
+import type { ServiceConfig } from '@mitosis/service-kit';
 import { loadConfig, parseHostPort } from '@mitosis/service-kit';
 import { podSpecs, splitImage } from './kustomize/render';
 import type { K8sObject } from './yaml-files';
@@ -19,6 +20,8 @@ export interface RenderFacts {
   readonly knownEnv: ReadonlySet<string>;
   /** Services the gateway reports in grpc.health.v1. */
   readonly gatewayHealthServices: ReadonlySet<string>;
+  /** Services a stage worker reports in grpc.health.v1 ('' = ready, and its liveness service). */
+  readonly workerHealthServices: ReadonlySet<string>;
 }
 
 export interface OverlayExpectations {
@@ -30,6 +33,7 @@ export interface OverlayExpectations {
 
 type Obj = Record<string, unknown>;
 const WORKLOADS = new Set(['Deployment', 'StatefulSet']);
+const PROBES = ['startupProbe', 'readinessProbe', 'livenessProbe'] as const;
 /** Seconds the stop after the drain needs (nak, NATS drain, exit), on top of the drain timeout. */
 export const SHUTDOWN_MARGIN_S = 10;
 const DEFAULT_DRAIN_MS = 25_000;
@@ -42,7 +46,10 @@ function containersOf(object: K8sObject): Obj[] {
   return podSpecs(object).flatMap((pod) => records(pod['containers']));
 }
 
-/** Probes, requests and limits, and a non-root, locked-down security context on every workload. */
+/**
+ * Probes, requests and limits, and a non-root, locked-down security context on every workload.
+ * Every probe of a Deployment (the mitosis services) asks grpc.health.v1 (issue 6).
+ */
 export function workloadProblems(objects: readonly K8sObject[]): string[] {
   const problems: string[] = [];
   for (const object of objects.filter((o) => WORKLOADS.has(o.kind))) {
@@ -58,6 +65,11 @@ export function workloadProblems(objects: readonly K8sObject[]): string[] {
       for (const probe of ['readinessProbe', 'livenessProbe']) {
         if (!isRecord(container[probe])) problems.push(`${where}: no ${probe}`);
         else problems.push(...probePortProblems(container, container[probe] as Obj, `${where} ${probe}`));
+      }
+      if (object.kind === 'Deployment') {
+        for (const probe of PROBES) {
+          if (isRecord(container[probe]) && !isRecord(container[probe]['grpc'])) problems.push(`${where}: ${probe} is not a grpc probe (every service answers grpc.health.v1)`);
+        }
       }
       const resources = isRecord(container['resources']) ? container['resources'] : {};
       for (const bound of ['requests', 'limits']) {
@@ -208,8 +220,9 @@ export function serviceProblems(objects: readonly K8sObject[], facts: RenderFact
       for (const name of names) if (!facts.knownEnv.has(name)) problems.push(`${where}: ${name} is not read by the services (libs/service-kit config.ts)`);
       const env: Record<string, string> = { ...resolved.env };
       for (const name of resolved.external) env[name] = EXTERNAL_PLACEHOLDERS[name] ?? '';
+      let config: ServiceConfig;
       try {
-        loadConfig(env);
+        config = loadConfig(env);
       } catch (error: unknown) {
         problems.push(`${where}: ${error instanceof Error ? error.message : String(error)}`);
         continue;
@@ -219,33 +232,49 @@ export function serviceProblems(objects: readonly K8sObject[], facts: RenderFact
       if (grace < Math.ceil(drainMs / 1000) + SHUTDOWN_MARGIN_S) {
         problems.push(`${where}: terminationGracePeriodSeconds ${grace} is shorter than the drain timeout ${drainMs} ms + ${SHUTDOWN_MARGIN_S} s`);
       }
-      problems.push(...probeTargetProblems(container, env, facts, where));
+      problems.push(...probeTargetProblems(container, config, object.metadata.name in facts.workerStages, facts, where));
       problems.push(...urlProblems(objects, object, resolved.env, where));
     }
   }
   return problems;
 }
 
-function probeTargetProblems(container: Obj, env: Record<string, string>, facts: RenderFacts, where: string): string[] {
+/**
+ * Each probe asks what the container serves: HTTP on MITOSIS_HEALTH_ADDR; gRPC health on
+ * MITOSIS_HEALTH_GRPC_ADDR for a worker and on MITOSIS_GRPC_ADDR for the gateway, a service it
+ * reports, on a port the container declares. Readiness asks '' (the whole server: NATS
+ * connected), liveness a named service, which stays SERVING through a NATS outage.
+ */
+function probeTargetProblems(container: Obj, config: ServiceConfig, worker: boolean, facts: RenderFacts, where: string): string[] {
   const problems: string[] = [];
-  for (const name of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
+  for (const name of PROBES) {
     const probe = container[name];
     if (!isRecord(probe)) continue;
     if (isRecord(probe['httpGet'])) {
-      const health = env['MITOSIS_HEALTH_ADDR'] ?? '0.0.0.0:8080';
-      if (health === 'off') {
+      if (config.healthAddr === undefined) {
         problems.push(`${where}: ${name} is HTTP but MITOSIS_HEALTH_ADDR is off`);
         continue;
       }
-      const expected = parseHostPort(health).port;
+      const expected = parseHostPort(config.healthAddr).port;
       if (containerPort(container, probe['httpGet']['port']) !== expected) problems.push(`${where}: ${name} is not on the health port ${expected} (MITOSIS_HEALTH_ADDR)`);
       if (!['/livez', '/readyz', '/healthz'].includes(String(probe['httpGet']['path']))) problems.push(`${where}: ${name} path ${String(probe['httpGet']['path'])} is not served`);
     }
     if (isRecord(probe['grpc'])) {
-      const expected = parseHostPort(env['MITOSIS_GRPC_ADDR'] ?? '0.0.0.0:50051').port;
-      if (probe['grpc']['port'] !== expected) problems.push(`${where}: ${name} is not on the gRPC port ${expected} (MITOSIS_GRPC_ADDR)`);
+      const variable = worker ? 'MITOSIS_HEALTH_GRPC_ADDR' : 'MITOSIS_GRPC_ADDR';
+      const address = worker ? config.healthGrpcAddr : config.grpcAddr;
+      if (address === undefined) {
+        problems.push(`${where}: ${name} is gRPC but ${variable} is off`);
+        continue;
+      }
+      const expected = parseHostPort(address).port;
+      const port = probe['grpc']['port'];
+      if (port !== expected) problems.push(`${where}: ${name} is not on the gRPC ${worker ? 'health ' : ''}port ${expected} (${variable})`);
+      else if (!records(container['ports']).some((p) => p['containerPort'] === port)) problems.push(`${where}: ${name} port ${expected} is not a containerPort of the container`);
       const service = String(probe['grpc']['service'] ?? '');
-      if (!facts.gatewayHealthServices.has(service)) problems.push(`${where}: ${name} asks health of unknown service "${service}"`);
+      const known = worker ? facts.workerHealthServices : facts.gatewayHealthServices;
+      if (!known.has(service)) problems.push(`${where}: ${name} asks health of unknown service "${service}" (known: ${[...known].map((s) => `"${s}"`).join(', ')})`);
+      if (name === 'readinessProbe' && service !== '') problems.push(`${where}: readinessProbe asks "${service}", not "" (the server as a whole, NOT_SERVING without NATS or while draining)`);
+      if (name === 'livenessProbe' && service === '') problems.push(`${where}: livenessProbe asks "", which is NOT_SERVING during a NATS outage: a restart would not fix that`);
     }
   }
   return problems;

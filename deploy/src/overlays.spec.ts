@@ -43,11 +43,15 @@ describe.each(Object.keys(OVERLAYS))('overlay %s', (name) => {
     expect(stages['m3']).toEqual(['m3-train', 'm3-detect']);
   });
 
-  it('gives every Deployment probes, limits and a non-root context', () => {
+  it('gives every Deployment gRPC health probes, limits and a non-root context', () => {
     for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
       const c = container(deployment);
-      expect(c['readinessProbe']).toBeDefined();
-      expect(c['livenessProbe']).toBeDefined();
+      const worker = deployment.metadata.name !== 'gateway';
+      const port = worker ? 8081 : 50051;
+      expect(c['readinessProbe']).toMatchObject({ grpc: { port } });
+      expect((c['readinessProbe'] as { grpc: { service?: string } }).grpc.service ?? '').toBe('');
+      expect(c['livenessProbe']).toMatchObject({ grpc: { port, service: worker ? 'mitosis.worker.Liveness' : 'mitosis.v1.JobService' } });
+      expect(c['ports']).toEqual(expect.arrayContaining([expect.objectContaining({ containerPort: port })]));
       expect(Object.keys(c.resources.limits)).toEqual(expect.arrayContaining(['cpu', 'memory']));
       expect(podSpecs(deployment)[0]?.['securityContext']).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
     }
@@ -93,6 +97,35 @@ describe('the rules catch broken manifests', () => {
         expect.stringMatching(/m2 container worker: runAsUser must be a non-zero uid/),
       ]),
     );
+  });
+
+  it('a probe that is not gRPC health, or asks the wrong port or service', () => {
+    type Probe = { grpc?: { port: number; service?: string }; httpGet?: { path: string; port: string } };
+    const probe = (o: K8sObject[], name: string, which: string): Probe => container(find(o, 'Deployment', name))[which] as Probe;
+    const objects = mutate((o) => {
+      const m1 = container(find(o, 'Deployment', 'm1'));
+      m1['livenessProbe'] = { httpGet: { path: '/livez', port: 'health' } };
+      probe(o, 'm2', 'readinessProbe').grpc = { port: 50051 };
+      probe(o, 'm3', 'readinessProbe').grpc = { port: 8081, service: 'mitosis.worker.Liveness' };
+      probe(o, 'm3', 'livenessProbe').grpc = { port: 8081, service: 'mitosis.v1.JobService' };
+      probe(o, 'ingest', 'livenessProbe').grpc = { port: 8081 };
+      (container(find(o, 'Deployment', 'ingest'))['ports'] as unknown[]).splice(1, 1);
+    });
+    expect(workloadProblems(objects)).toEqual(['Deployment/mitosis-dev/m1 container worker: livenessProbe is not a grpc probe (every service answers grpc.health.v1)']);
+    expect(serviceProblems(objects, facts, dev)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/m2 container worker: readinessProbe is not on the gRPC health port 8081 \(MITOSIS_HEALTH_GRPC_ADDR\)/),
+        expect.stringMatching(/m3 container worker: readinessProbe asks "mitosis.worker.Liveness", not ""/),
+        expect.stringMatching(/m3 container worker: livenessProbe asks health of unknown service "mitosis.v1.JobService"/),
+        expect.stringMatching(/ingest container worker: livenessProbe asks "", which is NOT_SERVING during a NATS outage/),
+        expect.stringMatching(/ingest container worker: readinessProbe port 8081 is not a containerPort of the container/),
+      ]),
+    );
+    const off = mutate((o) => {
+      const configMap = o.find((x) => x.kind === 'ConfigMap' && x.metadata.name.startsWith('mitosis-config')) as K8sObject;
+      (configMap['data'] as Record<string, string>)['MITOSIS_HEALTH_GRPC_ADDR'] = 'off';
+    });
+    expect(serviceProblems(off, facts, dev)).toEqual(expect.arrayContaining([expect.stringMatching(/m1 container worker: readinessProbe is gRPC but MITOSIS_HEALTH_GRPC_ADDR is off/)]));
   });
 
   it('a ScaledObject on another stage consumer, or none', () => {

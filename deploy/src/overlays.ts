@@ -3,7 +3,7 @@ import { InvalidInputError } from '@mitosis/core';
 import type { OverlayExpectations, RenderFacts } from './checks';
 import { renderProblems } from './checks';
 import { renderKustomization } from './kustomize/render';
-import { GPU_WORKERS, REPO_ROOT, gatewayHealthServices, knownEnvironmentNames, workerStages } from './repo-facts';
+import { GPU_WORKERS, REPO_ROOT, gatewayHealthServices, knownEnvironmentNames, workerHealthServices, workerStages } from './repo-facts';
 import { validateObjects } from './validate';
 import type { K8sObject } from './yaml-files';
 
@@ -22,7 +22,7 @@ export function overlayDir(name: string): string {
 }
 
 export function repoFacts(): RenderFacts {
-  return { workerStages: workerStages(), gpuWorkers: GPU_WORKERS, knownEnv: knownEnvironmentNames(), gatewayHealthServices: gatewayHealthServices() };
+  return { workerStages: workerStages(), gpuWorkers: GPU_WORKERS, knownEnv: knownEnvironmentNames(), gatewayHealthServices: gatewayHealthServices(), workerHealthServices: workerHealthServices() };
 }
 
 /** Renders an overlay and returns it with every schema and rule problem found. */

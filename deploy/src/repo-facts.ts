@@ -2,6 +2,7 @@ import path from 'node:path';
 import { InvalidInputError } from '@mitosis/core';
 import type { Stage } from '@mitosis/events';
 import { checkStage } from '@mitosis/events';
+import { WORKER_LIVENESS_SERVICE } from '@mitosis/service-kit';
 import { readText } from './yaml-files';
 
 /** The repository root (deploy/src -> ..). */
@@ -32,6 +33,11 @@ export function knownEnvironmentNames(root = REPO_ROOT): Set<string> {
     for (const match of readText(path.join(root, file)).matchAll(/'(MITOSIS_[A-Z0-9_]+)'/g)) names.add(match[1] ?? '');
   }
   return names;
+}
+
+/** The services a stage worker reports in grpc.health.v1: '' (ready) and its liveness (service-kit health-grpc.ts). */
+export function workerHealthServices(): Set<string> {
+  return new Set(['', WORKER_LIVENESS_SERVICE]);
 }
 
 /** The gRPC services the gateway reports in grpc.health.v1 ('' is the server as a whole). */
