@@ -67,8 +67,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     factor: options.factor,
     m1Iterations: options.m1Iterations,
     m2Iterations: options.m2Iterations,
-    crop: '48',
-    sequenceLength: '12',
+    crop: '64',
+    sequenceLength: '16',
     seed: String(seed),
   });
   log(summaryText(analysis.stats, analysis.choice, analysis.outDir).replace(/^/gm, '    '));
