@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'nats';
 import type { NatsConnection } from 'nats';
@@ -15,7 +14,7 @@ import { runNormalCellMapStage, storePreprocessedVideo } from '@mitosis/stages';
 import { generateSyntheticVideo } from '@mitosis/synth';
 import { readArray } from '@mitosis/tensor-store';
 import type { NatsServerFixture, S3ServerFixture, WorkerRun } from '@mitosis/testing';
-import { startNatsServer, startS3Server, uniqueBucketName, uniqueName, workerLauncher } from '@mitosis/testing';
+import { itRunsAsWorkerProcess, startNatsServer, startS3Server, uniqueBucketName, uniqueName, workerLauncher } from '@mitosis/testing';
 import { preprocessVideo, readVideo, writeTiffStack } from '@mitosis/video';
 
 /** The m1 worker as a real process: started by its launcher, ready, stopped by SIGTERM. */
@@ -47,36 +46,7 @@ function start(env: Record<string, string>): WorkerRun {
 }
 
 describe('m1 worker process', () => {
-  it('starts, consumes its stages, is ready, and stops cleanly on SIGTERM', async () => {
-    const run = start({
-      MITOSIS_NATS_URL: nats.url,
-      MITOSIS_STORE: pathToFileURL(path.join(dir, 'store')).href,
-      MITOSIS_PREFIX: uniqueName('m1'),
-      MITOSIS_BACKEND: 'cpu',
-      MITOSIS_HEALTH_ADDR: '127.0.0.1:0',
-    });
-    const started = await run.line((l) => l['msg'] === 'worker started');
-    expect(started).toMatchObject({ level: 'info', service: 'm1', stages: ['m1'], isolation: 'thread' });
-    expect(run.lines.find((l) => l['msg'] === 'worker starting')).toMatchObject({ description: expect.stringContaining('paper') as unknown });
-    expect(run.lines.find((l) => l['msg'] === 'compute backend')).toMatchObject({ backend: 'cpu' });
-    const { url } = (await run.line((l) => l['msg'] === 'health endpoint')) as { url: string };
-    const ready = await fetch(`${url}/readyz`);
-    expect([ready.status, await ready.json()]).toEqual([200, expect.objectContaining({ ready: true, connected: true, stages: ['m1'] })]);
-    expect((await fetch(`${url}/livez`)).status).toBe(200);
-    run.child.kill('SIGTERM');
-    expect(await run.exit).toEqual({ code: 0, signal: null });
-    expect(run.lines.map((l) => l['msg'])).toEqual(expect.arrayContaining(['shutting down', 'worker stopped', 'stopped']));
-  });
-
-  it('exits 1 with one line naming each bad variable', async () => {
-    const run = start({ MITOSIS_STORE: 'file:///tmp/x', MITOSIS_CONCURRENCY: '0' });
-    expect(await run.exit).toEqual({ code: 1, signal: null });
-    const failed = await run.line((l) => l['msg'] === 'worker failed');
-    expect(failed['error']).toMatchObject({
-      kind: 'INVALID_ARGUMENT',
-      message: expect.stringMatching(/MITOSIS_NATS_URL is not set.*MITOSIS_CONCURRENCY 0 is outside 1\.\.64/) as unknown,
-    });
-  });
+  itRunsAsWorkerProcess({ service: 'm1', stages: ['m1'], description: 'paper', context: () => ({ natsUrl: nats.url, dir }), start });
 });
 
 describe('an m1 worker killed in the middle of a job', () => {

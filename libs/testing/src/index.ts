@@ -5,3 +5,5 @@ export type { S3ServerFixture, S3ServerOptions, S3RequestRecord, S3InterruptOpti
 export { workspaceRoot, sharedPath, cetres } from './shared-data';
 export { workerLauncher } from './worker-process';
 export type { WorkerLauncher, WorkerRun, WorkerExit, LogLine } from './worker-process';
+export { itRunsAsWorkerProcess } from './worker-process-checks';
+export type { WorkerProcessSubject } from './worker-process-checks';
