@@ -2,7 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { BlobStore, FrameRange } from '@mitosis/core';
 import { InvalidInputError, parseFrameRange } from '@mitosis/core';
-import { initBackend } from '@mitosis/models';
+import type { Command } from 'commander';
+import { initBackend, maxWasmThreads } from '@mitosis/models';
 import type { StoredVideoMeta } from '@mitosis/stages';
 import { storePreprocessedVideo } from '@mitosis/stages';
 import { encodeRgbPng, preprocessVideo, probeVideo, readVideo } from '@mitosis/video';
@@ -12,7 +13,17 @@ import { writeFile } from 'node:fs/promises';
 /** Options every compute command shares. */
 export interface ComputeOptions {
   readonly backend?: string;
+  readonly threads?: string;
   readonly quiet?: boolean;
+}
+
+/** `program.command(name)` with the options every compute command shares (ComputeOptions). */
+export function computeCommand(program: Command, name: string): Command {
+  return program
+    .command(name)
+    .option('--backend <name>', 'compute backend: tensorflow, wasm or cpu (default: the fastest that loads; env MITOSIS_BACKEND)')
+    .option('--threads <n>', `wasm backend threads, 1-${maxWasmThreads} (default: the cores available; env MITOSIS_WASM_THREADS)`)
+    .option('--quiet', 'no progress output');
 }
 
 const backends = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -27,8 +38,12 @@ export async function initCompute(options: ComputeOptions): Promise<string> {
   if (requested !== undefined && !backends.includes(requested as BackendName)) {
     throw new InvalidInputError(`backend "${requested}" is not one of ${backends.join(', ')}`);
   }
+  const threadsText = options.threads ?? process.env['MITOSIS_WASM_THREADS'];
+  const threads = threadsText === undefined ? undefined : parsePositiveInt(threadsText, options.threads === undefined ? 'MITOSIS_WASM_THREADS' : '--threads');
+  if (threads !== undefined && threads > maxWasmThreads) throw new InvalidInputError(`wasm threads ${threads} must be at most ${maxWasmThreads}`);
   const info = await initBackend({
     ...(requested ? { preferred: requested as BackendName } : {}),
+    ...(threads !== undefined ? { threads } : {}),
     log: (line) => {
       if (!options.quiet) process.stderr.write(`${line}\n`);
     },

@@ -1,5 +1,6 @@
 export { initBackend, currentBackend, isBackendName, backendNames } from './backend/init-backend';
 export type { BackendInfo, BackendName, InitBackendOptions } from './backend/init-backend';
+export { maxWasmThreads } from './backend/wasm-threads';
 export { registerWasmKernels, wasmKernelConfigs } from './kernels';
 // Networks M1, M2, M3 (nets/) and their storage (io/).
 export { createM1, resolveM1Config, winnerTakeAll, disturbMaps } from './nets/m1';

@@ -57,6 +57,8 @@ export interface ServiceConfig {
   readonly prefix: string;
   /** MITOSIS_BACKEND; absent: the fastest that loads. */
   readonly backend: BackendChoice | undefined;
+  /** MITOSIS_WASM_THREADS (1-8): XNNPACK threads of the wasm backend; absent: the cores this process may use, up to 8. */
+  readonly wasmThreads: number | undefined;
   /** MITOSIS_LOG_LEVEL; default info. */
   readonly logLevel: LogLevel;
   /** MITOSIS_GRPC_ADDR (gateway); default 0.0.0.0:50051. */
@@ -145,6 +147,7 @@ export function loadConfig(env: Environment = process.env): ServiceConfig {
     'mitosis',
   );
   const backend = attempt<BackendChoice | undefined>('MITOSIS_BACKEND', (value) => oneOf('MITOSIS_BACKEND', value, ['tensorflow', 'wasm', 'cpu'] as const), undefined);
+  const wasmThreads = attempt<number | undefined>('MITOSIS_WASM_THREADS', (value) => parseInteger('MITOSIS_WASM_THREADS', value, 1, 8), undefined);
   const logLevel = attempt<LogLevel>('MITOSIS_LOG_LEVEL', (value) => oneOf('MITOSIS_LOG_LEVEL', value, ['debug', 'info', 'warn', 'error'] as const), 'info');
   const grpcAddr = attempt('MITOSIS_GRPC_ADDR', (value) => checkHostPort('MITOSIS_GRPC_ADDR', value), '0.0.0.0:50051');
   const authTokens = attempt(
@@ -209,6 +212,7 @@ export function loadConfig(env: Environment = process.env): ServiceConfig {
     store,
     prefix,
     backend,
+    wasmThreads,
     logLevel,
     grpcAddr,
     authTokens,

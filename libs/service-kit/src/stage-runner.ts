@@ -37,6 +37,8 @@ export interface ThreadRunnerOptions {
   readonly store: StoreLocation;
   /** The backend each thread initialises; default: the fastest that loads. */
   readonly backend?: BackendChoice;
+  /** wasm threads of each stage thread's backend; default: the cores this process may use. */
+  readonly wasmThreads?: number;
   readonly log?: Pick<Logger, 'info' | 'warn'>;
 }
 
@@ -59,6 +61,7 @@ export interface SerializedError {
 export interface ThreadData {
   readonly store: StoreLocation;
   readonly backend?: BackendChoice;
+  readonly wasmThreads?: number;
 }
 
 interface Slot {
@@ -87,7 +90,11 @@ export function createThreadRunner(options: ThreadRunnerOptions): StageRunner {
   let closed = false;
 
   const spawn = (): Slot => {
-    const data: ThreadData = { store: options.store, ...(options.backend ? { backend: options.backend } : {}) };
+    const data: ThreadData = {
+      store: options.store,
+      ...(options.backend ? { backend: options.backend } : {}),
+      ...(options.wasmThreads ? { wasmThreads: options.wasmThreads } : {}),
+    };
     // No inherited execArgv: the bootstrap registers tsx itself, whatever started this process.
     const worker = new Worker(BOOTSTRAP, { workerData: data, execArgv: [] });
     const slot: Slot = { worker, busy: false };

@@ -25,7 +25,11 @@ port.on('message', (message: ToThread) => {
   void (async () => {
     try {
       // Kept once they succeed; a failure (S3 unreachable for a moment) is tried again next time.
-      backend ??= initBackend({ ...(data.backend ? { preferred: data.backend } : {}), log: (line) => post({ type: 'log', level: 'info', message: line }) });
+      backend ??= initBackend({
+        ...(data.backend ? { preferred: data.backend } : {}),
+        ...(data.wasmThreads ? { threads: data.wasmThreads } : {}),
+        log: (line) => post({ type: 'log', level: 'info', message: line }),
+      });
       await backend.catch((error: unknown) => {
         backend = undefined;
         throw error;

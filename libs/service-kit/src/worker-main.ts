@@ -32,8 +32,10 @@ export function runWorkerMain(options: WorkerMainOptions): Promise<void> {
     const config = loadConfig(process.env);
     log = createLogger(service, { level: config.logLevel });
     if (description !== undefined) log.info('worker starting', { stages, description, telemetry: telemetry.exporter });
-    // Checked here so a backend that cannot load stops the worker before it takes any work.
-    const backend = await initBackend({ ...(config.backend ? { preferred: config.backend } : {}), log: (line) => log.info(line) });
+    // Checked here so a backend that cannot load stops the worker before it takes any work. With
+    // stages in threads this thread computes nothing: one wasm thread, no second XNNPACK pool.
+    const threads = config.stageIsolation === 'thread' ? 1 : config.wasmThreads;
+    const backend = await initBackend({ ...(config.backend ? { preferred: config.backend } : {}), ...(threads ? { threads } : {}), log: (line) => log.info(line) });
     log.info('compute backend', { backend: backend.name, reason: backend.reason });
     const worker = await startWorker({ service, stages, config, log, backend: backend.name });
     const started = telemetry;

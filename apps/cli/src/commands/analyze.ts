@@ -7,7 +7,7 @@ import { readArray, readArrayMetadata } from '@mitosis/tensor-store';
 import { encodePng } from '@mitosis/video';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
-import { ingestVideo, initCompute, pad3, parseNonNegativeInt, parsePositiveInt, writeImage } from '../runtime';
+import { computeCommand, ingestVideo, initCompute, pad3, parseNonNegativeInt, parsePositiveInt, writeImage } from '../runtime';
 import type { RegisterCommand } from './index';
 
 interface AnalyzeOptions extends ComputeOptions {
@@ -131,8 +131,7 @@ export function summaryText(stats: AnalysisStats, choice: NormalCellMapChoice, o
 
 /** `mitosis analyze`: the unsupervised part of the method (M1, M2) and its recommendation. */
 export const registerAnalyze: RegisterCommand = (program) => {
-  program
-    .command('analyze')
+  computeCommand(program, 'analyze')
     .description('learn the normal-cell map (M1) and the lengths of cell events (M2); recommend k and the frames to annotate')
     .argument('<video>', 'multi-page TIFF or folder of PNG/TIFF frames')
     .requiredOption('--out <dir>', 'folder for stats.json, the normal-cell map PNGs and figures')
@@ -144,8 +143,6 @@ export const registerAnalyze: RegisterCommand = (program) => {
     .option('--sequence-length <n>', 'frames per M2 training sequence', '16')
     .option('--normal-map <i>', 'use feature map i as the normal-cell map instead of the automatic choice')
     .option('--seed <n>', 'seed of every random choice', '1')
-    .option('--backend <name>', 'compute backend: tensorflow, wasm or cpu (default: the fastest available; env MITOSIS_BACKEND)')
-    .option('--quiet', 'no progress output')
     .option('--json', 'print stats.json instead of the summary')
     .action(async (video: string, options: AnalyzeOptions) => {
       const { stats, choice, outDir } = await analyzeVideo(video, options);

@@ -4,7 +4,7 @@ import { exitCodes } from '@mitosis/core';
 import { formatPointsCsv, scoreAtThresholds } from '@mitosis/scoring';
 import { generateSyntheticVideo, summarizeTruth, writeSyntheticVideo } from '@mitosis/synth';
 import type { ComputeOptions } from '../runtime';
-import { parseNonNegativeInt, parsePositiveInt } from '../runtime';
+import { computeCommand, parseNonNegativeInt, parsePositiveInt } from '../runtime';
 import { analyzeVideo, summaryText } from './analyze';
 import { detectInVideo } from './detect';
 import type { RegisterCommand } from './index';
@@ -127,8 +127,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 }
 
 export const registerDemo: RegisterCommand = (program) => {
-  program
-    .command('demo')
+  computeCommand(program, 'demo')
     .description('the whole method end to end on a synthetic video: synth, analyze, train on the recommended frames, detect, score')
     .option('--out <dir>', 'folder for everything the demo writes', 'mitosis-demo')
     .option('--seed <n>', 'seed of the video and of every training', '1')
@@ -140,8 +139,6 @@ export const registerDemo: RegisterCommand = (program) => {
     .option('--m2-iterations <n>', 'M2 training updates', '600')
     .option('--m3-iterations <n>', 'M3 training updates', '500')
     .option('--max-annotated <n>', 'most frames to annotate', '18')
-    .option('--backend <name>', 'compute backend: tensorflow, wasm or cpu (env MITOSIS_BACKEND)')
-    .option('--quiet', 'no progress output')
     .action(async (options: DemoOptions) => {
       await runDemo(options);
       process.exitCode = exitCodes.OK;

@@ -8,7 +8,7 @@ import { loadStoredFrames, overlayMarks, readDetectorMeta, runDetectionStage } f
 import { toDownscaledPixels } from '@mitosis/video';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
-import { ingestVideo, initCompute, pad3, writeImage } from '../runtime';
+import { computeCommand, ingestVideo, initCompute, pad3, writeImage } from '../runtime';
 import type { RegisterCommand } from './index';
 import { stat } from 'node:fs/promises';
 
@@ -86,8 +86,7 @@ async function writeOverlays(
 }
 
 export const registerDetect: RegisterCommand = (program) => {
-  program
-    .command('detect')
+  computeCommand(program, 'detect')
     .description('detect mitoses with a trained M3 (windows of k frames, temporal step 2)')
     .argument('<video>', 'multi-page TIFF or folder of PNG/TIFF frames')
     .requiredOption('--model <dir>', 'model folder written by mitosis train')
@@ -97,8 +96,6 @@ export const registerDetect: RegisterCommand = (program) => {
     .option('--no-overlays', 'write no overlay PNGs')
     .option('--truth <csv>', 'annotations to draw on the overlays too (green)')
     .option('--vote <rule>', "combine windows: 'any' (paper: binarised outputs summed) or 'mean'", 'any')
-    .option('--backend <name>', 'compute backend: tensorflow, wasm or cpu (env MITOSIS_BACKEND)')
-    .option('--quiet', 'no progress output')
     .action(async (video: string, options: DetectOptions) => {
       const summary = await detectInVideo(video, options);
       process.stdout.write(

@@ -6,7 +6,7 @@ import type { DetectorMeta } from '@mitosis/stages';
 import { runTrainingStage } from '@mitosis/stages';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
-import { ingestVideo, initCompute, parseNonNegativeInt, parsePositiveInt } from '../runtime';
+import { computeCommand, ingestVideo, initCompute, parseNonNegativeInt, parsePositiveInt } from '../runtime';
 import type { RegisterCommand } from './index';
 
 interface TrainOptions extends ComputeOptions {
@@ -56,8 +56,7 @@ export async function trainModel(videoPath: string, options: TrainOptions): Prom
 }
 
 export const registerTrain: RegisterCommand = (program) => {
-  program
-    .command('train')
+  computeCommand(program, 'train')
     .description('train the mitosis detector M3 on annotated frames')
     .argument('<video>', 'multi-page TIFF or folder of PNG/TIFF frames')
     .requiredOption('--annotations <csv>', 'annotated mitoses: frame,x,y (1-based frames, original pixels)')
@@ -70,8 +69,6 @@ export const registerTrain: RegisterCommand = (program) => {
     .option('--batch <n>', 'windows per update', '2')
     .option('--positive-weight <w>', 'weight of mitosis voxels in the loss (paper: 1, with 6000 updates; a few hundred updates need the rare positives weighted)', '20')
     .option('--seed <n>', 'seed of every random choice', '1')
-    .option('--backend <name>', 'compute backend: tensorflow, wasm or cpu (env MITOSIS_BACKEND)')
-    .option('--quiet', 'no progress output')
     .action(async (video: string, options: TrainOptions) => {
       const meta = await trainModel(video, options);
       process.stdout.write(

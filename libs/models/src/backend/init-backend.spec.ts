@@ -3,6 +3,7 @@ import { InvalidInputError, PreconditionError } from '@mitosis/core';
 import { Conv2DBackpropFilter } from '@tensorflow/tfjs';
 import { wasmKernelConfigs } from '../kernels';
 import { currentBackend, initBackend } from './init-backend';
+import { defaultWasmThreads } from './wasm-threads';
 import type { BackendName } from './init-backend';
 import type * as InitBackendModule from './init-backend';
 
@@ -23,7 +24,7 @@ describe('initBackend', () => {
     await expect(initBackend({ preferred: 'webgpu' as BackendName })).rejects.toThrow(/unknown backend 'webgpu'/);
   });
 
-  it('picks wasm here, with SIMD and one thread, logs it once and registers the project kernels', async () => {
+  it('picks wasm here, with SIMD and a thread per core, logs it once and registers the project kernels', async () => {
     const lines: string[] = [];
     const log = (line: string): void => {
       lines.push(line);
@@ -32,12 +33,13 @@ describe('initBackend', () => {
     expect(info).toEqual({
       name: 'wasm',
       simd: true,
-      threads: 1,
+      threads: defaultWasmThreads(),
       reason: '@tensorflow/tfjs-node-gpu not installed; @tensorflow/tfjs-node not installed',
     });
     expect(tf.getBackend()).toBe('wasm');
+    const threads = defaultWasmThreads();
     expect(lines).toEqual([
-      'backend: wasm (simd, 1 thread): @tensorflow/tfjs-node-gpu not installed; @tensorflow/tfjs-node not installed',
+      `backend: wasm (simd, ${threads} thread${threads === 1 ? '' : 's'}): @tensorflow/tfjs-node-gpu not installed; @tensorflow/tfjs-node not installed`,
     ]);
     expect(tf.getKernel(Conv2DBackpropFilter, 'wasm')).toBe(wasmKernelConfigs[0]);
 

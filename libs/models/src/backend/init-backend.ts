@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { InvalidInputError, PreconditionError } from '@mitosis/core';
 import { registerWasmKernels } from '../kernels';
+import { defaultWasmThreads, maxWasmThreads, patchForWasmThreads, threadedBuildProblem } from './wasm-threads';
 
 /** The tfjs backends this project runs on, fastest first. */
 export const backendNames = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -14,7 +15,7 @@ export interface BackendInfo {
   name: BackendName;
   /** wasm only: whether the SIMD build was loaded. */
   simd?: boolean;
-  /** wasm only: XNNPACK threads (1 in Node, where the threaded build cannot start workers). */
+  /** wasm only: threads of XNNPACK's pool (convolutions and products run on all of them). */
   threads?: number;
   /** Why this backend: what loaded, and why the faster ones did not. */
   reason: string;
@@ -25,6 +26,11 @@ export interface InitBackendOptions {
   preferred?: BackendName;
   /** Receives the one line describing the choice; default: stderr. */
   log?: (line: string) => void;
+  /**
+   * wasm only: threads for XNNPACK (1 = the single-threaded build). Default: the cores this
+   * process may use, up to 8. Fixed by the first initialisation of the process.
+   */
+  threads?: number;
 }
 
 export function isBackendName(value: string): value is BackendName {
@@ -58,7 +64,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   const key = preferred ?? 'auto';
   let attempt = attempts.get(key);
   if (attempt === undefined) {
-    attempt = choose(preferred, options.log ?? ((line) => process.stderr.write(`${line}\n`)));
+    attempt = choose(preferred, options.threads, options.log ?? ((line) => process.stderr.write(`${line}\n`)));
     attempts.set(key, attempt);
     // A failed attempt is not cached: it may succeed later (another preferred, a reinstall).
     attempt.catch(() => attempts.delete(key));
@@ -79,7 +85,7 @@ async function makeCurrent(info: BackendInfo): Promise<BackendInfo> {
   return info;
 }
 
-async function choose(preferred: BackendName | undefined, log: (line: string) => void): Promise<BackendInfo> {
+async function choose(preferred: BackendName | undefined, threads: number | undefined, log: (line: string) => void): Promise<BackendInfo> {
   const skipped: string[] = [];
   const report = (info: BackendInfo): BackendInfo => {
     const build = info.name === 'wasm' ? ` (${info.simd ? 'simd' : 'no simd'}, ${info.threads} thread${info.threads === 1 ? '' : 's'})` : '';
@@ -102,7 +108,7 @@ async function choose(preferred: BackendName | undefined, log: (line: string) =>
     }
   }
   if (preferred === undefined || preferred === 'wasm') {
-    const info = await loadWasm(skipped);
+    const info = await loadWasm(skipped, threads ?? defaultWasmThreads());
     if (info !== undefined) {
       return report({ ...info, reason: preferred === 'wasm' ? 'requested' : skipped.join('; ') });
     }
@@ -138,7 +144,10 @@ function loadNativeBinding(skipped: string[]): string | undefined {
   return undefined;
 }
 
-async function loadWasm(skipped: string[]): Promise<Omit<BackendInfo, 'reason'> | undefined> {
+async function loadWasm(skipped: string[], threads: number): Promise<Omit<BackendInfo, 'reason'> | undefined> {
+  if (!Number.isInteger(threads) || threads < 1 || threads > maxWasmThreads) {
+    throw new InvalidInputError(`wasm threads must be a whole number from 1 to ${maxWasmThreads}, got ${threads}`);
+  }
   registerWasmKernels();
   let folder: string;
   try {
@@ -148,10 +157,44 @@ async function loadWasm(skipped: string[]): Promise<Omit<BackendInfo, 'reason'> 
     skipped.push(`wasm binaries not usable (${firstLine(error)})`);
     return undefined;
   }
+  const problem = threads > 1 ? threadedBuildProblem() : undefined;
+  if (threads > 1 && problem === undefined) {
+    // The threaded SIMD build, started under Node as wasm-threads.ts explains.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+    setThreadsCount(threads);
+    const patch = patchForWasmThreads(threads);
+    let started = false;
+    try {
+      started = await tf.setBackend('wasm');
+    } finally {
+      patch.restore();
+    }
+    if (!started) skipped.push(`the threaded wasm build did not start with ${threads} threads`);
+    else {
+      unrefPoolWorkers(tf.backend() as BackendWasm);
+      return describeWasm();
+    }
+  } else if (problem !== undefined) {
+    skipped.push(`one wasm thread: ${problem}`);
+  }
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   if (!(await tf.setBackend('wasm'))) {
     skipped.push(`the wasm backend did not initialise from ${folder}`);
     return undefined;
   }
+  return describeWasm();
+}
+
+/**
+ * Emscripten keeps its pthread workers referenced, so a process that has finished its work would
+ * never exit on its own; they only serve the main thread's calls, so they need not hold it open.
+ */
+function unrefPoolWorkers(backend: BackendWasm): void {
+  const pool = (backend.wasm as unknown as { PThread?: { unusedWorkers: { unref(): void }[]; runningWorkers: { unref(): void }[] } }).PThread;
+  for (const worker of [...(pool?.unusedWorkers ?? []), ...(pool?.runningWorkers ?? [])]) worker.unref();
+}
+
+async function describeWasm(): Promise<Omit<BackendInfo, 'reason'>> {
   return {
     name: 'wasm',
     simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true,

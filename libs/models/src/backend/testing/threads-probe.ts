@@ -1,0 +1,28 @@
+/**
+ * Spec fixture (wasm-threads.spec.ts), run as its own process: initialises the wasm backend with
+ * argv[2] threads, runs a seeded M3 training step and a prediction, and prints one JSON line. The
+ * process must then exit by itself (the pthread workers may not hold it open).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../init-backend';
+import { createM3 } from '../../nets/m3';
+import { randomValues } from '../../kernels/testing/backends';
+
+async function main(): Promise<void> {
+  const threads = Number(process.argv[2]);
+  const info = await initBackend({ preferred: 'wasm', threads, log: () => undefined });
+  const model = createM3({ seed: 3 });
+  const shape: [number, number, number, number, number] = [1, 4, 40, 36, 1];
+  const size = shape.reduce((a, b) => a * b, 1);
+  const x = tf.tensor5d(randomValues(1, size, 0, 1), shape);
+  const y = tf.tensor5d(randomValues(2, size, 0, 1).map((v) => (v > 0.97 ? 1 : 0)), shape);
+  const loss = model.trainStep(x, y);
+  const predicted = model.predict(x);
+  const values = Array.from(predicted.dataSync());
+  process.stdout.write(`${JSON.stringify({ threads: info.threads, loss, values })}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${String(error)}\n`);
+  process.exit(1);
+});

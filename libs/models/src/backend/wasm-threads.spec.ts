@@ -1,0 +1,48 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { defaultWasmThreads, maxWasmThreads, threadedBuildProblem } from './wasm-threads';
+
+const run = promisify(execFile);
+const root = path.resolve(__dirname, '../../../..');
+const probe = path.join(__dirname, 'testing', 'threads-probe.ts');
+
+interface ProbeResult {
+  threads: number;
+  loss: number;
+  values: number[];
+}
+
+/** One fresh process per thread count: a process initialises its backend once. */
+async function runProbe(threads: number): Promise<ProbeResult> {
+  const { stdout } = await run(process.execPath, ['--require', 'tsx/cjs', probe, String(threads)], {
+    cwd: root,
+    env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json') },
+    // The probe must end on its own once its work is done: a kill here means a pool held it open.
+    timeout: 90_000,
+    killSignal: 'SIGKILL',
+  });
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as ProbeResult;
+}
+
+describe('the threaded wasm build under Node', () => {
+  it('finds the installed tfjs-backend-wasm laid out as the workarounds expect', () => {
+    expect(threadedBuildProblem()).toBeUndefined();
+  });
+
+  it('defaults to the cores available, within the pool of 8', () => {
+    expect(defaultWasmThreads()).toBeGreaterThanOrEqual(1);
+    expect(defaultWasmThreads()).toBeLessThanOrEqual(maxWasmThreads);
+  });
+
+  it('starts 2 threads, trains and predicts as one thread does, and lets the process exit', async () => {
+    const [one, two] = await Promise.all([runProbe(1), runProbe(2)]);
+    expect(one.threads).toBe(1);
+    expect(two.threads).toBe(2);
+    // XNNPACK splits the work differently across threads: sums in another order, not other sums.
+    expect(Math.abs(two.loss - one.loss)).toBeLessThan(1e-5);
+    expect(two.values).toHaveLength(one.values.length);
+    const worst = one.values.reduce((w, v, i) => Math.max(w, Math.abs(v - (two.values[i] ?? Number.NaN))), 0);
+    expect(worst).toBeLessThan(1e-5);
+  }, 120_000);
+});
