@@ -59,7 +59,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   log(`    ${truth.counts.mitoses} mitoses, ${truth.counts.events} cell events; simulated event lengths p75 ${truth.durations.all.p75.toFixed(2)}`);
 
   log(`2/4 analyze: M1 and M2 on frames 1-${unsupervised}`);
-  const common = { ...(options.backend ? { backend: options.backend } : {}), ...(options.quiet ? { quiet: true } : {}) };
+  const common = {
+    ...(options.backend ? { backend: options.backend } : {}),
+    ...(options.threads ? { threads: options.threads } : {}),
+    ...(options.quiet ? { quiet: true } : {}),
+  };
   const analysis = await analyzeVideo(files.video, {
     ...common,
     out: path.join(out, 'analysis'),
