@@ -56,6 +56,13 @@ export function parsePositiveInt(text: string, what: string): number {
   return Number(text);
 }
 
+/** A probability threshold strictly between 0 and 1. */
+export function parseThreshold(text: string, what: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || value >= 1) throw new InvalidInputError(`${what} "${text}" must be a number between 0 and 1`);
+  return value;
+}
+
 export function parseNonNegativeInt(text: string, what: string): number {
   if (!/^\s*\d+\s*$/.test(text)) throw new InvalidInputError(`${what} "${text}" must be a whole number >= 0`);
   return Number(text);
@@ -68,11 +75,12 @@ export async function ingestVideo(
   videoPath: string,
   frames: string | undefined,
   factor: number,
+  flatField = true,
 ): Promise<{ meta: StoredVideoMeta; range: FrameRange; frameCount: number }> {
   const info = await probeVideo(videoPath);
   const range = frames ? parseFrameRange(frames, info.frameCount) : { first: 1, last: info.frameCount };
   const raw = await readVideo(videoPath, { frames: range });
-  const meta = await storePreprocessedVideo(store, key, preprocessVideo(raw, { factor }), videoPath);
+  const meta = await storePreprocessedVideo(store, key, preprocessVideo(raw, { factor, flatField }), videoPath);
   return { meta, range, frameCount: info.frameCount };
 }
 

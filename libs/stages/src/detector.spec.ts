@@ -1,4 +1,7 @@
-import { windowStarts } from './detector';
+import * as tf from '@tensorflow/tfjs';
+import type { M3Model } from '@mitosis/models';
+import type { Volume } from '@mitosis/volume';
+import { chooseDetectionThreshold, detectionsFrom, windowStarts, windowedProbability } from './detector';
 
 describe('windowStarts', () => {
   it('slides windows of k frames with a step of 2 and ends flush with the sequence', () => {
@@ -6,5 +9,76 @@ describe('windowStarts', () => {
     expect(windowStarts(13, 8, 2)).toEqual([0, 2, 4, 5]);
     expect(windowStarts(8, 8, 2)).toEqual([0]);
     expect(windowStarts(7, 8, 2)).toEqual([]);
+  });
+});
+
+/**
+ * A stand-in for a trained M3 (logic only): it outputs, at every frame of a window, the frame's
+ * own pixel values as probabilities, so a test writes the probabilities it wants into the frames.
+ */
+function echoModel(): M3Model {
+  return {
+    kind: 'm3',
+    predict: (windows: tf.Tensor5D) => tf.clone(windows),
+    receptiveRadius: () => 0,
+  } as unknown as M3Model;
+}
+
+describe('detection from stored probabilities', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  // 10 frames of 12x12 at factor 4 (pixel x is original 4x + 1.5): a strong blob (0.42) at frame 4 around (3, 3), a weak one
+  // (0.18) at frame 6 around (8, 8), as if a mitosis and a look-alike.
+  const frames = 10;
+  const size = 12;
+  const video = (): Volume<Float32Array> => {
+    const data = new Float32Array(frames * size * size);
+    const blob = (t: number, cx: number, cy: number, p: number): void => {
+      for (let y = cy - 1; y <= cy + 1; y++) for (let x = cx - 1; x <= cx + 1; x++) data[(t * size + y) * size + x] = p;
+    };
+    blob(4, 3, 3, 0.42);
+    blob(6, 8, 8, 0.18);
+    return { data, frames, height: size, width: size };
+  };
+  const grid = { firstFrame: 21, frames, height: size, width: size, factor: 4 };
+  const original = (x: number): number => 4 * x + 1.5;
+
+  it('combines windows by mean and max, and thresholds either way afterwards', () => {
+    const probability = windowedProbability(echoModel(), video(), 4, { step: 2 });
+    // Every window echoes the frame, so mean and max are the frame itself.
+    expect(probability.max.data[(4 * size + 3) * size + 3]).toBeCloseTo(0.42, 6);
+    expect(probability.mean.data[(6 * size + 8) * size + 8]).toBeCloseTo(0.18, 6);
+    const both = detectionsFrom(probability, grid, { threshold: 0.1 }).detections;
+    expect(both.map((d) => [d.frame, d.x, d.y])).toEqual([
+      [25, original(3), original(3)],
+      [27, original(8), original(8)],
+    ]);
+    expect(detectionsFrom(probability, grid, { threshold: 0.3 }).detections).toHaveLength(1);
+    expect(detectionsFrom(probability, grid, { threshold: 0.5 }).detections).toHaveLength(0);
+  });
+
+  it('chooses the threshold with the best F1 on the annotated frames, the one nearest 0.5 among equals', () => {
+    const annotations = [
+      { frame: 25, x: original(3), y: original(3) },
+      { frame: 29, x: original(10), y: original(1) },
+      { frame: 22, x: original(1), y: original(10) },
+    ];
+    // Only the first is found by any threshold; 0.20 to 0.40 drop the look-alike and tie, 0.40
+    // is nearest 0.5; from 0.45 nothing is found.
+    const choice = chooseDetectionThreshold(echoModel(), video(), grid, 4, annotations, { step: 2 });
+    expect(choice.chosenBy).toBe('annotated-frames');
+    expect(choice.threshold).toBe(0.4);
+    expect(choice.candidates).toHaveLength(19);
+    expect(choice.candidates.find((c) => c.threshold === 0.15)?.f1Th3).toBeCloseTo(0.4, 6);
+    expect(choice.candidates.find((c) => c.threshold === 0.35)?.f1Th3).toBeCloseTo(0.5, 6);
+    expect(choice.candidates.find((c) => c.threshold === 0.45)?.f1Th3).toBe(0);
+  });
+
+  it("keeps the paper's 0.5 with fewer than 3 annotated mitoses, or when no threshold finds one", () => {
+    expect(chooseDetectionThreshold(echoModel(), video(), grid, 4, [{ frame: 25, x: original(3), y: original(3) }])).toMatchObject({ threshold: 0.5, chosenBy: 'paper' });
+    const elsewhere = [1, 2, 3].map((i) => ({ frame: 21 + i, x: original(11), y: original(i) }));
+    expect(chooseDetectionThreshold(echoModel(), video(), grid, 4, elsewhere)).toMatchObject({ threshold: 0.5, chosenBy: 'paper' });
   });
 });

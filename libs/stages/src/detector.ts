@@ -4,6 +4,7 @@ import { InvalidInputError, PreconditionError, createRng, silentProgress } from 
 import type { M3Model, M3Options } from '@mitosis/models';
 import { createM3, predictTiled } from '@mitosis/models';
 import type { MitosisPoint } from '@mitosis/scoring';
+import { scoreAtThresholds } from '@mitosis/scoring';
 import { toOriginalPixels } from '@mitosis/video';
 import type { Volume } from '@mitosis/volume';
 import { applyAugmentation, connectedComponents, cropVolume } from '@mitosis/volume';
@@ -26,6 +27,11 @@ export interface DetectorTrainingOptions {
   readonly positiveFraction?: number;
   readonly seed?: number;
   readonly model?: M3Options;
+  /**
+   * Detection threshold stored with the model: 'auto' (default) chooses it on the annotated
+   * frames after training (chooseDetectionThreshold), a number fixes it (0.5 is the paper's).
+   */
+  readonly detectionThreshold?: number | 'auto';
   readonly onProgress?: ProgressSink;
 }
 
@@ -128,15 +134,26 @@ export function windowStarts(frames: number, k: number, step: number): number[] 
   return starts;
 }
 
+/** M3's outputs over a sequence, combined over the sliding windows at each voxel. */
+export interface WindowedProbability {
+  /** Mean probability over the windows that covered each voxel. */
+  readonly mean: Volume<Float32Array>;
+  /** Largest probability any window gave each voxel: 'any' window above a threshold is this above it. */
+  readonly max: Volume<Float32Array>;
+}
+
 /**
- * Detection (SPEC step 8, paper III.G): windows of k frames slid with a temporal step of 2, the
- * outputs summed by their coordinates and binarised, each 3D group of positive voxels reported at
- * its centre of mass, scaled back to original pixels.
+ * M3 over windows of k frames slid with a temporal step (paper III.G: 2; the last window flush
+ * with the end), each window in spatial tiles, combined per voxel as mean and max over the
+ * windows. Thresholds are applied afterwards (`detectionsFrom`), so one pass serves any threshold.
  */
-export function detectMitoses(model: M3Model, frames: Volume<Float32Array>, grid: SequenceGrid, k: number, options: DetectionOptions = {}): DetectionResult {
+export function windowedProbability(
+  model: M3Model,
+  frames: Volume<Float32Array>,
+  k: number,
+  options: Pick<DetectionOptions, 'step' | 'tile' | 'onProgress'> = {},
+): WindowedProbability {
   const step = options.step ?? 2;
-  const threshold = options.threshold ?? 0.5;
-  const vote = options.vote ?? 'any';
   const tile = options.tile ?? 128;
   const progress = options.onProgress ?? silentProgress;
   if (frames.frames < k) {
@@ -145,7 +162,7 @@ export function detectMitoses(model: M3Model, frames: Volume<Float32Array>, grid
   const { height, width } = frames;
   const plane = height * width;
   const sum = new Float32Array(frames.data.length);
-  const votes = new Uint16Array(frames.data.length);
+  const max = new Float32Array(frames.data.length);
   const coverage = new Uint16Array(frames.frames);
   const starts = windowStarts(frames.frames, k, step);
   const margin = model.receptiveRadius(k);
@@ -155,10 +172,11 @@ export function detectMitoses(model: M3Model, frames: Volume<Float32Array>, grid
       const output = predictTiled((x) => model.predict(x), input, { tile, margin });
       try {
         const values = output.dataSync();
+        const offset = start * plane;
         for (let i = 0; i < values.length; i++) {
           const v = values[i] ?? 0;
-          sum[start * plane + i] += v;
-          if (v > threshold) votes[start * plane + i] += 1;
+          sum[offset + i] += v;
+          if (v > (max[offset + i] ?? 0)) max[offset + i] = v;
         }
       } finally {
         output.dispose();
@@ -169,22 +187,37 @@ export function detectMitoses(model: M3Model, frames: Volume<Float32Array>, grid
     for (let t = start; t < start + k; t++) coverage[t] += 1;
     progress({ step: 'm3.detect', done: w + 1, total: starts.length });
   });
-  const probability = new Float32Array(sum.length);
-  const positive = new Uint8Array(sum.length);
   for (let t = 0; t < frames.frames; t++) {
     const n = Math.max(1, coverage[t] ?? 1);
-    for (let i = t * plane; i < (t + 1) * plane; i++) {
-      probability[i] = (sum[i] ?? 0) / n;
-      positive[i] = vote === 'any' ? ((votes[i] ?? 0) > 0 ? 1 : 0) : (probability[i] ?? 0) > threshold ? 1 : 0;
-    }
+    for (let i = t * plane; i < (t + 1) * plane; i++) sum[i] = (sum[i] ?? 0) / n;
   }
-  const probabilityVolume = { data: probability, frames: frames.frames, height, width };
-  const detectionMap = { data: positive, frames: frames.frames, height, width };
-  const { labels, components } = connectedComponents(detectionMap, { connectivity: '3d-26', weights: probabilityVolume });
+  const shape = { frames: frames.frames, height, width };
+  return { mean: { data: sum, ...shape }, max: { data: max, ...shape } };
+}
+
+/**
+ * Binarises the combined outputs ('any': some window above the threshold, the paper's summed
+ * binarised outputs; 'mean': the mean above it), takes each 26-connected 3D group of positive
+ * voxels and reports its centre of mass in 1-based frames and original pixels, scored by the
+ * group's mean probability.
+ */
+export function detectionsFrom(
+  probability: WindowedProbability,
+  grid: SequenceGrid,
+  options: Pick<DetectionOptions, 'threshold' | 'vote' | 'minVoxels'> = {},
+): Omit<DetectionResult, 'probability'> {
+  const threshold = options.threshold ?? 0.5;
+  const vote = options.vote ?? 'any';
+  const { mean } = probability;
+  const decisive = vote === 'any' ? probability.max.data : mean.data;
+  const positive = new Uint8Array(decisive.length);
+  for (let i = 0; i < decisive.length; i++) positive[i] = (decisive[i] ?? 0) > threshold ? 1 : 0;
+  const detectionMap = { data: positive, frames: mean.frames, height: mean.height, width: mean.width };
+  const { labels, components } = connectedComponents(detectionMap, { connectivity: '3d-26', weights: mean });
   const scoreSum = new Float64Array(components.length + 1);
   for (let i = 0; i < labels.data.length; i++) {
     const label = labels.data[i] ?? 0;
-    if (label > 0) scoreSum[label] += probability[i] ?? 0;
+    if (label > 0) scoreSum[label] += mean.data[i] ?? 0;
   }
   const detections: MitosisPoint[] = [];
   for (const c of components) {
@@ -198,5 +231,64 @@ export function detectMitoses(model: M3Model, frames: Volume<Float32Array>, grid
     });
   }
   detections.sort((a, b) => a.frame - b.frame || a.y - b.y || a.x - b.x);
-  return { probability: probabilityVolume, detectionMap, detections };
+  return { detectionMap, detections };
+}
+
+/** How the detection threshold was chosen on the annotated frames (see chooseDetectionThreshold). */
+export interface ThresholdChoice {
+  /** The threshold detection applies to M3's outputs by default. */
+  readonly threshold: number;
+  /** 'annotated-frames': the best F1 on the training frames; 'paper': 0.5, too few annotations to choose; 'given': the caller's. */
+  readonly chosenBy: 'annotated-frames' | 'paper' | 'given';
+  /** F1 at th = 1 and th = 3 of each candidate on the annotated frames (empty when not chosen). */
+  readonly candidates: readonly { readonly threshold: number; readonly f1Th1: number; readonly f1Th3: number }[];
+}
+
+/** Thresholds tried: 0.05, 0.10, ..., 0.95. */
+export const thresholdCandidates: readonly number[] = Array.from({ length: 19 }, (_, i) => Math.round((i + 1) * 5) / 100);
+
+/**
+ * The operating point of detection, chosen where the annotations are: M3 runs over the annotated
+ * frames it trained on, exactly as detection will run, and the threshold with the best F1 (the
+ * sum of F1 at th = 1 and th = 3; ties go to the one nearest 0.5) is kept. A documented
+ * deviation from the paper's fixed 0.5 (III.G): after a few hundred updates instead of 6000, M3
+ * ranks mitoses well but its peak probabilities stay between 0.3 and 0.6 and drift from one
+ * checkpoint to the next, so a fixed 0.5 found nothing on some runs and most mitoses on others.
+ * With fewer than `minAnnotations` mitoses to learn from, the choice would be noise: 0.5 is kept.
+ */
+export function chooseDetectionThreshold(
+  model: M3Model,
+  frames: Volume<Float32Array>,
+  grid: SequenceGrid,
+  k: number,
+  annotations: readonly MitosisPoint[],
+  options: Pick<DetectionOptions, 'step' | 'tile' | 'vote' | 'onProgress'> & { readonly minAnnotations?: number } = {},
+): ThresholdChoice {
+  const last = grid.firstFrame + grid.frames - 1;
+  const inside = annotations.filter((p) => p.frame >= grid.firstFrame && p.frame <= last);
+  if (inside.length < (options.minAnnotations ?? 3) || frames.frames < k) return { threshold: 0.5, chosenBy: 'paper', candidates: [] };
+  const probability = windowedProbability(model, frames, k, options);
+  const window = { first: grid.firstFrame, last };
+  const candidates = thresholdCandidates.map((threshold) => {
+    const { detections } = detectionsFrom(probability, grid, { threshold, ...(options.vote ? { vote: options.vote } : {}) });
+    const [th1, th3] = scoreAtThresholds(inside, detections, { ths: [1, 3], frames: window });
+    return { threshold, f1Th1: th1?.f1 ?? 0, f1Th3: th3?.f1 ?? 0 };
+  });
+  let best = candidates[0] ?? { threshold: 0.5, f1Th1: 0, f1Th3: 0 };
+  for (const c of candidates) {
+    const gain = c.f1Th1 + c.f1Th3 - (best.f1Th1 + best.f1Th3);
+    if (gain > 1e-9 || (Math.abs(gain) <= 1e-9 && Math.abs(c.threshold - 0.5) < Math.abs(best.threshold - 0.5))) best = c;
+  }
+  if (best.f1Th1 + best.f1Th3 === 0) return { threshold: 0.5, chosenBy: 'paper', candidates };
+  return { threshold: best.threshold, chosenBy: 'annotated-frames', candidates };
+}
+
+/**
+ * Detection (SPEC step 8, paper III.G): windows of k frames slid with a temporal step of 2, the
+ * outputs summed by their coordinates and binarised, each 3D group of positive voxels reported at
+ * its centre of mass, scaled back to original pixels.
+ */
+export function detectMitoses(model: M3Model, frames: Volume<Float32Array>, grid: SequenceGrid, k: number, options: DetectionOptions = {}): DetectionResult {
+  const probability = windowedProbability(model, frames, k, options);
+  return { probability: probability.mean, ...detectionsFrom(probability, grid, options) };
 }

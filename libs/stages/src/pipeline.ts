@@ -6,8 +6,8 @@ import { checkPointsInside } from '@mitosis/scoring';
 import { readArray, readArrayMetadata, writeArray } from '@mitosis/tensor-store';
 import type { PreprocessedVideo } from '@mitosis/video';
 import type { Volume } from '@mitosis/volume';
-import type { DetectionOptions, DetectorTrainingOptions } from './detector';
-import { detectMitoses, trainDetector } from './detector';
+import type { DetectionOptions, DetectorTrainingOptions, ThresholdChoice } from './detector';
+import { chooseDetectionThreshold, detectMitoses, trainDetector } from './detector';
 import type { EventLengthOptions, EventLengthReport } from './event-lengths';
 import { measureEventLengths } from './event-lengths';
 import type { CellEventInferenceOptions, EventModelTrainingOptions } from './event-model';
@@ -38,6 +38,8 @@ export interface StoredVideoMeta {
   readonly originalHeight: number;
   readonly bitDepth: number;
   readonly source: string;
+  /** Whether the frames were flat-field corrected (absent in videos stored before: no). */
+  readonly flatField?: boolean;
 }
 
 export function gridOf(meta: StoredVideoMeta, range?: FrameRange): SequenceGrid {
@@ -59,6 +61,7 @@ export async function storePreprocessedVideo(store: BlobStore, key: string, vide
     originalHeight: video.originalHeight,
     bitDepth: video.bitDepth,
     source,
+    flatField: video.flatField,
   };
   await writeArray(store, key, { data: volume.data, shape: [volume.frames, volume.height, volume.width] }, {
     dimensionNames: ['t', 'y', 'x'],
@@ -242,6 +245,12 @@ export interface DetectorMeta {
   readonly iterations: number;
   readonly finalLoss: number | null;
   readonly source: string;
+  /** Whether the training frames were flat-field corrected: detection must preprocess alike. */
+  readonly flatField?: boolean;
+  /** The threshold detection applies by default (models stored before it existed: 0.5). */
+  readonly threshold?: number;
+  /** How it was chosen, with each candidate's F1 on the annotated frames. */
+  readonly thresholdChoice?: ThresholdChoice;
 }
 
 /** M3 training stage: labels from the annotations inside the training frames, then training; stores the labels (`<prefix>/labels`) and the model. */
@@ -268,8 +277,14 @@ export async function runTrainingStage(
   const grid = gridOf(meta, input.range);
   const inside = input.annotations.filter((p) => p.frame >= input.range.first && p.frame <= input.range.last);
   const labels = buildMitosisLabels(inside, grid);
+  const fixed = options.detectionThreshold;
+  if (typeof fixed === 'number' && !(fixed > 0 && fixed < 1)) throw new InvalidInputError(`the detection threshold must be between 0 and 1, got ${fixed}`);
   const { model, losses } = trainDetector(volume, labels, options);
   try {
+    const thresholdChoice: ThresholdChoice =
+      fixed === undefined || fixed === 'auto'
+        ? chooseDetectionThreshold(model, volume, grid, options.k, inside, { ...(options.onProgress ? { onProgress: options.onProgress } : {}) })
+        : { threshold: fixed, chosenBy: 'given', candidates: [] };
     // The labels M3 learnt from, beside it as a frame-chunked array (written once training has
     // finished, so a cancelled training leaves nothing): they can be looked at or reused.
     await writeArray(store, joinKey(input.modelPrefix, 'labels'), { data: labels.data, shape: [labels.frames, labels.height, labels.width] }, {
@@ -285,6 +300,9 @@ export async function runTrainingStage(
       iterations: losses.length,
       finalLoss: losses.length > 0 ? (losses[losses.length - 1] ?? null) : null,
       source: meta.source,
+      flatField: meta.flatField === true,
+      threshold: thresholdChoice.threshold,
+      thresholdChoice,
     };
     await putJson(store, joinKey(input.modelPrefix, 'training.json'), detectorMeta);
     return detectorMeta;
@@ -314,13 +332,20 @@ export async function runDetectionStage(
   if (meta.factor !== detectorMeta.factor) {
     throw new PreconditionError(`the model was trained on frames downscaled by ${detectorMeta.factor}, this video by ${meta.factor}`);
   }
+  if ((meta.flatField === true) !== (detectorMeta.flatField === true)) {
+    const said = (on: boolean): string => (on ? 'with' : 'without');
+    throw new PreconditionError(
+      `the model was trained on frames ${said(detectorMeta.flatField === true)} flat-field correction, this video was preprocessed ${said(meta.flatField === true)} it`,
+    );
+  }
   const model = await loadModel(modelStore, input.modelPrefix, 'm3');
   try {
-    const result = detectMitoses(model, volume, gridOf(meta, input.range), detectorMeta.k, options);
+    const threshold = options.threshold ?? detectorMeta.threshold ?? 0.5;
+    const result = detectMitoses(model, volume, gridOf(meta, input.range), detectorMeta.k, { ...options, threshold });
     if (input.outputKey) {
       await writeArray(store, input.outputKey, { data: result.probability.data, shape: [volume.frames, volume.height, volume.width] }, { dimensionNames: ['t', 'y', 'x'] });
     }
-    return { ...result, detectorMeta, meta };
+    return { ...result, detectorMeta, meta, threshold };
   } finally {
     model.dispose();
   }

@@ -4,6 +4,8 @@ import type { Volume } from '@mitosis/volume';
 import {
   downscale,
   downscaledSize,
+  defaultFlatFieldSigma,
+  flattenIllumination,
   floatToUint8,
   normalizeIntensities,
   preprocessVideo,
@@ -72,7 +74,7 @@ describe('preprocessVideo', () => {
     // 4x5 frame, value 10 * (5y + x): min 0, max 190; the 4x4 block (x, y in 0..3) has mean
     // 10 * (5 * 1.5 + 1.5) = 90, so 90/190; column 4 is dropped.
     const data = Uint16Array.from({ length: 20 }, (_, i) => i * 10);
-    const out = preprocessVideo(raw(data, 1, 4, 5, 7));
+    const out = preprocessVideo(raw(data, 1, 4, 5, 7), { flatField: false });
     expect(out).toMatchObject({ factor: 4, originalWidth: 5, originalHeight: 4, bitDepth: 16, firstFrame: 7 });
     expect(out.volume).toMatchObject({ frames: 1, height: 1, width: 1 });
     expect(out.volume.data[0]).toBeCloseTo(90 / 190, 6);
@@ -83,7 +85,7 @@ describe('preprocessVideo', () => {
       fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 9 }), fc.integer({ min: 2, max: 9 }), fc.integer({ min: 1, max: 2 }), (frames, height, width, factor) => {
         const data = Uint8Array.from({ length: frames * height * width }, (_, i) => (i * 73) % 256);
         const expected = downscale(normalizeIntensities(volumeOf(data, frames, height, width)), factor);
-        const actual = preprocessVideo(raw(data, frames, height, width), { factor });
+        const actual = preprocessVideo(raw(data, frames, height, width), { factor, flatField: false });
         expect(actual.firstFrame).toBe(1);
         expect(actual.volume.data.length).toBe(expected.data.length);
         actual.volume.data.forEach((v, i) => expect(v).toBeCloseTo(expected.data[i]!, 5));
@@ -129,7 +131,7 @@ describe('preprocessVideo intensity clipping', () => {
   const raw = { volume: { data, frames: 1, height: 1, width: 1002 }, bitDepth: 8 as const, source: 'mem', kind: 'tiff-stack' as const, frameNames: ['mem'] };
 
   it('rescales between the 0.5th and 99.5th percentiles by default, clipping the outliers', () => {
-    const { volume } = preprocessVideo(raw, { factor: 1 });
+    const { volume } = preprocessVideo(raw, { factor: 1, flatField: false });
     expect(volume.data[0]).toBeCloseTo(0, 6);
     expect(volume.data[9]).toBeCloseTo(1, 6);
     expect(volume.data[5]).toBeCloseTo(5 / 9, 5);
@@ -138,8 +140,60 @@ describe('preprocessVideo intensity clipping', () => {
   });
 
   it('uses the plain minimum and maximum with clipPercent 0, and refuses a clip of 50% or more', () => {
-    const { volume } = preprocessVideo(raw, { factor: 1, clipPercent: 0 });
+    const { volume } = preprocessVideo(raw, { factor: 1, clipPercent: 0, flatField: false });
     expect(volume.data[0]).toBeCloseTo(100 / 255, 6);
     expect(() => preprocessVideo(raw, { clipPercent: 50 })).toThrow(/clip percent/);
+  });
+});
+
+describe('flattenIllumination (flat-field correction)', () => {
+  // 40x60 frames of a uniform dish under a smooth shading (+-20% left to right), with a small dark
+  // "cell" that moves, so the temporal mean is the shading plus a faint smear.
+  const frames = 6;
+  const height = 40;
+  const width = 60;
+  const shading = (x: number): number => 1 + 0.2 * Math.sin((Math.PI * (x - width / 2)) / width);
+  const video = (): Volume<Float32Array> => {
+    const data = new Float32Array(frames * height * width);
+    for (let t = 0; t < frames; t++) {
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          const cell = Math.hypot(x - 10 - 8 * t, y - 20) < 3 ? 0.5 : 1;
+          data[(t * height + y) * width + x] = 100 * cell * shading(x);
+        }
+      }
+    }
+    return { data, frames, height, width };
+  };
+
+  it('divides out the shading: the background becomes level, a cell keeps its contrast', () => {
+    const v = video();
+    flattenIllumination(v, defaultFlatFieldSigma(width, height));
+    const at = (t: number, y: number, x: number): number => v.data[(t * height + y) * width + x] ?? Number.NaN;
+    const left = at(0, 5, 3);
+    const right = at(0, 5, 56);
+    // Before: 100 * 0.81 against 100 * 1.19 (47% apart); after: within 5%.
+    expect(Math.abs(left - right) / right).toBeLessThan(0.05);
+    // The dark cell at (t 0, x 10, y 20) is still half its surroundings.
+    expect(at(0, 20, 10) / at(0, 30, 10)).toBeGreaterThan(0.45);
+    expect(at(0, 20, 10) / at(0, 30, 10)).toBeLessThan(0.56);
+  });
+
+  it('leaves an evenly lit video as it was, and refuses a non-positive scale', () => {
+    const flat: Volume<Float32Array> = { data: new Float32Array(2 * 8 * 8).fill(42), frames: 2, height: 8, width: 8 };
+    flattenIllumination(flat, 3);
+    flat.data.forEach((v) => expect(v).toBeCloseTo(42, 4));
+    expect(() => flattenIllumination(flat, 0)).toThrow(InvalidInputError);
+  });
+
+  it('is on by default in preprocessVideo and off with flatField: false', () => {
+    const data = new Uint8Array(frames * height * width);
+    for (let i = 0; i < data.length; i++) data[i] = Math.round(100 * shading(i % width));
+    const rawVideo: RawVideo = { volume: volumeOf(data, frames, height, width), bitDepth: 8, source: 'mem', kind: 'tiff-stack', frameNames: [] };
+    const spread = (values: Float32Array): number => Math.max(...values) - Math.min(...values);
+    const flattened = preprocessVideo(rawVideo, { factor: 1 }).volume.data;
+    const plain = preprocessVideo(rawVideo, { factor: 1, flatField: false }).volume.data;
+    expect(spread(plain)).toBeGreaterThan(0.9);
+    expect(spread(flattened)).toBeLessThan(0.15);
   });
 });

@@ -21,6 +21,8 @@ interface AnalyzeOptions extends ComputeOptions {
   readonly normalMap?: string;
   readonly seed: string;
   readonly json?: boolean;
+  /** false with --no-flat-field. */
+  readonly flatField?: boolean;
 }
 
 export interface AnalysisSummary {
@@ -42,7 +44,7 @@ export async function analyzeVideo(videoPath: string, options: AnalyzeOptions): 
   const m2Iterations = parsePositiveInt(options.m2Iterations, '--m2-iterations');
   const sequenceLength = parsePositiveInt(options.sequenceLength, '--sequence-length');
   await initCompute(options);
-  const { range } = await ingestVideo(store, 'video', videoPath, options.frames, factor);
+  const { range } = await ingestVideo(store, 'video', videoPath, options.frames, factor, options.flatField !== false);
   const renderer = createProgressRenderer(process.stderr, options.quiet);
   const prefix = 'analysis';
   const keys = analysisKeys(prefix);
@@ -142,6 +144,7 @@ export const registerAnalyze: RegisterCommand = (program) => {
     .option('--crop <px>', 'side of the square training crops', '96')
     .option('--sequence-length <n>', 'frames per M2 training sequence', '16')
     .option('--normal-map <i>', 'use feature map i as the normal-cell map instead of the automatic choice')
+    .option('--no-flat-field', 'skip the flat-field correction of uneven illumination (the paper rescales only)')
     .option('--seed <n>', 'seed of every random choice', '1')
     .option('--json', 'print stats.json instead of the summary')
     .action(async (video: string, options: AnalyzeOptions) => {

@@ -93,6 +93,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     crop: '64',
     batch: '2',
     positiveWeight: '20',
+    threshold: 'auto',
     seed: String(seed),
   });
 

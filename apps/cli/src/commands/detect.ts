@@ -8,7 +8,7 @@ import { loadStoredFrames, overlayMarks, readDetectorMeta, runDetectionStage } f
 import { toDownscaledPixels } from '@mitosis/video';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
-import { computeCommand, ingestVideo, initCompute, pad3, writeImage } from '../runtime';
+import { computeCommand, ingestVideo, initCompute, pad3, parseThreshold, writeImage } from '../runtime';
 import type { RegisterCommand } from './index';
 import { stat } from 'node:fs/promises';
 
@@ -19,10 +19,13 @@ interface DetectOptions extends ComputeOptions {
   readonly overlays?: string | false;
   readonly truth?: string;
   readonly vote: string;
+  readonly threshold?: string;
 }
 
 export interface DetectSummary {
   readonly detections: MitosisPoint[];
+  /** The threshold applied: --threshold, else the one stored with the model. */
+  readonly threshold: number;
   readonly frames: { first: number; last: number };
   readonly overlayDir?: string;
 }
@@ -30,6 +33,7 @@ export interface DetectSummary {
 /** M3 over a frame range: detections.csv (frame,x,y,score in original pixels) and overlay PNGs. */
 export async function detectInVideo(videoPath: string, options: DetectOptions): Promise<DetectSummary> {
   if (options.vote !== 'any' && options.vote !== 'mean') throw new InvalidInputError(`--vote "${options.vote}" must be any or mean`);
+  const threshold = options.threshold === undefined ? undefined : parseThreshold(options.threshold, '--threshold');
   const modelDir = path.resolve(options.model);
   const isDir = await stat(modelDir).then((s) => s.isDirectory(), () => false);
   if (!isDir) throw new NotFoundError(`model folder ${modelDir} does not exist`);
@@ -38,11 +42,15 @@ export async function detectInVideo(videoPath: string, options: DetectOptions): 
   const truth = options.truth ? await readPointsCsv(options.truth) : undefined;
   await initCompute(options);
   const scratch = createMemoryBlobStore();
-  const { range } = await ingestVideo(scratch, 'video', videoPath, options.frames, detector.factor);
+  const { range } = await ingestVideo(scratch, 'video', videoPath, options.frames, detector.factor, detector.flatField === true);
   const renderer = createProgressRenderer(process.stderr, options.quiet);
   let result;
   try {
-    result = await runDetectionStage(scratch, { videoKey: 'video', modelStore, modelPrefix: '' }, { vote: options.vote, onProgress: renderer.sink });
+    result = await runDetectionStage(scratch, { videoKey: 'video', modelStore, modelPrefix: '' }, {
+      vote: options.vote,
+      ...(threshold !== undefined ? { threshold } : {}),
+      onProgress: renderer.sink,
+    });
   } finally {
     renderer.stop();
   }
@@ -55,7 +63,7 @@ export async function detectInVideo(videoPath: string, options: DetectOptions): 
     overlayDir = path.resolve(options.overlays ?? path.join(path.dirname(outFile), 'overlays'));
     await writeOverlays(overlayDir, scratch, rounded, truth, range.first, range.last, detector.factor);
   }
-  return { detections: rounded, frames: range, ...(overlayDir ? { overlayDir } : {}) };
+  return { detections: rounded, threshold: result.threshold, frames: range, ...(overlayDir ? { overlayDir } : {}) };
 }
 
 /** One PNG per frame holding a detection (red) or an annotation (green, with --truth). */
@@ -96,10 +104,11 @@ export const registerDetect: RegisterCommand = (program) => {
     .option('--no-overlays', 'write no overlay PNGs')
     .option('--truth <csv>', 'annotations to draw on the overlays too (green)')
     .option('--vote <rule>', "combine windows: 'any' (paper: binarised outputs summed) or 'mean'", 'any')
+    .option('--threshold <p>', "binarise M3's outputs at p (paper: 0.5; default: the threshold stored with the model by mitosis train)")
     .action(async (video: string, options: DetectOptions) => {
       const summary = await detectInVideo(video, options);
       process.stdout.write(
-        `${summary.detections.length} mitoses detected in frames ${summary.frames.first}-${summary.frames.last}; written to ${path.resolve(options.out)}${summary.overlayDir ? `; overlays in ${summary.overlayDir}` : ''}\n`,
+        `${summary.detections.length} mitoses detected in frames ${summary.frames.first}-${summary.frames.last} (threshold ${summary.threshold}); written to ${path.resolve(options.out)}${summary.overlayDir ? `; overlays in ${summary.overlayDir}` : ''}\n`,
       );
       process.exitCode = exitCodes.OK;
     });

@@ -6,7 +6,7 @@ import type { DetectorMeta } from '@mitosis/stages';
 import { runTrainingStage } from '@mitosis/stages';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
-import { computeCommand, ingestVideo, initCompute, parseNonNegativeInt, parsePositiveInt } from '../runtime';
+import { computeCommand, ingestVideo, initCompute, parseNonNegativeInt, parsePositiveInt, parseThreshold } from '../runtime';
 import type { RegisterCommand } from './index';
 
 interface TrainOptions extends ComputeOptions {
@@ -19,7 +19,10 @@ interface TrainOptions extends ComputeOptions {
   readonly crop: string;
   readonly batch: string;
   readonly positiveWeight: string;
+  readonly threshold: string;
   readonly seed: string;
+  /** false with --no-flat-field. */
+  readonly flatField?: boolean;
 }
 
 /** M3 training on the annotated frames of a video; the model folder gets model.json, weights.bin and training.json. */
@@ -32,11 +35,12 @@ export async function trainModel(videoPath: string, options: TrainOptions): Prom
   const seed = parseNonNegativeInt(options.seed, '--seed');
   const positiveWeight = Number(options.positiveWeight);
   if (!Number.isFinite(positiveWeight) || positiveWeight <= 0) throw new InvalidInputError(`--positive-weight "${options.positiveWeight}" must be a number > 0`);
+  const detectionThreshold = options.threshold === 'auto' ? 'auto' : parseThreshold(options.threshold, '--threshold');
   // Annotations are read (and rejected when malformed) before any slow work starts.
   const annotations = await readPointsCsv(options.annotations);
   await initCompute(options);
   const scratch = createMemoryBlobStore();
-  const { range, frameCount } = await ingestVideo(scratch, 'video', videoPath, options.frames, factor);
+  const { range, frameCount } = await ingestVideo(scratch, 'video', videoPath, options.frames, factor, options.flatField !== false);
   const outDir = path.resolve(options.out);
   await mkdir(outDir, { recursive: true });
   const renderer = createProgressRenderer(process.stderr, options.quiet);
@@ -45,7 +49,7 @@ export async function trainModel(videoPath: string, options: TrainOptions): Prom
     const meta = await runTrainingStage(
       scratch,
       { videoKey: 'video', range, annotations, annotationSource: options.annotations, modelPrefix: 'model', videoFrames: { first: 1, last: frameCount } },
-      { k, iterations, crop, batch, seed, model: { positiveWeight }, onProgress: renderer.sink },
+      { k, iterations, crop, batch, seed, model: { positiveWeight }, detectionThreshold, onProgress: renderer.sink },
     );
     const target = createLocalBlobStore(outDir);
     for (const key of await scratch.list('model/')) await target.put(key.slice('model/'.length), await scratch.get(key));
@@ -68,11 +72,13 @@ export const registerTrain: RegisterCommand = (program) => {
     .option('--crop <px>', 'side of the square training crops', '96')
     .option('--batch <n>', 'windows per update', '2')
     .option('--positive-weight <w>', 'weight of mitosis voxels in the loss (paper: 1, with 6000 updates; a few hundred updates need the rare positives weighted)', '20')
+    .option('--threshold <p|auto>', "detection threshold stored with the model: 'auto' picks the best F1 on the annotated frames, a number fixes it (paper: 0.5)", 'auto')
+    .option('--no-flat-field', 'skip the flat-field correction of uneven illumination (the paper rescales only)')
     .option('--seed <n>', 'seed of every random choice', '1')
     .action(async (video: string, options: TrainOptions) => {
       const meta = await trainModel(video, options);
       process.stdout.write(
-        `trained M3 (k = ${meta.k}) on frames ${meta.trainingFrames.first}-${meta.trainingFrames.last} with ${meta.annotations} annotated mitoses; final loss ${meta.finalLoss?.toFixed(5)}; model in ${path.resolve(options.out)}\n`,
+        `trained M3 (k = ${meta.k}) on frames ${meta.trainingFrames.first}-${meta.trainingFrames.last} with ${meta.annotations} annotated mitoses; final loss ${meta.finalLoss?.toFixed(5)}; detection threshold ${meta.threshold} (${meta.thresholdChoice?.chosenBy === 'annotated-frames' ? 'best F1 on the annotated frames' : meta.thresholdChoice?.chosenBy === 'given' ? 'given' : 'the paper\'s'}); model in ${path.resolve(options.out)}\n`,
       );
       await writeFile(path.join(path.resolve(options.out), 'README.txt'), 'M3 mitosis detector: model.json + weights.bin (tfjs weights), training.json (k, frames, factor).\n');
       process.exitCode = exitCodes.OK;

@@ -40,6 +40,15 @@ export function createRmsProp(config: RmsPropConfig): tf.Optimizer {
   return tf.train.rmsprop(config.learningRate, config.decay, config.momentum, config.epsilon);
 }
 
+/**
+ * Sets the step size of an optimiser made by createRmsProp, for learning-rate schedules. tfjs
+ * keeps it in a protected field read at every update, with no setter.
+ */
+export function setLearningRate(optimizer: tf.Optimizer, rate: number): void {
+  requirePositive('learning rate', rate);
+  (optimizer as unknown as { learningRate: number }).learningRate = rate;
+}
+
 /** The pieces every network exposes, whatever its kind. */
 export interface NetworkBase<K extends ModelKind, C> {
   readonly kind: K;

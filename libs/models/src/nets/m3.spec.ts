@@ -35,6 +35,24 @@ describe.each<SpecBackend>(['cpu', 'wasm'])('M3 (III.F) on %s', (backend) => {
     m3.dispose();
   });
 
+  it('corrects its probabilities for the positive weight: the same weights give sigmoid(logit - log w)', () => {
+    const plain = createM3({ ...small, seed: 4 });
+    const weighted = createM3({ ...small, seed: 4, positiveWeight: 20 });
+    const x = randomSequence(2, [1, 3, 6, 5, 1]);
+    const read = (t: tf.Tensor): number[] => {
+      const values = Array.from(t.dataSync());
+      t.dispose();
+      return values;
+    };
+    const p1 = read(plain.predict(x));
+    const p20 = read(weighted.predict(x));
+    const expected = p1.map((p) => 1 / (1 + Math.exp(-(Math.log(p / (1 - p)) - Math.log(20)))));
+    expect(Math.max(...p20.map((p, i) => Math.abs(p - (expected[i] ?? Number.NaN))))).toBeLessThan(1e-5);
+    tf.dispose(x);
+    plain.dispose();
+    weighted.dispose();
+  });
+
   it('repeats weights and losses for a seed, and differs for another', () => {
     const run = (seed: number): { losses: number[]; weights: Record<string, number[]> } => {
       const m3 = createM3({ ...small, seed });

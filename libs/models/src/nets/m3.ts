@@ -16,6 +16,7 @@ import {
   requirePositiveInt,
   requireSeed,
   resolveRmsProp,
+  setLearningRate,
 } from './common';
 import type { NetworkBase, ParamMap, RmsPropConfig } from './common';
 import { createConvLstmCell, framesOf, runConvLstm, sequenceOf } from './conv-lstm';
@@ -33,7 +34,9 @@ export interface M3Config {
   decoderWidth: number;
   /**
    * Weight of positive (mitosis) pixels in the cross-entropy. 1 is the paper's eq. 13; larger
-   * values are a deviation offered for the strong class imbalance of mitosis labels.
+   * values are a deviation offered for the strong class imbalance of mitosis labels: they make
+   * the rare positives pull harder early in training. `predict` undoes the shift they cause in
+   * the output (a weight w moves the logits by log w), so its probabilities do not depend on w.
    */
   positiveWeight: number;
   /** Seeds the weights and the dropout masks. */
@@ -50,7 +53,12 @@ export interface M3Model extends NetworkBase<'m3', M3Config> {
    * masks come from `rng`, by default the model's own seeded stream.
    */
   trainStep(windows: tf.Tensor5D, labels: tf.Tensor5D, rng?: Rng): number;
-  /** Mitosis probabilities [b, k, h, w, 1] (no dropout). The caller disposes the result. */
+  /** The RMSProp step size from the next update on (config.optimizer.learningRate at creation). */
+  setLearningRate(rate: number): void;
+  /**
+   * Mitosis probabilities [b, k, h, w, 1] (no dropout), corrected for the positive weight of the
+   * training loss (see positiveWeight). The caller disposes the result.
+   */
   predict(windows: tf.Tensor5D): tf.Tensor5D;
 }
 
@@ -122,9 +130,18 @@ export function createM3(options: M3Options = {}): M3Model {
       const seed = opSeed(rng);
       return optimiseStep(optimizer, params, () => binaryCrossEntropyWithLogits(logits(windows, seed), labels, config.positiveWeight));
     },
+    setLearningRate(rate) {
+      setLearningRate(optimizer, rate);
+    },
     predict(windows) {
       checkSequence(windows, 'M3 input windows', 1);
-      return tf.tidy(() => tf.sigmoid(logits(windows, null)));
+      // Prior correction for the positive weight w: the weighted cross-entropy is lowest at
+      // sigmoid(z) = w p / (w p + 1 - p), i.e. z = logit(p) + log w, where p is the probability of
+      // a mitosis the data support. Subtracting log w gives p back, so the paper's threshold 0.5
+      // (III.G) keeps its meaning; uncorrected, w = 20 fired at p = 1/21 and flooded detection
+      // with false positives.
+      const shift = Math.log(config.positiveWeight);
+      return tf.tidy(() => tf.sigmoid(shift === 0 ? logits(windows, null) : tf.sub<tf.Tensor5D>(logits(windows, null), shift)));
     },
     dispose() {
       optimizer.dispose();
