@@ -9,6 +9,8 @@ export interface SweepCell {
   readonly f1Th3: number;
   readonly annotations: number;
   readonly detections: number;
+  /** The detection threshold the training chose on the annotated frames (absent in older results). */
+  readonly threshold?: number;
 }
 
 /** Table II of the paper (F1 at th = 1 and th = 3) for the cells the sweep covers. */

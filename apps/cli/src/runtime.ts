@@ -56,6 +56,12 @@ export function parsePositiveInt(text: string, what: string): number {
   return Number(text);
 }
 
+export function parsePositiveNumber(text: string, what: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) throw new InvalidInputError(`${what} "${text}" must be a number > 0`);
+  return value;
+}
+
 /** A probability threshold strictly between 0 and 1. */
 export function parseThreshold(text: string, what: string): number {
   const value = Number(text);

@@ -25,6 +25,12 @@ export interface ArtificialEventOptions {
    * measures on real maps follow the data, not this option.
    */
   readonly maxLength?: number;
+  /**
+   * Only trajectories present in at least this many frames of the window lose a part (default
+   * 2: any that has a frame to show before the removal). Specks that flicker in and out of y for
+   * a frame or two are not cells whose events M2 could learn.
+   */
+  readonly minTrajectoryFrames?: number;
 }
 
 /**
@@ -44,6 +50,7 @@ export function makeArtificialEvents(
   const fraction = options.fraction ?? 1;
   const minLength = options.minLength ?? 2;
   const maxLength = options.maxLength ?? 16;
+  const minTrajectoryFrames = Math.max(2, options.minTrajectoryFrames ?? 2);
   if (minLength < 1 || maxLength < minLength) throw new InvalidInputError(`artificial event lengths ${minLength}..${maxLength} are not a range`);
   const { frames, height, width } = map;
   const plane = height * width;
@@ -62,7 +69,7 @@ export function makeArtificialEvents(
   const removeTo = new Map<number, number>();
   for (const [label, t0] of [...first.entries()].sort((a, b) => a[0] - b[0])) {
     const t1 = last.get(label) ?? t0;
-    if (t1 <= t0 || rng.next() >= fraction) continue;
+    if (t1 - t0 + 1 < minTrajectoryFrames || rng.next() >= fraction) continue;
     const start = t0 + 1 + rng.int(t1 - t0);
     const length = minLength + rng.int(maxLength - minLength + 1);
     removeFrom.set(label, start);
@@ -91,6 +98,13 @@ export interface EventModelTrainingOptions {
   readonly crop?: number;
   /** Sequences per update. Default 2. */
   readonly batch?: number;
+  /**
+   * Pixels along each crop edge left out of M2's loss (default 0, as the paper, which trains on
+   * whole frames). Cells that move out of a crop vanish from it with no event label; on 48-px
+   * crops about half the cells sit near an edge, and M2 learnt that a vanished cell is as often
+   * no event, its e' falling under 0.5 four frames after a cell left whatever the event lasted.
+   */
+  readonly lossMargin?: number;
   readonly seed?: number;
   readonly artificialEvents?: ArtificialEventOptions;
   readonly model?: M2Options;
@@ -133,7 +147,7 @@ export function trainEventModel(
       const c = stackSequences(contexts);
       const e = stackSequences(events);
       try {
-        losses.push(model.trainStep(c, e));
+        losses.push(model.trainStep(c, e, options.lossMargin ?? 0));
       } finally {
         c.dispose();
         e.dispose();

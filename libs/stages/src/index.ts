@@ -3,7 +3,7 @@ export type { EventLengthStatistics, Recommendation } from './recommendation';
 export { buildMitosisLabels } from './labels';
 export type { SequenceGrid, LabelOptions } from './labels';
 export { scoreFeatureMaps, chooseNormalCellMap, normalCellMapFrom } from './normal-cell-map';
-export type { FeatureMapScore, MapSelectionOptions } from './normal-cell-map';
+export type { FeatureMapScore, MapSelectionOptions, NormalCellMapCleaning } from './normal-cell-map';
 export { trainNormalCellModel, extractFeatureMaps } from './normal-cell-model';
 export type { NormalCellTrainingOptions } from './normal-cell-model';
 export { linkTrajectories, makeArtificialEvents, trainEventModel, predictCellEvents, inferenceWindows } from './event-model';

@@ -57,11 +57,43 @@ describe('choosing the normal-cell map among M1 feature maps', () => {
   it('binarises the chosen map and erodes it once with the 4-neighbourhood', () => {
     const winner = cellLikeWinner(1, 56);
     const y = normalCellMapFrom(winner, 1);
-    const raw = normalCellMapFrom(winner, 1, 0);
+    const raw = normalCellMapFrom(winner, 1, { erosions: 0 });
     const count = (v: Volume<Uint8Array>): number => v.data.reduce((a, b) => a + b, 0);
     expect(count(raw)).toBeGreaterThan(count(y));
     expect(y.data[12 * 56 + 12]).toBe(1);
     expect(y.data[12 * 56 + 16]).toBe(0);
     expect(raw.data[12 * 56 + 16]).toBe(1);
+  });
+
+  it('drops components under the minimum area, after the erosions, and refuses bad settings', () => {
+    // One frame of 10x10 winning map 2: a 3x3 block (9 px) and a lone pixel.
+    const data = new Uint8Array(100);
+    for (let y = 2; y <= 4; y++) for (let x = 2; x <= 4; x++) data[y * 10 + x] = 2;
+    data[8 * 10 + 8] = 2;
+    const winner = { data, frames: 1, height: 10, width: 10 };
+    const count = (v: Volume<Uint8Array>): number => v.data.reduce((a, b) => a + b, 0);
+    expect(count(normalCellMapFrom(winner, 2, { erosions: 0 }))).toBe(10);
+    expect(count(normalCellMapFrom(winner, 2, { erosions: 0, minArea: 4 }))).toBe(9);
+    expect(count(normalCellMapFrom(winner, 2, { erosions: 0, minArea: 10 }))).toBe(0);
+    // One erosion leaves the block's centre (1 px), which a minimum area of 2 then drops.
+    expect(count(normalCellMapFrom(winner, 2, { erosions: 1 }))).toBe(1);
+    expect(count(normalCellMapFrom(winner, 2, { erosions: 1, minArea: 2 }))).toBe(0);
+    expect(() => normalCellMapFrom(winner, 2, { erosions: -1 })).toThrow(InvalidInputError);
+    expect(() => normalCellMapFrom(winner, 2, { minArea: 1.5 })).toThrow(InvalidInputError);
+  });
+
+  it('drops trajectories present in fewer than minFrames frames, keeping the ones that last', () => {
+    // 4 frames of 6x6: a 2x2 cell in every frame at (1, 1), a speck blinking at (4, 4) in frame 2.
+    const data = new Uint8Array(4 * 36);
+    for (let t = 0; t < 4; t++) for (const [y, x] of [[1, 1], [1, 2], [2, 1], [2, 2]] as const) data[t * 36 + y * 6 + x] = 1;
+    data[2 * 36 + 4 * 6 + 4] = 1;
+    const winner = { data, frames: 4, height: 6, width: 6 };
+    const count = (v: Volume<Uint8Array>): number => v.data.reduce((a, b) => a + b, 0);
+    expect(count(normalCellMapFrom(winner, 1, { erosions: 0 }))).toBe(17);
+    const cleaned = normalCellMapFrom(winner, 1, { erosions: 0, minFrames: 2 });
+    expect(count(cleaned)).toBe(16);
+    expect(cleaned.data[2 * 36 + 4 * 6 + 4]).toBe(0);
+    expect(count(normalCellMapFrom(winner, 1, { erosions: 0, minFrames: 5 }))).toBe(0);
+    expect(() => normalCellMapFrom(winner, 1, { minFrames: -2 })).toThrow(InvalidInputError);
   });
 });

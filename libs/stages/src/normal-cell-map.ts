@@ -1,5 +1,5 @@
 import { InvalidInputError } from '@mitosis/core';
-import type { Volume } from '@mitosis/volume';
+import type { Component, Volume } from '@mitosis/volume';
 import { connectedComponents, cross2d, erode } from '@mitosis/volume';
 
 /** How much one of M1's n feature maps looks like the interiors of separate, round cells. */
@@ -99,13 +99,54 @@ export function chooseNormalCellMap(scores: readonly FeatureMapScore[], override
   return best;
 }
 
+/** How the chosen map becomes y_t. */
+export interface NormalCellMapCleaning {
+  /** Erosions with the 4-neighbourhood (paper III.C: one). Default 1. */
+  readonly erosions?: number;
+  /**
+   * 2D components smaller than this many pixels, after the erosions, are dropped as noise
+   * (default 0: none, as the paper). For cells only a few pixels across, erosion would cut the
+   * interiors to fragments; no erosion and a minimum area remove the noise instead.
+   */
+  readonly minArea?: number;
+  /**
+   * Trajectories (2D components linked where they overlap in consecutive frames) present in
+   * fewer than this many frames are dropped (default 0: none, as the paper): specks that blink
+   * into the map for a frame are noise in time, as sub-cell specks are noise in space, and M2
+   * would otherwise learn that a vanishing object is as often noise as a cell event.
+   */
+  readonly minFrames?: number;
+}
+
 /**
  * y_t (paper III.C): the chosen map binarised (every pixel it wins becomes 1) and eroded with the
- * 4-neighbourhood to remove noise and split touching cells.
+ * 4-neighbourhood to remove noise and split touching cells; optionally, the specks left smaller
+ * than `minArea` are removed.
  */
-export function normalCellMapFrom(winner: Volume<Uint8Array>, index: number, erosions = 1): Volume<Uint8Array> {
+export function normalCellMapFrom(winner: Volume<Uint8Array>, index: number, cleaning: NormalCellMapCleaning = {}): Volume<Uint8Array> {
+  const erosions = cleaning.erosions ?? 1;
+  const minArea = cleaning.minArea ?? 0;
+  const minFrames = cleaning.minFrames ?? 0;
+  if (!Number.isInteger(minFrames) || minFrames < 0) throw new InvalidInputError(`the minimum trajectory length must be a whole number of frames >= 0, got ${minFrames}`);
+  if (!Number.isInteger(erosions) || erosions < 0) throw new InvalidInputError(`erosions must be a whole number >= 0, got ${erosions}`);
+  if (!Number.isInteger(minArea) || minArea < 0) throw new InvalidInputError(`the minimum area must be a whole number of pixels >= 0, got ${minArea}`);
   const mask = new Uint8Array(winner.data.length);
   for (let i = 0; i < mask.length; i++) mask[i] = winner.data[i] === index ? 1 : 0;
   const binary = { ...winner, data: mask };
-  return erosions > 0 ? erode(binary, cross2d(), { iterations: erosions }) : binary;
+  const eroded = erosions > 0 ? erode(binary, cross2d(), { iterations: erosions }) : binary;
+  const specksRemoved = minArea > 1 ? dropComponents(eroded, 'frame-4', (c) => c.size < minArea) : eroded;
+  return minFrames > 1 ? dropComponents(specksRemoved, 'overlap-4', (c) => c.temporalLength < minFrames) : specksRemoved;
+}
+
+/** The map without the components `drop` selects. */
+function dropComponents(map: Volume<Uint8Array>, connectivity: 'frame-4' | 'overlap-4', drop: (c: Component) => boolean): Volume<Uint8Array> {
+  const { labels, components } = connectedComponents(map, { connectivity });
+  const dropped = new Uint8Array(components.length + 1);
+  for (const c of components) if (drop(c)) dropped[c.label] = 1;
+  const data = new Uint8Array(map.data.length);
+  for (let i = 0; i < data.length; i++) {
+    const label = labels.data[i] ?? 0;
+    data[i] = label > 0 && dropped[label] === 0 ? 1 : 0;
+  }
+  return { ...map, data };
 }

@@ -128,6 +128,10 @@ export interface NormalCellMapStageOptions {
   readonly normalMap?: number;
   /** Erosions of the binarised map (paper III.C). Default 1. */
   readonly erosions?: number;
+  /** Drop 2D components of y_t under this many pixels (NormalCellMapCleaning.minArea). Default 0. */
+  readonly minArea?: number;
+  /** Drop trajectories of y_t shorter than this many frames (NormalCellMapCleaning.minFrames). Default 0. */
+  readonly minFrames?: number;
   readonly onProgress?: ProgressSink;
 }
 
@@ -156,7 +160,7 @@ export async function runNormalCellMapStage(
     // the maps and pick one (--normal-map).
     await writeArray(store, keys.featureMaps, { data: winner.data, shape }, { dimensionNames: ['t', 'y', 'x'], attributes: { scores } });
     const chosen = chooseNormalCellMap(scores, options.normalMap);
-    const normalCellMap = normalCellMapFrom(winner, chosen, options.erosions ?? 1);
+    const normalCellMap = normalCellMapFrom(winner, chosen, { erosions: options.erosions ?? 1, minArea: options.minArea ?? 0, minFrames: options.minFrames ?? 0 });
     await writeArray(store, keys.normalCellMap, { data: normalCellMap.data, shape }, { dimensionNames: ['t', 'y', 'x'] });
     const choice: NormalCellMapChoice = { chosen, automatic: options.normalMap === undefined, scores };
     await putJson(store, keys.mapChoice, choice);

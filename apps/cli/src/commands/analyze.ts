@@ -7,7 +7,7 @@ import { readArray, readArrayMetadata } from '@mitosis/tensor-store';
 import { encodePng } from '@mitosis/video';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
-import { computeCommand, ingestVideo, initCompute, pad3, parseNonNegativeInt, parsePositiveInt, writeImage } from '../runtime';
+import { computeCommand, ingestVideo, initCompute, pad3, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber, writeImage } from '../runtime';
 import type { RegisterCommand } from './index';
 
 interface AnalyzeOptions extends ComputeOptions {
@@ -17,8 +17,15 @@ interface AnalyzeOptions extends ComputeOptions {
   readonly m1Iterations: string;
   readonly m2Iterations: string;
   readonly crop: string;
+  readonly m2Crop?: string;
+  readonly m2Batch: string;
+  readonly m2PositiveWeight: string;
+  readonly m2LossMargin: string;
   readonly sequenceLength: string;
   readonly normalMap?: string;
+  readonly erosions: string;
+  readonly minArea: string;
+  readonly minFrames: string;
   readonly seed: string;
   readonly json?: boolean;
   /** false with --no-flat-field. */
@@ -43,6 +50,13 @@ export async function analyzeVideo(videoPath: string, options: AnalyzeOptions): 
   const m1Iterations = parsePositiveInt(options.m1Iterations, '--m1-iterations');
   const m2Iterations = parsePositiveInt(options.m2Iterations, '--m2-iterations');
   const sequenceLength = parsePositiveInt(options.sequenceLength, '--sequence-length');
+  const erosions = parseNonNegativeInt(options.erosions, '--erosions');
+  const minArea = parseNonNegativeInt(options.minArea, '--min-area');
+  const minFrames = parseNonNegativeInt(options.minFrames, '--min-frames');
+  const m2Crop = options.m2Crop === undefined ? crop : parsePositiveInt(options.m2Crop, '--m2-crop');
+  const m2Batch = parsePositiveInt(options.m2Batch, '--m2-batch');
+  const m2PositiveWeight = parsePositiveNumber(options.m2PositiveWeight, '--m2-positive-weight');
+  const m2LossMargin = parseNonNegativeInt(options.m2LossMargin, '--m2-loss-margin');
   await initCompute(options);
   const { range } = await ingestVideo(store, 'video', videoPath, options.frames, factor, options.flatField !== false);
   const renderer = createProgressRenderer(process.stderr, options.quiet);
@@ -54,6 +68,9 @@ export async function analyzeVideo(videoPath: string, options: AnalyzeOptions): 
       { videoKey: 'video', prefix },
       {
         training: { iterations: m1Iterations, crop, seed },
+        erosions,
+        minArea,
+        minFrames,
         ...(normalMap === undefined ? {} : { normalMap }),
         onProgress: renderer.sink,
       },
@@ -71,7 +88,18 @@ export async function analyzeVideo(videoPath: string, options: AnalyzeOptions): 
     const { stats } = await runEventLengthStage(
       store,
       { videoKey: 'video', range, prefix },
-      { training: { iterations: m2Iterations, crop, seed, sequenceLength }, onProgress: renderer.sink },
+      {
+        training: {
+          iterations: m2Iterations,
+          crop: m2Crop,
+          batch: m2Batch,
+          seed,
+          sequenceLength,
+          lossMargin: m2LossMargin,
+          model: { positiveWeight: m2PositiveWeight },
+        },
+        onProgress: renderer.sink,
+      },
     );
     renderer.stop();
     await writeFile(path.join(outDir, 'stats.json'), `${JSON.stringify(stats, null, 2)}\n`);
@@ -142,8 +170,15 @@ export const registerAnalyze: RegisterCommand = (program) => {
     .option('--m1-iterations <n>', 'M1 training updates', '400')
     .option('--m2-iterations <n>', 'M2 training updates', '300')
     .option('--crop <px>', 'side of the square training crops', '96')
+    .option('--m2-crop <px>', 'side of the M2 training crops (default: --crop)')
+    .option('--m2-batch <n>', 'sequences per M2 update', '2')
+    .option('--m2-positive-weight <w>', 'weight of event voxels in the M2 loss; e\' is corrected for it (paper: 1)', '1')
+    .option('--m2-loss-margin <px>', 'pixels along each M2 crop edge left out of its loss, where cells leave the crop unlabelled (paper: 0, whole frames)', '0')
     .option('--sequence-length <n>', 'frames per M2 training sequence', '16')
     .option('--normal-map <i>', 'use feature map i as the normal-cell map instead of the automatic choice')
+    .option('--erosions <n>', 'erosions of the binarised normal-cell map (paper: 1)', '1')
+    .option('--min-area <px>', 'drop normal-cell map components under this many pixels (0: keep all, as the paper)', '0')
+    .option('--min-frames <n>', 'drop normal-cell map trajectories present in fewer frames (0: keep all, as the paper)', '0')
     .option('--no-flat-field', 'skip the flat-field correction of uneven illumination (the paper rescales only)')
     .option('--seed <n>', 'seed of every random choice', '1')
     .option('--json', 'print stats.json instead of the summary')

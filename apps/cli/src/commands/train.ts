@@ -1,12 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createLocalBlobStore, createMemoryBlobStore, exitCodes, InvalidInputError } from '@mitosis/core';
+import { createLocalBlobStore, createMemoryBlobStore, exitCodes } from '@mitosis/core';
 import { readPointsCsv } from '@mitosis/scoring';
 import type { DetectorMeta } from '@mitosis/stages';
 import { runTrainingStage } from '@mitosis/stages';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
-import { computeCommand, ingestVideo, initCompute, parseNonNegativeInt, parsePositiveInt, parseThreshold } from '../runtime';
+import { computeCommand, ingestVideo, initCompute, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber, parseThreshold } from '../runtime';
 import type { RegisterCommand } from './index';
 
 interface TrainOptions extends ComputeOptions {
@@ -33,8 +33,7 @@ export async function trainModel(videoPath: string, options: TrainOptions): Prom
   const crop = parsePositiveInt(options.crop, '--crop');
   const batch = parsePositiveInt(options.batch, '--batch');
   const seed = parseNonNegativeInt(options.seed, '--seed');
-  const positiveWeight = Number(options.positiveWeight);
-  if (!Number.isFinite(positiveWeight) || positiveWeight <= 0) throw new InvalidInputError(`--positive-weight "${options.positiveWeight}" must be a number > 0`);
+  const positiveWeight = parsePositiveNumber(options.positiveWeight, '--positive-weight');
   const detectionThreshold = options.threshold === 'auto' ? 'auto' : parseThreshold(options.threshold, '--threshold');
   // Annotations are read (and rejected when malformed) before any slow work starts.
   const annotations = await readPointsCsv(options.annotations);
@@ -68,9 +67,9 @@ export const registerTrain: RegisterCommand = (program) => {
     .requiredOption('--k <n>', 'ConvLSTM sequence length (mitosis analyze recommends one)')
     .requiredOption('--out <dir>', 'model folder to write')
     .option('--factor <n>', 'downscale factor (paper: 4)', '4')
-    .option('--iterations <n>', 'training updates (paper: 6000)', '600')
-    .option('--crop <px>', 'side of the square training crops', '96')
-    .option('--batch <n>', 'windows per update', '2')
+    .option('--iterations <n>', 'training updates (paper: 6000)', '800')
+    .option('--crop <px>', 'side of the square training crops (paper: whole frames)', '32')
+    .option('--batch <n>', 'windows per update', '4')
     .option('--positive-weight <w>', 'weight of mitosis voxels in the loss (paper: 1, with 6000 updates; a few hundred updates need the rare positives weighted)', '20')
     .option('--threshold <p|auto>', "detection threshold stored with the model: 'auto' picks the best F1 on the annotated frames, a number fixes it (paper: 0.5)", 'auto')
     .option('--no-flat-field', 'skip the flat-field correction of uneven illumination (the paper rescales only)')

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { InvalidInputError, createRng } from '@mitosis/core';
-import { binaryCrossEntropyWithLogits, checkSequence, conv2d, createConv, glorotUniform, resolveRmsProp } from './common';
+import { binaryCrossEntropyWithLogits, checkSequence, conv2d, createConv, glorotUniform, interiorMask, resolveRmsProp } from './common';
 import type { ParamMap } from './common';
 import { receptiveFieldRadius } from './receptive-field';
 import { useBackend } from './spec-utils';
@@ -68,6 +68,21 @@ describe('binaryCrossEntropyWithLogits', () => {
   it('weighs positive pixels by positiveWeight', () => {
     const expected = (3 * Math.LN2 + Math.log1p(Math.exp(2)) + 3 * Math.log1p(Math.exp(1))) / 3;
     expect(binaryCrossEntropyWithLogits(logits, labels, 3).dataSync()[0]).toBeCloseTo(expected, 5);
+  });
+
+  it('averages over the voxels a mask keeps, the mask broadcast over batch and time', () => {
+    // [2, 1, 3, 3, 1] logits 0 except a 5 at each corner, labels 0: the corners cost softplus(5).
+    const values = new Float32Array(18);
+    for (const b of [0, 9]) for (const corner of [0, 2, 6, 8]) values[b + corner] = 5;
+    const z = tf.tensor5d(values, [2, 1, 3, 3, 1]);
+    const y = tf.zerosLike(z);
+    const mask = interiorMask(3, 3, 1);
+    expect(Array.from(mask.dataSync())).toEqual([0, 0, 0, 0, 1, 0, 0, 0, 0]);
+    // Only the centre is kept: softplus(0) = log 2, whatever the corners hold.
+    expect(binaryCrossEntropyWithLogits(z, y, 1, mask).dataSync()[0]).toBeCloseTo(Math.LN2, 5);
+    expect(binaryCrossEntropyWithLogits(z, y).dataSync()[0]).toBeGreaterThan(1);
+    expect(() => interiorMask(3, 3, 2)).toThrow(InvalidInputError);
+    tf.dispose([z, y, mask]);
   });
 
   it('stays finite where the sigmoid saturates', () => {

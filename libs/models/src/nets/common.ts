@@ -117,14 +117,41 @@ export function conv2d(x: tf.Tensor4D, conv: Conv, activation: 'linear' | 'relu'
  * which for w = 1 is -[y log s(z) + (1 - y) log(1 - s(z))]; w > 1 weighs positive pixels w times.
  * The paper sums over pixels; the mean only rescales the gradient, which RMSProp normalises.
  */
-export function binaryCrossEntropyWithLogits(logits: tf.Tensor, labels: tf.Tensor, positiveWeight = 1): tf.Scalar {
+export function binaryCrossEntropyWithLogits(logits: tf.Tensor, labels: tf.Tensor, positiveWeight = 1, mask?: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
     const softplusNeg = tf.softplus(tf.neg(logits));
     const negativePart = tf.mul(tf.sub(1, labels), logits);
     const weight = positiveWeight === 1 ? null : tf.add(1, tf.mul(positiveWeight - 1, labels));
     const positivePart = weight === null ? softplusNeg : tf.mul(weight, softplusNeg);
-    return tf.mean(tf.add(negativePart, positivePart));
+    const perVoxel = tf.add(negativePart, positivePart);
+    if (mask === undefined) return tf.mean(perVoxel);
+    // The mean over the voxels the mask keeps (a mask broadcast over the batch and time axes).
+    const kept = tf.mul(perVoxel, mask);
+    return tf.div(tf.sum(kept), tf.sum(tf.mul(tf.onesLike(perVoxel), mask)));
   });
+}
+
+/**
+ * [1, 1, h, w, 1]: 1 inside, 0 within `margin` pixels of the crop's edge, to leave the edge out of
+ * a loss (see M2's trainStep). A margin that leaves nothing inside is refused.
+ */
+export function interiorMask(height: number, width: number, margin: number): tf.Tensor5D {
+  if (!Number.isInteger(margin) || margin < 0) throw new InvalidInputError(`a loss margin must be a whole number of pixels >= 0, got ${margin}`);
+  if (2 * margin >= height || 2 * margin >= width) throw new InvalidInputError(`a loss margin of ${margin} px leaves nothing of a ${width}x${height} crop`);
+  const values = new Float32Array(height * width);
+  for (let y = margin; y < height - margin; y++) values.fill(1, y * width + margin, y * width + width - margin);
+  return tf.tensor5d(values, [1, 1, height, width, 1]);
+}
+
+/**
+ * Probabilities from the logits of a network trained with binaryCrossEntropyWithLogits and a
+ * positive weight w: sigmoid(z - log w). The weighted loss is lowest at sigmoid(z) =
+ * w p / (w p + 1 - p), i.e. z = logit(p) + log w, where p is the probability the data support;
+ * subtracting log w gives p back, so a threshold of 0.5 keeps its meaning whatever w was.
+ */
+export function weightCorrectedSigmoid<T extends tf.Tensor>(logits: T, positiveWeight: number): T {
+  const shift = Math.log(positiveWeight);
+  return tf.tidy(() => tf.sigmoid(shift === 0 ? logits : tf.sub<T>(logits, shift)));
 }
 
 /**

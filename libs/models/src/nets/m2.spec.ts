@@ -48,6 +48,24 @@ describe.each<SpecBackend>(['cpu', 'wasm'])('M2 (III.D) on %s', (backend) => {
     m2.dispose();
   });
 
+  it('corrects e\' for the event weight: the same weights give sigmoid(logit - log w)', () => {
+    const read = (t: tf.Tensor): number[] => {
+      const values = Array.from(t.dataSync());
+      t.dispose();
+      return values;
+    };
+    const plain = createM2({ ...small, seed: 4 });
+    const weighted = createM2({ ...small, seed: 4, positiveWeight: 5 });
+    const maps = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([1, 3, 6, 5, 1], 0, 1, 'float32', 9), 0.5), 'float32')) as tf.Tensor5D;
+    const p1 = read(plain.predict(maps));
+    const p5 = read(weighted.predict(maps));
+    const expected = p1.map((p) => 1 / (1 + Math.exp(-(Math.log(p / (1 - p)) - Math.log(5)))));
+    expect(Math.max(...p5.map((p, i) => Math.abs(p - (expected[i] ?? Number.NaN))))).toBeLessThan(1e-5);
+    maps.dispose();
+    plain.dispose();
+    weighted.dispose();
+  });
+
   it('repeats weights and losses for a seed, and differs for another', () => {
     const { context, events } = eventSequences(2, 1, 3, 5, 1);
     const run = (seed: number): { losses: number[]; weights: Record<string, number[]> } => {

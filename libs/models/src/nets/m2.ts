@@ -7,12 +7,15 @@ import {
   conv2d,
   createConv,
   createRmsProp,
+  interiorMask,
   optimiseStep,
   requireOddKernel,
   requirePositiveInt,
   requireSeed,
+  requirePositive,
   requireWidths,
   resolveRmsProp,
+  weightCorrectedSigmoid,
 } from './common';
 import type { NetworkBase, ParamMap, RmsPropConfig } from './common';
 import { convLstmStepPacked, createConvLstmCell, framesOf, runConvLstm, sequenceOf } from './conv-lstm';
@@ -28,6 +31,12 @@ export interface M2Config {
   encoderWidths: number[];
   /** Channels of the 3x3 decoder conv after the ConvLSTM (16, ReLU). */
   decoderWidth: number;
+  /**
+   * Weight of event voxels (e = 1) in the cross-entropy; 1 is eqs. 11-12. Events are a few
+   * percent of the map, so early updates learn "no event anywhere"; a larger weight makes them
+   * pull harder, and `predict` corrects its probabilities for it (weightCorrectedSigmoid).
+   */
+  positiveWeight: number;
   seed: number;
   optimizer: RmsPropConfig;
 }
@@ -45,8 +54,12 @@ export interface M2Model extends NetworkBase<'m2', M2Config> {
    * is exactly BCE(e', e). Where c = 1 the sum is already y = 1 (as a probability) whatever e' is,
    * so eq. 12 says nothing there; BCE(e', e) additionally asks e' = 0 there, which is what the data
    * says, since a removed part never overlaps the context it was removed from (e = 0 where c = 1).
+   *
+   * `lossMargin` (default 0) leaves the voxels within that many pixels of the crop's edge out of
+   * the loss: there cells leave the crop as they move, vanishing from c without an event label,
+   * which on small crops taught M2 that a vanished cell is soon no event (see EventModelTraining).
    */
-  trainStep(context: tf.Tensor5D, events: tf.Tensor5D): number;
+  trainStep(context: tf.Tensor5D, events: tf.Tensor5D, lossMargin?: number): number;
   /**
    * Event probabilities e' [b, t, h, w, 1] for a sequence of normal-cell maps: at inference the
    * real map sequence y goes in, and e' marks where and when cells leave it (cell events).
@@ -60,12 +73,14 @@ export function resolveM2Config(options: M2Options = {}): M2Config {
     kernel: options.kernel ?? 3,
     encoderWidths: options.encoderWidths ?? [16, 16],
     decoderWidth: options.decoderWidth ?? 16,
+    positiveWeight: options.positiveWeight ?? 1,
     seed: options.seed ?? 0,
     optimizer: resolveRmsProp(options.optimizer),
   };
   requirePositiveInt('hidden', config.hidden);
   requireOddKernel('kernel', config.kernel);
   config.encoderWidths = requireWidths('encoderWidths', config.encoderWidths, 2);
+  requirePositive('positiveWeight', config.positiveWeight);
   requirePositiveInt('decoderWidth', config.decoderWidth);
   requireSeed(config.seed);
   return config;
@@ -110,10 +125,15 @@ export function createM2(options: M2Options = {}): M2Model {
         ],
         steps,
       ),
-    trainStep(context, events) {
+    trainStep(context, events, lossMargin = 0) {
       checkSequence(context, 'M2 context sequence', 1);
       checkSameShape(context, events, 'M2 context sequence', 'M2 event labels');
-      return optimiseStep(optimizer, params, () => binaryCrossEntropyWithLogits(logits(context), events));
+      const mask = lossMargin > 0 ? interiorMask(context.shape[2], context.shape[3], lossMargin) : undefined;
+      try {
+        return optimiseStep(optimizer, params, () => binaryCrossEntropyWithLogits(logits(context), events, config.positiveWeight, mask));
+      } finally {
+        mask?.dispose();
+      }
     },
     predict(maps) {
       checkSequence(maps, 'M2 input maps', 1);
@@ -131,7 +151,9 @@ export function createM2(options: M2Options = {}): M2Model {
           hc.dispose();
           hc = next;
           outputs.push(
-            tf.tidy(() => tf.sigmoid(conv2d(conv2d(tf.slice(hc, [0, 0, 0, 0], [b, h, w, config.hidden]), decode, 'relu'), output))),
+            tf.tidy(() =>
+              weightCorrectedSigmoid(conv2d(conv2d(tf.slice(hc, [0, 0, 0, 0], [b, h, w, config.hidden]), decode, 'relu'), output), config.positiveWeight),
+            ),
           );
           frame.dispose();
         }

@@ -17,6 +17,7 @@ import {
   requireSeed,
   resolveRmsProp,
   setLearningRate,
+  weightCorrectedSigmoid,
 } from './common';
 import type { NetworkBase, ParamMap, RmsPropConfig } from './common';
 import { createConvLstmCell, framesOf, runConvLstm, sequenceOf } from './conv-lstm';
@@ -135,13 +136,9 @@ export function createM3(options: M3Options = {}): M3Model {
     },
     predict(windows) {
       checkSequence(windows, 'M3 input windows', 1);
-      // Prior correction for the positive weight w: the weighted cross-entropy is lowest at
-      // sigmoid(z) = w p / (w p + 1 - p), i.e. z = logit(p) + log w, where p is the probability of
-      // a mitosis the data support. Subtracting log w gives p back, so the paper's threshold 0.5
-      // (III.G) keeps its meaning; uncorrected, w = 20 fired at p = 1/21 and flooded detection
-      // with false positives.
-      const shift = Math.log(config.positiveWeight);
-      return tf.tidy(() => tf.sigmoid(shift === 0 ? logits(windows, null) : tf.sub<tf.Tensor5D>(logits(windows, null), shift)));
+      // Corrected for the positive weight, so the paper's threshold 0.5 (III.G) keeps its meaning;
+      // uncorrected, w = 20 fired at p = 1/21 and flooded detection with false positives.
+      return tf.tidy(() => weightCorrectedSigmoid(logits(windows, null), config.positiveWeight));
     },
     dispose() {
       optimizer.dispose();
