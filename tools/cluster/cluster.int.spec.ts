@@ -221,7 +221,7 @@ async function embeddedDetection(store: BlobStore) {
     { videoKey: 'video', range: TRAINING.frames, annotations: mitoses, annotationSource: 'synthetic truth', modelPrefix: 'model' },
     { k: TRAINING.k, iterations: TRAINING.iterations, crop: CROP, batch: TRAINING.batch, seed: TRAINING.seed, model: { positiveWeight: TRAINING.positiveWeight } },
   );
-  return runDetectionStage(store, { videoKey: 'video', modelPrefix: 'model', range: ALL }, { step: 2, vote: 'any' });
+  return runDetectionStage(store, { videoKey: 'video', modelPrefix: 'model', range: ALL }, { step: 2 });
 }
 
 function analysisOptions() {

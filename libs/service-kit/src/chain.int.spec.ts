@@ -207,7 +207,7 @@ describe('the stage workers on NATS JetStream and S3', () => {
       { videoKey: 'video', range: TRAINING.trainingFrames, annotations: mitoses, annotationSource: 'test', modelPrefix: 'model' },
       { k: TRAINING.k, iterations: TRAINING.iterations, crop: TRAINING.crop, batch: TRAINING.batch, seed: TRAINING.seed, model: { positiveWeight: TRAINING.positiveWeight } },
     );
-    const reference = await runDetectionStage(local, { videoKey: 'video', modelPrefix: 'model' }, { vote: 'any' });
+    const reference = await runDetectionStage(local, { videoKey: 'video', modelPrefix: 'model' }, {});
     expect(file.detections).toEqual(JSON.parse(JSON.stringify(reference.detections.map((p) => ({ frame: p.frame, x: p.x, y: p.y, score: p.score ?? 0 })))));
     expect(file.count).toBe(reference.detections.length);
     log.info('detections', { count: file.count });

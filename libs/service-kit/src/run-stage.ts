@@ -90,7 +90,8 @@ export interface DetectTask extends TaskBase {
   readonly modelId: string;
   readonly range?: FrameRange;
   readonly step: number;
-  readonly vote: 'any' | 'mean';
+  /** How windows are combined; absent: the rule stored with the model. */
+  readonly vote?: 'any' | 'mean';
   readonly detectionsKey: string;
   readonly probabilityKey: string;
 }
@@ -243,7 +244,7 @@ export function resolveStageTask(
         modelId: v.modelId,
         ...(v.frames ? { range: checkRange(v.frames, 'detection frames') } : {}),
         step: v.windowStep || 2,
-        vote: extras.vote ?? 'any',
+        ...(extras.vote ? { vote: extras.vote } : {}),
         detectionsKey: `${folder}/detections.json`,
         probabilityKey: `${folder}/probability`,
       };
@@ -330,7 +331,7 @@ export async function executeStage(task: StageTask, deps: ExecuteDeps): Promise<
       const result = await runDetectionStage(
         deps.store,
         { videoKey: task.framesKey, modelPrefix: task.modelPrefix, outputKey: task.probabilityKey, ...(task.range ? { range: task.range } : {}) },
-        { step: task.step, vote: task.vote, onProgress: progress },
+        { step: task.step, ...(task.vote ? { vote: task.vote } : {}), onProgress: progress },
       );
       check();
       const frames = task.range ?? { first: result.meta.firstFrame, last: result.meta.firstFrame + result.meta.frames - 1 };

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { M3Model } from '@mitosis/models';
 import type { Volume } from '@mitosis/volume';
-import { chooseDetectionThreshold, detectionsFrom, windowStarts, windowedProbability } from './detector';
+import { chooseDetectionThreshold, detectionsFrom, mergeNearbyGroups, windowStarts, windowedProbability } from './detector';
 
 describe('windowStarts', () => {
   it('slides windows of k frames with a step of 2 and ends flush with the sequence', () => {
@@ -70,10 +70,32 @@ describe('detection from stored probabilities', () => {
     const choice = chooseDetectionThreshold(echoModel(), video(), grid, 4, annotations, { step: 2 });
     expect(choice.chosenBy).toBe('annotated-frames');
     expect(choice.threshold).toBe(0.4);
-    expect(choice.candidates).toHaveLength(19);
-    expect(choice.candidates.find((c) => c.threshold === 0.15)?.f1Th3).toBeCloseTo(0.4, 6);
-    expect(choice.candidates.find((c) => c.threshold === 0.35)?.f1Th3).toBeCloseTo(0.5, 6);
-    expect(choice.candidates.find((c) => c.threshold === 0.45)?.f1Th3).toBe(0);
+    // Every window echoes the frame, so both vote rules score alike and the paper's 'any' is kept.
+    expect(choice.vote).toBe('any');
+    expect(choice.candidates).toHaveLength(38);
+    const any = choice.candidates.filter((c) => c.vote === 'any');
+    expect(any.find((c) => c.threshold === 0.15)?.f1Th3).toBeCloseTo(0.4, 6);
+    expect(any.find((c) => c.threshold === 0.35)?.f1Th3).toBeCloseTo(0.5, 6);
+    expect(any.find((c) => c.threshold === 0.45)?.f1Th3).toBe(0);
+    const fixed = chooseDetectionThreshold(echoModel(), video(), grid, 4, annotations, { step: 2, vote: 'mean' });
+    expect(fixed).toMatchObject({ vote: 'mean', threshold: 0.4 });
+    expect(fixed.candidates.every((c) => c.vote === 'mean')).toBe(true);
+  });
+
+  it('merges groups closer than the merge distance into one detection at their voxel-weighted centre', () => {
+    const groups = [
+      { t: 5, y: 10, x: 10, size: 3, scoreSum: 0.9 },
+      { t: 6, y: 10, x: 14, size: 1, scoreSum: 0.5 },
+      { t: 5, y: 10, x: 30, size: 2, scoreSum: 0.4 },
+      { t: 12, y: 10, x: 10, size: 2, scoreSum: 0.2 },
+    ];
+    const merged = mergeNearbyGroups(groups, 6, 3);
+    expect(merged).toHaveLength(3);
+    expect(merged[0]).toEqual({ t: 5.25, y: 10, x: 11, size: 4, scoreSum: 1.4 });
+    expect(mergeNearbyGroups(groups, 0, 3)).toEqual(groups);
+    // Chains merge: single linkage.
+    const bridge = [20, 25].map((x) => ({ t: 5, y: 10, x, size: 1, scoreSum: 0.1 }));
+    expect(mergeNearbyGroups([...groups, ...bridge], 6, 3)).toHaveLength(2);
   });
 
   it("keeps the paper's 0.5 with fewer than 3 annotated mitoses, or when no threshold finds one", () => {

@@ -10,7 +10,7 @@ export { linkTrajectories, makeArtificialEvents, trainEventModel, predictCellEve
 export type { ArtificialEventOptions, CellEventInferenceOptions, EventModelTrainingOptions } from './event-model';
 export { measureEventLengths } from './event-lengths';
 export type { EventLengthOptions, EventLengthReport } from './event-lengths';
-export { trainDetector, detectMitoses, windowStarts, windowedProbability, detectionsFrom, chooseDetectionThreshold, thresholdCandidates } from './detector';
+export { trainDetector, detectMitoses, windowStarts, windowedProbability, detectionsFrom, mergeNearbyGroups, chooseDetectionThreshold, thresholdCandidates } from './detector';
 export type { DetectorTrainingOptions, DetectionOptions, DetectionResult, WindowedProbability, ThresholdChoice } from './detector';
 export { randomCrop, randomAugmentation, stackSequences } from './sampling';
 export {

@@ -253,6 +253,8 @@ export interface DetectorMeta {
   readonly flatField?: boolean;
   /** The threshold detection applies by default (models stored before it existed: 0.5). */
   readonly threshold?: number;
+  /** How detection combines windows by default, chosen with the threshold (models stored before it existed: 'any'). */
+  readonly vote?: 'any' | 'mean';
   /** How it was chosen, with each candidate's F1 on the annotated frames. */
   readonly thresholdChoice?: ThresholdChoice;
 }
@@ -288,7 +290,7 @@ export async function runTrainingStage(
     const thresholdChoice: ThresholdChoice =
       fixed === undefined || fixed === 'auto'
         ? chooseDetectionThreshold(model, volume, grid, options.k, inside, { ...(options.onProgress ? { onProgress: options.onProgress } : {}) })
-        : { threshold: fixed, chosenBy: 'given', candidates: [] };
+        : { threshold: fixed, chosenBy: 'given', vote: 'any', candidates: [] };
     // The labels M3 learnt from, beside it as a frame-chunked array (written once training has
     // finished, so a cancelled training leaves nothing): they can be looked at or reused.
     await writeArray(store, joinKey(input.modelPrefix, 'labels'), { data: labels.data, shape: [labels.frames, labels.height, labels.width] }, {
@@ -306,6 +308,7 @@ export async function runTrainingStage(
       source: meta.source,
       flatField: meta.flatField === true,
       threshold: thresholdChoice.threshold,
+      vote: thresholdChoice.vote,
       thresholdChoice,
     };
     await putJson(store, joinKey(input.modelPrefix, 'training.json'), detectorMeta);
@@ -345,11 +348,12 @@ export async function runDetectionStage(
   const model = await loadModel(modelStore, input.modelPrefix, 'm3');
   try {
     const threshold = options.threshold ?? detectorMeta.threshold ?? 0.5;
-    const result = detectMitoses(model, volume, gridOf(meta, input.range), detectorMeta.k, { ...options, threshold });
+    const vote = options.vote ?? detectorMeta.vote ?? 'any';
+    const result = detectMitoses(model, volume, gridOf(meta, input.range), detectorMeta.k, { ...options, threshold, vote });
     if (input.outputKey) {
       await writeArray(store, input.outputKey, { data: result.probability.data, shape: [volume.frames, volume.height, volume.width] }, { dimensionNames: ['t', 'y', 'x'] });
     }
-    return { ...result, detectorMeta, meta, threshold };
+    return { ...result, detectorMeta, meta, threshold, vote };
   } finally {
     model.dispose();
   }

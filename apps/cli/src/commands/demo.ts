@@ -122,7 +122,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     frames: `${unsupervised + 1}:${frames}`,
     out: detectionsFile,
     truth: files.mitoses,
-    vote: 'any',
   });
   const window = { first: unsupervised + 1, last: frames };
   const [th1, th3] = scoreAtThresholds(video.mitoses, detected.detections, { radius: 10, ths: [1, 3], frames: window });

@@ -8,7 +8,7 @@ import { loadStoredFrames, overlayMarks, readDetectorMeta, runDetectionStage } f
 import { toDownscaledPixels } from '@mitosis/video';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
-import { computeCommand, ingestVideo, initCompute, pad3, parseThreshold, writeImage } from '../runtime';
+import { computeCommand, ingestVideo, initCompute, pad3, parseNonNegativeInt, parseThreshold, writeImage } from '../runtime';
 import type { RegisterCommand } from './index';
 import { stat } from 'node:fs/promises';
 
@@ -18,22 +18,27 @@ interface DetectOptions extends ComputeOptions {
   readonly out: string;
   readonly overlays?: string | false;
   readonly truth?: string;
-  readonly vote: string;
+  readonly vote?: string;
   readonly threshold?: string;
+  readonly mergeDistance?: string;
 }
 
 export interface DetectSummary {
   readonly detections: MitosisPoint[];
   /** The threshold applied: --threshold, else the one stored with the model. */
   readonly threshold: number;
+  /** The vote rule applied: --vote, else the one stored with the model. */
+  readonly vote: 'any' | 'mean';
   readonly frames: { first: number; last: number };
   readonly overlayDir?: string;
 }
 
 /** M3 over a frame range: detections.csv (frame,x,y,score in original pixels) and overlay PNGs. */
 export async function detectInVideo(videoPath: string, options: DetectOptions): Promise<DetectSummary> {
-  if (options.vote !== 'any' && options.vote !== 'mean') throw new InvalidInputError(`--vote "${options.vote}" must be any or mean`);
+  if (options.vote !== undefined && options.vote !== 'any' && options.vote !== 'mean') throw new InvalidInputError(`--vote "${options.vote}" must be any or mean`);
+  const vote = options.vote as 'any' | 'mean' | undefined;
   const threshold = options.threshold === undefined ? undefined : parseThreshold(options.threshold, '--threshold');
+  const mergeDistance = options.mergeDistance === undefined ? undefined : parseNonNegativeInt(options.mergeDistance, '--merge-distance');
   const modelDir = path.resolve(options.model);
   const isDir = await stat(modelDir).then((s) => s.isDirectory(), () => false);
   if (!isDir) throw new NotFoundError(`model folder ${modelDir} does not exist`);
@@ -47,8 +52,9 @@ export async function detectInVideo(videoPath: string, options: DetectOptions): 
   let result;
   try {
     result = await runDetectionStage(scratch, { videoKey: 'video', modelStore, modelPrefix: '' }, {
-      vote: options.vote,
+      ...(vote ? { vote } : {}),
       ...(threshold !== undefined ? { threshold } : {}),
+      ...(mergeDistance !== undefined ? { mergeDistance } : {}),
       onProgress: renderer.sink,
     });
   } finally {
@@ -63,7 +69,7 @@ export async function detectInVideo(videoPath: string, options: DetectOptions): 
     overlayDir = path.resolve(options.overlays ?? path.join(path.dirname(outFile), 'overlays'));
     await writeOverlays(overlayDir, scratch, rounded, truth, range.first, range.last, detector.factor);
   }
-  return { detections: rounded, threshold: result.threshold, frames: range, ...(overlayDir ? { overlayDir } : {}) };
+  return { detections: rounded, threshold: result.threshold, vote: result.vote, frames: range, ...(overlayDir ? { overlayDir } : {}) };
 }
 
 /** One PNG per frame holding a detection (red) or an annotation (green, with --truth). */
@@ -103,12 +109,13 @@ export const registerDetect: RegisterCommand = (program) => {
     .option('--overlays <dir>', 'folder for overlay PNGs (default: overlays/ beside --out)')
     .option('--no-overlays', 'write no overlay PNGs')
     .option('--truth <csv>', 'annotations to draw on the overlays too (green)')
-    .option('--vote <rule>', "combine windows: 'any' (paper: binarised outputs summed) or 'mean'", 'any')
+    .option('--merge-distance <px>', 'groups within this many downscaled pixels and 3 frames are one detection (paper: 0; default: 6)')
+    .option('--vote <rule>', "combine windows: 'any' (paper: binarised outputs summed) or 'mean' (default: the rule stored with the model by mitosis train)")
     .option('--threshold <p>', "binarise M3's outputs at p (paper: 0.5; default: the threshold stored with the model by mitosis train)")
     .action(async (video: string, options: DetectOptions) => {
       const summary = await detectInVideo(video, options);
       process.stdout.write(
-        `${summary.detections.length} mitoses detected in frames ${summary.frames.first}-${summary.frames.last} (threshold ${summary.threshold}); written to ${path.resolve(options.out)}${summary.overlayDir ? `; overlays in ${summary.overlayDir}` : ''}\n`,
+        `${summary.detections.length} mitoses detected in frames ${summary.frames.first}-${summary.frames.last} (threshold ${summary.threshold}, vote ${summary.vote}); written to ${path.resolve(options.out)}${summary.overlayDir ? `; overlays in ${summary.overlayDir}` : ''}\n`,
       );
       process.exitCode = exitCodes.OK;
     });

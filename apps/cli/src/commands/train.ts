@@ -77,7 +77,7 @@ export const registerTrain: RegisterCommand = (program) => {
     .action(async (video: string, options: TrainOptions) => {
       const meta = await trainModel(video, options);
       process.stdout.write(
-        `trained M3 (k = ${meta.k}) on frames ${meta.trainingFrames.first}-${meta.trainingFrames.last} with ${meta.annotations} annotated mitoses; final loss ${meta.finalLoss?.toFixed(5)}; detection threshold ${meta.threshold} (${meta.thresholdChoice?.chosenBy === 'annotated-frames' ? 'best F1 on the annotated frames' : meta.thresholdChoice?.chosenBy === 'given' ? 'given' : 'the paper\'s'}); model in ${path.resolve(options.out)}\n`,
+        `trained M3 (k = ${meta.k}) on frames ${meta.trainingFrames.first}-${meta.trainingFrames.last} with ${meta.annotations} annotated mitoses; final loss ${meta.finalLoss?.toFixed(5)}; detection threshold ${meta.threshold}, vote ${meta.vote ?? 'any'} (${meta.thresholdChoice?.chosenBy === 'annotated-frames' ? 'best F1 on the annotated frames' : meta.thresholdChoice?.chosenBy === 'given' ? 'given' : 'the paper\'s'}); model in ${path.resolve(options.out)}\n`,
       );
       await writeFile(path.join(path.resolve(options.out), 'README.txt'), 'M3 mitosis detector: model.json + weights.bin (tfjs weights), training.json (k, frames, factor).\n');
       process.exitCode = exitCodes.OK;
