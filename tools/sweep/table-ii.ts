@@ -133,9 +133,10 @@ async function main(): Promise<void> {
         annotations: meta.annotations,
         detections: result.detections.length,
         threshold: result.threshold,
+        vote: result.vote,
       });
       log(
-        `   F1 ${th1?.f1.toFixed(3)} (th=1) ${th3?.f1.toFixed(3)} (th=3), ${result.detections.length} detections at threshold ${result.threshold}, ${meta.annotations} training annotations`,
+        `   F1 ${th1?.f1.toFixed(3)} (th=1) ${th3?.f1.toFixed(3)} (th=3), ${result.detections.length} detections at threshold ${result.threshold} (vote ${result.vote}), ${meta.annotations} training annotations`,
       );
       await writeFile(resultsFile, `${JSON.stringify(cells, null, 2)}\n`);
     }

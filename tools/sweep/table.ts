@@ -11,6 +11,8 @@ export interface SweepCell {
   readonly detections: number;
   /** The detection threshold the training chose on the annotated frames (absent in older results). */
   readonly threshold?: number;
+  /** The vote rule chosen with it (absent in older results). */
+  readonly vote?: 'any' | 'mean';
 }
 
 /** Table II of the paper (F1 at th = 1 and th = 3) for the cells the sweep covers. */

@@ -81,7 +81,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     // M2 within the demo's time budget: 400 updates on 2 crops of 48 px, its rare event voxels
     // weighted 5 (e' corrected for the weight), and no loss within 8 px of a crop's edge, where
     // cells that merely leave the crop would otherwise be learnt as events. Without the margin,
-    // seeds 1-3 gave k 2-4 (p75 of the simulation 8); with it, k 6 on seeds 1 and 2.
+    // seeds 1-3 gave k 2-4 (p75 of the simulation 8); with it, k 8 on seed 1 and 5 on seed 2.
     m2Crop: '48',
     m2Batch: '2',
     m2PositiveWeight: '5',
