@@ -171,15 +171,22 @@ async function getJob(jobId: string): Promise<Job> {
 const workerProcesses = (): ClusterProcess[] => (cluster?.processes ?? []).filter((p) => ['ingest', 'm1', 'm2', 'm3'].includes(p.name));
 
 /** `stage started` / `stage finished` log lines of a job in every worker's log: who ran what, and how often. */
-async function stageLines(jobId: string, msg: 'stage started' | 'stage finished'): Promise<{ process: string; stage: string; delivery: number }[]> {
-  const found: { process: string; stage: string; delivery: number }[] = [];
-  for (const p of workerProcesses()) {
-    // Read to the end of the file: the line may have been written in the last 100 ms.
-    for (const line of await p.readLog()) {
-      if (line['msg'] === msg && line['jobId'] === jobId) found.push({ process: p.id, stage: String(line['stage']), delivery: Number(line['delivery']) });
+/**
+ * The workers' log lines `msg` of a job. With `atLeast`, reads again (for up to 5 s) until that
+ * many are there: a worker writes "stage finished" after it has published the stage's outcome, so
+ * on a loaded machine the job can be seen done before the line reaches the file.
+ */
+async function stageLines(jobId: string, msg: 'stage started' | 'stage finished', atLeast = 0): Promise<{ process: string; stage: string; delivery: number }[]> {
+  for (const deadline = Date.now() + 5_000; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
+    const found: { process: string; stage: string; delivery: number }[] = [];
+    for (const p of workerProcesses()) {
+      // Read to the end of the file: the line may have been written in the last 100 ms.
+      for (const line of await p.readLog()) {
+        if (line['msg'] === msg && line['jobId'] === jobId) found.push({ process: p.id, stage: String(line['stage']), delivery: Number(line['delivery']) });
+      }
     }
+    if (found.length >= atLeast || Date.now() > deadline) return found;
   }
-  return found;
 }
 
 async function streamCounts(): Promise<{ work: number; dead: number }> {
@@ -496,7 +503,7 @@ describe('the cluster through gRPC', () => {
     ]);
     // The other replica finished M1 on the redelivery; the killed one finished nothing.
     const survivor = replicas.find((p) => p !== victim);
-    expect(await stageLines(jobId, 'stage finished')).toEqual(
+    expect(await stageLines(jobId, 'stage finished', 2)).toEqual(
       expect.arrayContaining([
         { process: survivor?.id, stage: 'm1', delivery: 2 },
         { process: expect.stringMatching(/^m2-/) as unknown, stage: 'm2', delivery: 1 },
