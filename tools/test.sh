@@ -20,10 +20,17 @@ trap 'rm -f "$log"' EXIT
 status=0
 npx nx run-many -t test --parallel=1 --outputStyle=static --args="--ci --maxWorkers=2" 2>&1 | tee "$log" || status=$?
 # One closing line over every project's jest summary ("Tests: 3 failed, 61 passed, 64 total").
-summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^Tests:' || true)
+plain=$(sed 's/\x1b\[[0-9;]*m//g' "$log")
+summary=$(printf '%s\n' "$plain" | grep -E '^Tests:' || true)
 count() { printf '%s\n' "$summary" | { grep -oE "[0-9]+ $1" || true; } | awk '{s += $1} END {print s + 0}'; }
 passed=$(count passed)
 failed=$(count failed)
 skipped=$(count skipped)
+# CI shows the tail of the output: name the failed suites and tests there, not only in the middle.
+if [ "$failed" -gt 0 ] || printf '%s\n' "$plain" | grep -qE '^ *FAIL '; then
+  echo "== failed"
+  printf '%s\n' "$plain" | grep -E '^ *FAIL ' | sort -u || true
+  printf '%s\n' "$plain" | grep -E '^ +● ' | grep -vE '● Console$' | awk '!seen[$0]++' | head -60 || true
+fi
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 exit "$status"

@@ -165,7 +165,11 @@ async function loadWasm(skipped: string[], threads: number): Promise<Omit<Backen
     const patch = patchForWasmThreads(threads);
     let started = false;
     try {
-      started = await tf.setBackend('wasm');
+      started = await withinDeadline(
+        tf.setBackend('wasm'),
+        threadedStartLimitMs,
+        `the threaded wasm build did not start within ${threadedStartLimitMs / 1000} s (a worker of its pthread pool never reported it had loaded); run with one thread (--threads 1, MITOSIS_WASM_THREADS=1)`,
+      );
     } finally {
       patch.restore();
     }
@@ -183,6 +187,25 @@ async function loadWasm(skipped: string[], threads: number): Promise<Omit<Backen
     return undefined;
   }
   return describeWasm();
+}
+
+/**
+ * Emscripten waits for every worker of its pool to load before the module starts, and for ever
+ * when one never does; a process should fail naming that instead. A pool loads in 1-3 s here.
+ */
+const threadedStartLimitMs = 120_000;
+
+async function withinDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new PreconditionError(message)), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

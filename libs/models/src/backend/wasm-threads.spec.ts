@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { defaultWasmThreads, maxWasmThreads, threadedBuildProblem } from './wasm-threads';
+import { defaultWasmThreads, mainScriptStart, maxWasmThreads, patchForWasmThreads, threadedBuildProblem, workerImport, workerScriptMark } from './wasm-threads';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '../../../..');
@@ -28,6 +29,31 @@ async function runProbe(threads: number): Promise<ProbeResult> {
 describe('the threaded wasm build under Node', () => {
   it('finds the installed tfjs-backend-wasm laid out as the workarounds expect', () => {
     expect(threadedBuildProblem()).toBeUndefined();
+  });
+
+  it('writes the scripts the pool loads once and whole, while workers may already be reading them', () => {
+    const patch = patchForWasmThreads(2);
+    try {
+      new Blob([`${mainScriptStart} = (function () { return 1; })();`]);
+      const worker = new Blob([`var ${workerScriptMark} = 1; ${workerImport}`]);
+      const file = URL.createObjectURL(worker);
+      const folder = path.dirname(file);
+      const mainFile = path.join(folder, 'tfjs-backend-wasm-threaded-simd.js');
+      expect(fs.readFileSync(file, 'utf8')).toBe(`var ${workerScriptMark} = 1; importScripts(${JSON.stringify(mainFile)});`);
+      expect(fs.readFileSync(mainFile, 'utf8')).toContain(`${mainScriptStart} = (function`);
+      // Emscripten asks once per pool worker; the first workers read the file meanwhile, so it
+      // is never rewritten (a rewrite in place once handed a worker an empty script).
+      const before = fs.statSync(file);
+      fs.writeFileSync(file, 'what a starting worker reads');
+      for (let i = 1; i < maxWasmThreads; i++) expect(URL.createObjectURL(worker)).toBe(file);
+      expect(fs.readFileSync(file, 'utf8')).toBe('what a starting worker reads');
+      expect(fs.statSync(file).ino).toBe(before.ino);
+      expect(fs.readdirSync(folder).sort()).toEqual(['tfjs-backend-wasm-threaded-simd.js', 'tfjs-backend-wasm-threaded-simd.worker.js']);
+      // Another worker text for the same file would leave the pool with two scripts: refused.
+      expect(() => URL.createObjectURL(new Blob([`var ${workerScriptMark} = 2; ${workerImport}`]))).toThrow(/changed while its pool was starting/);
+    } finally {
+      patch.restore();
+    }
   });
 
   it('defaults to the cores available, within the pool of 8', () => {

@@ -24,10 +24,10 @@ import * as path from 'node:path';
  */
 
 /** Text of the worker script that loads the main script from a Blob; replaced by a file load. */
-const workerImport =
+export const workerImport =
   'if(typeof e.data.urlOrBlob=="string"){importScripts(e.data.urlOrBlob)}else{var objectUrl=URL.createObjectURL(e.data.urlOrBlob);importScripts(objectUrl);URL.revokeObjectURL(objectUrl)}';
-const mainScriptStart = 'var WasmBackendModuleThreadedSimd';
-const workerScriptMark = 'ENVIRONMENT_IS_PTHREAD';
+export const mainScriptStart = 'var WasmBackendModuleThreadedSimd';
+export const workerScriptMark = 'ENVIRONMENT_IS_PTHREAD';
 /** The node modules tf-backend-wasm.node.js binds to `require$$N` and its factory refers to. */
 const bundleAliases = "var require$$0=require('fs'),require$$1=require('path'),require$$3=require('perf_hooks'),require$$4=require('os'),commonjsGlobal=globalThis;\n";
 
@@ -73,6 +73,23 @@ export function patchForWasmThreads(threads: number): WasmThreadsPatch {
   const originalCreateObjectURL = URL.createObjectURL;
   const originalCpus = os.cpus;
   const texts = new WeakMap<Blob, string>();
+  const written = new Map<string, string>();
+  /**
+   * Writes a script the pool's workers load, whole or not at all: Emscripten asks for the worker
+   * script once per worker, and a worker that is already starting reads the file meanwhile. A
+   * rewrite in place (truncate, then write) let such a worker load an empty or partial script; it
+   * never reported 'loaded', and the module waited for it forever. The text is written once, to
+   * a temp name renamed into place; a different text for the same file is refused.
+   */
+  const writeScriptOnce = (file: string, text: string): void => {
+    const before = written.get(file);
+    if (before === text) return;
+    if (before !== undefined) throw new Error(`${path.basename(file)} of @tensorflow/tfjs-backend-wasm changed while its pool was starting`);
+    const partial = `${file}.${process.pid}.partial`;
+    fs.writeFileSync(partial, text);
+    fs.renameSync(partial, file);
+    written.set(file, text);
+  };
 
   type BlobArgs = ConstructorParameters<typeof Blob>;
   class ScriptCapturingBlob extends OriginalBlob {
@@ -81,7 +98,7 @@ export function patchForWasmThreads(threads: number): WasmThreadsPatch {
       const text = parts.map((part) => (typeof part === 'string' ? part : '')).join('');
       texts.set(this, text);
       // The main script is only ever passed around as this Blob: written now, loaded by path.
-      if (text.startsWith(mainScriptStart)) fs.writeFileSync(mainFile, bundleAliases + text);
+      if (text.startsWith(mainScriptStart)) writeScriptOnce(mainFile, bundleAliases + text);
     }
   }
   globalThis.Blob = ScriptCapturingBlob as typeof Blob;
@@ -91,7 +108,8 @@ export function patchForWasmThreads(threads: number): WasmThreadsPatch {
     // Thrown inside the module factory: its promise rejects and the backend fails to initialise.
     if (!text.includes(workerImport)) throw new Error('the pthread worker script of @tensorflow/tfjs-backend-wasm is not the one this project knows');
     if (!fs.existsSync(mainFile)) throw new Error('the threaded module factory was not seen before its worker script');
-    fs.writeFileSync(workerFile, text.replace(workerImport, `importScripts(${JSON.stringify(mainFile)});`));
+    // Called once per pool worker (8 times) while the first workers already read the file.
+    writeScriptOnce(workerFile, text.replace(workerImport, `importScripts(${JSON.stringify(mainFile)});`));
     return workerFile;
   };
   os.cpus = () => {

@@ -1,23 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '@mitosis/core';
-import { initBackend } from '../backend/init-backend';
 
 /** Helpers shared by the specs of nets/ and io/ (not exported from the library). */
 
-export type SpecBackend = 'cpu' | 'wasm';
-
-/**
- * Switches tfjs to a backend for a spec: wasm through the project's `initBackend` (which
- * registers the gradient kernels training needs there), cpu directly, without its console advert.
- */
-export async function useBackend(name: SpecBackend): Promise<void> {
-  if (name === 'wasm') {
-    await initBackend({ preferred: 'wasm', log: () => undefined });
-    return;
-  }
-  if (!(await tf.setBackend('cpu'))) throw new Error('the tfjs cpu backend is not available');
-  (tf.findBackend('cpu') as unknown as { firstUse: boolean }).firstUse = false;
-}
+export type { CompareBackend as SpecBackend } from '../kernels/testing/backends';
+export { useBackend } from '../kernels/testing/backends';
 
 /** Largest |a - b| over two tensors of the same shape. */
 export function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {

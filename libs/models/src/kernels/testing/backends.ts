@@ -8,9 +8,20 @@ import { initBackend } from '../../backend/init-backend';
  */
 export type CompareBackend = 'cpu' | 'wasm';
 
+/**
+ * Switches tfjs to a backend for a spec: wasm through the project's `initBackend` (which
+ * registers the gradient kernels training needs there), cpu directly, without its console advert.
+ *
+ * wasm runs single-threaded here. Each spec file starts a wasm module of its own in a jest worker
+ * process that lives for many files, and a threaded module's pool of 8 pthread workers is never
+ * torn down; twice in CI the start of one more pool, in a file that had run on cpu first, never
+ * finished. The threaded build is specified where it is used, in fresh processes
+ * (wasm-threads.spec) and by init-backend.spec's default start; XNNPACK's split of the work over
+ * threads changes sums by under 1e-5 there.
+ */
 export async function useBackend(name: CompareBackend): Promise<void> {
   if (name === 'wasm') {
-    await initBackend({ preferred: 'wasm', log: () => undefined });
+    await initBackend({ preferred: 'wasm', threads: 1, log: () => undefined });
     return;
   }
   await tf.setBackend('cpu');
