@@ -3,6 +3,7 @@ import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { castConfig } from './wasm/cast';
 import { concatConfig } from './wasm/concat';
+import { convLstmCellConfig } from './wasm/conv-lstm-cell';
 import { convLstmCellGradConfig } from './wasm/conv-lstm-cell-grad';
 import { conv2DBackpropFilterConfig } from './wasm/conv2d-backprop-filter';
 import { conv2DBackpropInputConfig } from './wasm/conv2d-backprop-input';
@@ -35,6 +36,7 @@ export const wasmKernelConfigs: readonly KernelConfig[] = [
   depthwiseConv2dBackpropInputConfig,
   sumConfig,
   convLstmCellGradConfig,
+  convLstmCellConfig,
 ];
 
 /**

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '@mitosis/core';
 import { conv2d, createConv } from './common';
 import type { Conv, ParamMap } from './common';
+import { convLstmCellForward, convLstmCellNext } from '../kernels/wasm/conv-lstm-cell';
 import { convLstmCellGradient } from '../kernels/wasm/conv-lstm-cell-grad';
 
 /**
@@ -71,7 +72,8 @@ export interface ConvLstmStepOptions {
  * backward pass ends; this keeps [x, h], the four activated gates, c and tanh(c'), about 113 + in.
  * Measured on wasm for M3, k = 8: 200x200 peaks at 1.3 GB RSS instead of 2.0 GB, and whole
  * downscaled frames (259x344), which overflowed the 4 GiB heap, train in 2.9 GB.
- * The element-wise part of the backward pass is one kernel on wasm (kernels/wasm/conv-lstm-cell-grad.ts).
+ * The element-wise parts of the forward and backward passes are one kernel each on wasm
+ * (kernels/wasm/conv-lstm-cell.ts, conv-lstm-cell-grad.ts).
  * Equal to `convLstmStep` in value and gradients (conv-lstm.spec.ts).
  */
 export function convLstmStepPacked(cell: ConvLstmCell, x: tf.Tensor4D, hc: tf.Tensor4D, options: ConvLstmStepOptions = {}): tf.Tensor4D {
@@ -82,13 +84,12 @@ export function convLstmStepPacked(cell: ConvLstmCell, x: tf.Tensor4D, hc: tf.Te
     const [h, c] = tf.split(hcIn, 2, 0) as [tf.Tensor4D, tf.Tensor4D];
     const xh = tf.concat([xIn, h], 3);
     const z = tf.fused.conv2d({ x: xh, filter: w, strides: 1, pad: 'same', bias: b });
-    const [zi, zf, zo, zg] = tf.split(z, 4, 3);
-    const [i, f, o, g] = [tf.sigmoid(zi), tf.sigmoid(zf), tf.sigmoid(zo), tf.tanh(zg)];
-    const cNext = tf.add(tf.mul(f, c), tf.mul(i, g));
-    const tanhC = tf.tanh(cNext);
+    // Outside tf.grads (inference) nothing is kept for a backward pass that will not come.
+    if (tf.engine().state.gradientDepth === 0) return { value: convLstmCellNext(z, hcIn), gradFunc: () => [] };
+    const { hcNext, i, f, o, g, tanhC } = convLstmCellForward(z, hcIn);
     save([xh, c, i, f, o, g, tanhC]);
     return {
-      value: tf.concat([tf.mul(o, tanhC), cNext], 0) as tf.Tensor4D,
+      value: hcNext,
       // tfjs calls gradFunc outside any tidy scope: without one, each step's backward
       // temporaries would live until the whole backward pass ends.
       gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) =>
