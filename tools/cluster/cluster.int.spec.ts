@@ -14,6 +14,7 @@ import { eventNames } from '@mitosis/events';
 import { initBackend } from '@mitosis/models';
 import type { EventLengthReport, Job, ListDetectionsResponse, StartAnalysisResponse, StartTrainingResponse, SubmitAnnotationsResponse, UploadVideoResponse, WatchJobResponse } from '@mitosis/proto';
 import {
+  AnalysisOptions,
   AnalysisServiceClient,
   AnnotationServiceClient,
   DetectionServiceClient,
@@ -231,8 +232,8 @@ async function embeddedDetection(store: BlobStore) {
   return runDetectionStage(store, { videoKey: 'video', modelPrefix: 'model', range: ALL }, { step: 2 });
 }
 
-function analysisOptions() {
-  return { m1Iterations: M1_ITERATIONS, m2Iterations: M2_ITERATIONS, seed: embedded.seed, featureMaps: 0, normalCellMapOverride: embedded.map };
+function analysisOptions(): AnalysisOptions {
+  return AnalysisOptions.fromPartial({ m1Iterations: M1_ITERATIONS, m2Iterations: M2_ITERATIONS, seed: embedded.seed, normalCellMapOverride: embedded.map });
 }
 
 beforeAll(async () => {

@@ -29,6 +29,20 @@ export interface AnalysisJobParams {
   readonly crop?: number;
   /** (worker) Frames per M2 training sequence. */
   readonly sequenceLength?: number;
+  /** Erosions of the binarised normal-cell map; absent for 1 (paper). */
+  readonly erosions?: number;
+  /** Normal-cell map components under this many pixels dropped; 0 or absent keeps all. */
+  readonly minArea?: number;
+  /** Normal-cell map trajectories in fewer frames dropped; 0 or absent keeps all. */
+  readonly minFrames?: number;
+  /** Side of the M2 training crops; 0 or absent for the M1 crop. */
+  readonly m2Crop?: number;
+  /** Sequences per M2 update; 0 or absent for 2. */
+  readonly m2Batch?: number;
+  /** Weight of event voxels in M2's loss; 0 or absent for 1 (paper). */
+  readonly m2PositiveWeight?: number;
+  /** Pixels along each M2 crop edge left out of its loss; 0 or absent for none (paper). */
+  readonly m2LossMargin?: number;
 }
 
 export interface TrainingJobParams {
@@ -96,6 +110,14 @@ export function checkJobParams<K extends JobKind>(kind: K, params: unknown): Job
     f.int('normalCellMapOverride', 0, 63);
     f.int('crop', 4, 4096);
     f.int('sequenceLength', 2, 1024);
+    f.int('erosions', 0, 64);
+    f.int('minArea', 0);
+    f.int('minFrames', 0, 1_000_000);
+    f.int('m2Crop', 0, 4096);
+    if (typeof p['m2Crop'] === 'number' && p['m2Crop'] > 0 && p['m2Crop'] < 4) throw new InvalidInputError(`job params: m2Crop must be 0 (the M1 crop) or at least 4, got ${p['m2Crop']}`);
+    f.int('m2Batch', 0, 256);
+    if (p['m2PositiveWeight'] !== 0) f.positive('m2PositiveWeight');
+    f.int('m2LossMargin', 0, 1024);
     const maps = typeof p['featureMaps'] === 'number' && p['featureMaps'] > 0 ? p['featureMaps'] : 6;
     if (typeof p['normalCellMapOverride'] === 'number' && p['normalCellMapOverride'] >= maps) {
       throw new InvalidInputError(`job params: normalCellMapOverride ${p['normalCellMapOverride']} is not one of the ${maps} feature maps (0..${maps - 1})`);
@@ -129,7 +151,23 @@ export function jobParamsJson(params: AnalysisJobParams | TrainingJobParams | De
 
 const COMMON = ['videoId', 'seed', 'downscaleFactor'];
 const KNOWN_FIELDS: Readonly<Record<JobKind, readonly string[]>> = {
-  analysis: [...COMMON, 'frames', 'm1Iterations', 'm2Iterations', 'featureMaps', 'normalCellMapOverride', 'crop', 'sequenceLength'],
+  analysis: [
+    ...COMMON,
+    'frames',
+    'm1Iterations',
+    'm2Iterations',
+    'featureMaps',
+    'normalCellMapOverride',
+    'crop',
+    'sequenceLength',
+    'erosions',
+    'minArea',
+    'minFrames',
+    'm2Crop',
+    'm2Batch',
+    'm2PositiveWeight',
+    'm2LossMargin',
+  ],
   training: [...COMMON, 'annotationSetId', 'modelId', 'trainingFrames', 'k', 'iterations', 'crop', 'batch', 'positiveWeight'],
   detection: [...COMMON, 'modelId', 'frames', 'windowStep', 'vote'],
 };

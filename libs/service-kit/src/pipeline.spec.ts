@@ -112,6 +112,10 @@ describe('checkJobParams', () => {
     ['analysis', { videoId: 'v', m1Iterations: 1.5 }, 'm1Iterations must be an integer'],
     ['analysis', { videoId: 'v', featureMaps: 4, normalCellMapOverride: 4 }, 'normalCellMapOverride 4 is not one of the 4 feature maps (0..3)'],
     ['analysis', { videoId: 'v', iterations: 3 }, 'unknown field "iterations"'],
+    ['analysis', { videoId: 'v', m2PositiveWeight: -2 }, 'm2PositiveWeight must be a number > 0'],
+    ['analysis', { videoId: 'v', m2Crop: 3 }, 'm2Crop must be 0 (the M1 crop) or at least 4'],
+    ['analysis', { videoId: 'v', erosions: -1 }, 'erosions must be an integer in 0..64'],
+    ['analysis', { videoId: 'v', m2LossMargin: 0.5 }, 'm2LossMargin must be an integer'],
     ['training', { videoId: 'v', annotationSetId: 's', modelId: 'm', trainingFrames: { first: 1, last: 3 }, k: 4 }, 'hold 3 frames, fewer than k = 4'],
     ['training', { videoId: 'v', annotationSetId: 's', modelId: 'm', trainingFrames: { first: 1, last: 3 } }, 'k is required'],
     ['detection', { videoId: 'v', modelId: 'm', vote: 'max' }, 'vote must be "any" or "mean"'],
@@ -140,6 +144,17 @@ describe('resolveStageTask', () => {
     });
     const m2 = resolveStageTask(buildStageRequest(analysis, 'm2'), { job: analysis });
     expect(m2).toMatchObject({ stage: 'm2', iterations: 6, crop: 32, sequenceLength: 8, seed: 7 });
+    // M2's and the map cleaning's knobs come from the job params alone; absent, the stage defaults.
+    const tuned = newJob({
+      id: 'a3',
+      kind: 'analysis',
+      stages: ['m1', 'm2'],
+      params: { videoId: 'v1', crop: 64, erosions: 0, minArea: 5, minFrames: 3, m2Crop: 32, m2Batch: 4, m2PositiveWeight: 2.5, m2LossMargin: 4 },
+    });
+    expect(resolveStageTask(buildStageRequest(tuned, 'm1'), { job: tuned })).toMatchObject({ crop: 64, erosions: 0, minArea: 5, minFrames: 3 });
+    expect(resolveStageTask(buildStageRequest(tuned, 'm2'), { job: tuned })).toMatchObject({ crop: 32, batch: 4, positiveWeight: 2.5, lossMargin: 4 });
+    for (const key of ['erosions', 'minArea', 'minFrames']) expect(m1).not.toHaveProperty(key);
+    for (const key of ['batch', 'positiveWeight', 'lossMargin']) expect(m2).not.toHaveProperty(key);
     const bare = newJob({ id: 'a2', kind: 'analysis', stages: ['m1'], params: { videoId: 'v1' } });
     expect(resolveStageTask(buildStageRequest(bare, 'm1'))).toMatchObject({ iterations: DEFAULT_STAGE_DEFAULTS.m1Iterations, crop: 96, seed: 1 });
     expect(resolveStageTask(buildStageRequest(bare, 'ingest'), { defaults: { ...DEFAULT_STAGE_DEFAULTS, downscaleFactor: 2 } })).toEqual({

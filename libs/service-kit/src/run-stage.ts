@@ -59,6 +59,10 @@ export interface NormalCellMapTask extends TaskBase {
   /** Number of feature maps, when not the model's default (6). */
   readonly maps?: number;
   readonly normalMap?: number;
+  /** Cleaning of the binarised map (the stage's defaults where absent: 1 erosion, keep all). */
+  readonly erosions?: number;
+  readonly minArea?: number;
+  readonly minFrames?: number;
 }
 
 export interface EventLengthTask extends TaskBase {
@@ -69,6 +73,10 @@ export interface EventLengthTask extends TaskBase {
   readonly crop: number;
   readonly seed: number;
   readonly sequenceLength: number;
+  /** Sequences per update, event weight and loss margin (the stage's defaults where absent). */
+  readonly batch?: number;
+  readonly positiveWeight?: number;
+  readonly lossMargin?: number;
 }
 
 export interface TrainTask extends TaskBase {
@@ -145,8 +153,8 @@ type Extras = Partial<AnalysisJobParams & TrainingJobParams & DetectionJobParams
 
 /**
  * Resolves a StageRequest into the task to run. The request's typed parameters come first (0
- * means default, as in the proto); the job's params add what the proto has no field for (crop,
- * sequence length, batch, positive weight, vote); `defaults` fill the rest. Input keys and the
+ * means default, as in the proto); the job's params add what the stage request has no field for
+ * (crop, sequence length, batch, positive weight, vote, M2's and the map cleaning's knobs); `defaults` fill the rest. Input keys and the
  * output folder come from the request, falling back to the key layout.
  */
 export function resolveStageTask(
@@ -195,6 +203,9 @@ export function resolveStageTask(
         seed: v.seed,
         ...(v.featureMaps ? { maps: v.featureMaps } : {}),
         ...(v.normalCellMapOverride !== undefined ? { normalMap: v.normalCellMapOverride } : {}),
+        ...(extras.erosions !== undefined ? { erosions: extras.erosions } : {}),
+        ...(extras.minArea ? { minArea: extras.minArea } : {}),
+        ...(extras.minFrames ? { minFrames: extras.minFrames } : {}),
       };
     }
     case 'm2': {
@@ -207,9 +218,12 @@ export function resolveStageTask(
         prefix: request.outputPrefix || keys.analysisPrefix(jobId),
         ...(v.frames ? { range: checkRange(v.frames, 'm2 frames') } : {}),
         iterations: v.iterations || d.m2Iterations,
-        crop: extras.crop ?? d.crop,
+        crop: extras.m2Crop || (extras.crop ?? d.crop),
         seed: v.seed,
         sequenceLength: extras.sequenceLength ?? d.m2SequenceLength,
+        ...(extras.m2Batch ? { batch: extras.m2Batch } : {}),
+        ...(extras.m2PositiveWeight ? { positiveWeight: extras.m2PositiveWeight } : {}),
+        ...(extras.m2LossMargin ? { lossMargin: extras.m2LossMargin } : {}),
       };
     }
     case 'm3Train': {
@@ -294,6 +308,9 @@ export async function executeStage(task: StageTask, deps: ExecuteDeps): Promise<
         {
           training: { iterations: task.iterations, crop: task.crop, seed: task.seed, ...(task.maps !== undefined ? { model: { maps: task.maps } } : {}) },
           ...(task.normalMap !== undefined ? { normalMap: task.normalMap } : {}),
+          ...(task.erosions !== undefined ? { erosions: task.erosions } : {}),
+          ...(task.minArea !== undefined ? { minArea: task.minArea } : {}),
+          ...(task.minFrames !== undefined ? { minFrames: task.minFrames } : {}),
           onProgress: progress,
         },
       );
@@ -307,7 +324,18 @@ export async function executeStage(task: StageTask, deps: ExecuteDeps): Promise<
       const { stats } = await runEventLengthStage(
         deps.store,
         { videoKey: task.framesKey, prefix: task.prefix, ...(task.range ? { range: task.range } : {}) },
-        { training: { iterations: task.iterations, crop: task.crop, seed: task.seed, sequenceLength: task.sequenceLength }, onProgress: progress },
+        {
+          training: {
+            iterations: task.iterations,
+            crop: task.crop,
+            seed: task.seed,
+            sequenceLength: task.sequenceLength,
+            ...(task.batch !== undefined ? { batch: task.batch } : {}),
+            ...(task.lossMargin !== undefined ? { lossMargin: task.lossMargin } : {}),
+            ...(task.positiveWeight !== undefined ? { model: { positiveWeight: task.positiveWeight } } : {}),
+          },
+          onProgress: progress,
+        },
       );
       return done(
         { m2Model: k.m2, eventProbability: k.eventProbability, stats: k.stats },

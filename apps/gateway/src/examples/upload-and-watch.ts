@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Metadata, credentials } from '@grpc/grpc-js';
 import type { ChannelCredentials, ServiceError } from '@grpc/grpc-js';
-import { AnalysisServiceClient, JobServiceClient, JobState, Stage, VideoServiceClient } from '@mitosis/proto';
+import { AnalysisOptions, AnalysisServiceClient, JobServiceClient, JobState, Stage, VideoServiceClient } from '@mitosis/proto';
 import type { UploadVideoResponse, WatchJobResponse } from '@mitosis/proto';
 
 const CHUNK = 256 * 1024; // well under gRPC's 4 MiB message limit
@@ -54,7 +54,7 @@ export async function uploadAndAnalyze(
     const { videoId, info } = await uploadVideo(videos, file.name, file.bytes, metadata);
     log(`video ${videoId}: ${info?.frameCount} frames of ${info?.width}x${info?.height}, ${info?.bitDepth}-bit`);
     const { job } = await new Promise<{ job?: { jobId: string } }>((resolve, reject) =>
-      analyses.startAnalysis({ videoId, options: { m1Iterations: 0, m2Iterations: 0, seed: 1, featureMaps: 0 } }, metadata, (error, response) =>
+      analyses.startAnalysis({ videoId, options: AnalysisOptions.fromPartial({ seed: 1 }) }, metadata, (error, response) =>
         error ? reject(error) : resolve(response),
       ),
     );

@@ -31,6 +31,14 @@ export async function analysisParams(ctx: ServiceContext, request: StartAnalysis
     seed: options?.seed ?? 0,
     featureMaps,
     ...(override === undefined ? {} : { normalCellMapOverride: override }),
+    // M2's training and the map cleaning; left out where the request leaves the default.
+    ...(options?.erosions === undefined ? {} : { erosions: options.erosions }),
+    ...(options?.minArea ? { minArea: options.minArea } : {}),
+    ...(options?.minFrames ? { minFrames: options.minFrames } : {}),
+    ...(options?.m2Crop ? { m2Crop: options.m2Crop } : {}),
+    ...(options?.m2Batch ? { m2Batch: options.m2Batch } : {}),
+    ...(options?.m2PositiveWeight ? { m2PositiveWeight: options.m2PositiveWeight } : {}),
+    ...(options?.m2LossMargin ? { m2LossMargin: options.m2LossMargin } : {}),
   };
 }
 

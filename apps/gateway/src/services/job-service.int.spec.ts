@@ -1,8 +1,8 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { Job as JobRecord } from '@mitosis/events';
-import type { WatchJobResponse } from '@mitosis/proto';
-import { JobKind, JobState, Stage } from '@mitosis/proto';
+import type { StartAnalysisRequest, WatchJobResponse } from '@mitosis/proto';
+import { AnalysisOptions, JobKind, JobState, Stage } from '@mitosis/proto';
 import { uploadAndAnalyze } from '../examples/upload-and-watch';
 import type { Backends, GatewayFixture } from '../testing/harness';
 import { call, startBackends, startGateway, syntheticTiff, upload } from '../testing/harness';
@@ -22,8 +22,12 @@ afterAll(async () => {
   await backends?.stop();
 });
 
-const startAnalysis = (request: Parameters<typeof gateway.clients.analysis.startAnalysis>[0]) =>
-  call(gateway.clients.analysis.startAnalysis.bind(gateway.clients.analysis), request);
+/** StartAnalysis with the options completed by the proto's defaults (ts-proto's fields are all required). */
+const startAnalysis = (request: Omit<StartAnalysisRequest, 'options'> & { options?: Partial<AnalysisOptions> }) =>
+  call(gateway.clients.analysis.startAnalysis.bind(gateway.clients.analysis), {
+    ...request,
+    ...(request.options ? { options: AnalysisOptions.fromPartial(request.options) } : {}),
+  } as StartAnalysisRequest);
 const getJob = (jobId: string) => call(gateway.clients.job.getJob.bind(gateway.clients.job), { jobId });
 
 /** Collects a WatchJob stream until it ends; rejects with the stream's error. */
@@ -78,6 +82,24 @@ describe('AnalysisService.StartAnalysis', () => {
     // The record holds the request as params, for the stages that follow.
     const record = await gateway.jobs.get(job!.jobId);
     expect(record.params).toMatchObject({ videoId, frames: { first: 2, last: 7 }, m1Iterations: 5, m2Iterations: 6, seed: 3, featureMaps: 6 });
+  });
+
+  it("carries M2's and the map cleaning's options into the job, leaving out the defaults, and refuses bad ones", async () => {
+    const { job } = await startAnalysis({
+      videoId,
+      options: { seed: 2, erosions: 0, minArea: 6, minFrames: 3, m2Crop: 32, m2Batch: 4, m2PositiveWeight: 5, m2LossMargin: 4 },
+    });
+    const record = await gateway.jobs.get(job!.jobId);
+    expect(record.params).toMatchObject({ erosions: 0, minArea: 6, minFrames: 3, m2Crop: 32, m2Batch: 4, m2PositiveWeight: 5, m2LossMargin: 4 });
+    const plain = await gateway.jobs.get((await startAnalysis({ videoId, options: { seed: 2 } })).job!.jobId);
+    for (const key of ['erosions', 'minArea', 'minFrames', 'm2Crop', 'm2Batch', 'm2PositiveWeight', 'm2LossMargin']) expect(plain.params).not.toHaveProperty(key);
+    const before = await gateway.workCount();
+    await expect(startAnalysis({ videoId, options: { m2PositiveWeight: -1 } })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringContaining('m2PositiveWeight must be a number > 0'),
+    });
+    await expect(startAnalysis({ videoId, options: { m2Crop: 2 } })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining('m2Crop') });
+    expect(await gateway.workCount()).toBe(before);
   });
 
   it('skips ingest for a video whose frames are stored already', async () => {

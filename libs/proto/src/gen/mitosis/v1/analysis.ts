@@ -39,7 +39,43 @@ export interface AnalysisOptions {
    * Index, from 0, of the M1 feature map to use as the normal-cell map instead of the automatic
    * choice (for when the automatic choice picked background or edges).
    */
-  normalCellMapOverride?: number | undefined;
+  normalCellMapOverride?:
+    | number
+    | undefined;
+  /**
+   * Erosions of the binarised normal-cell map y_t before M2 learns on it; absent means 1, the
+   * paper's value (III.C). 0 keeps the map as thresholded.
+   */
+  erosions?:
+    | number
+    | undefined;
+  /**
+   * Normal-cell map components smaller than this many (downscaled) pixels are dropped; 0 keeps all,
+   * as the paper.
+   */
+  minArea: number;
+  /**
+   * Normal-cell map trajectories present in fewer frames than this are dropped; 0 keeps all, as
+   * the paper.
+   */
+  minFrames: number;
+  /**
+   * Side of the square crops M2 trains on, in downscaled pixels; 0 means the server default (the
+   * M1 crop).
+   */
+  m2Crop: number;
+  /** Sequences per M2 update; 0 means 2. */
+  m2Batch: number;
+  /**
+   * Weight of event voxels in M2's cross-entropy (its probabilities are corrected for it); 0 means
+   * 1, the paper's loss (eqs. 11-12).
+   */
+  m2PositiveWeight: number;
+  /**
+   * Pixels along each edge of an M2 crop left out of its loss, where cells leave the crop without
+   * an event label; 0 means none, as the paper (whole frames).
+   */
+  m2LossMargin: number;
 }
 
 /** Request of StartAnalysis. */
@@ -119,7 +155,20 @@ export interface GetEventLengthReportResponse {
 }
 
 function createBaseAnalysisOptions(): AnalysisOptions {
-  return { m1Iterations: 0, m2Iterations: 0, seed: 0, featureMaps: 0, normalCellMapOverride: undefined };
+  return {
+    m1Iterations: 0,
+    m2Iterations: 0,
+    seed: 0,
+    featureMaps: 0,
+    normalCellMapOverride: undefined,
+    erosions: undefined,
+    minArea: 0,
+    minFrames: 0,
+    m2Crop: 0,
+    m2Batch: 0,
+    m2PositiveWeight: 0,
+    m2LossMargin: 0,
+  };
 }
 
 export const AnalysisOptions: MessageFns<AnalysisOptions> = {
@@ -138,6 +187,27 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
     }
     if (message.normalCellMapOverride !== undefined) {
       writer.uint32(40).uint32(message.normalCellMapOverride);
+    }
+    if (message.erosions !== undefined) {
+      writer.uint32(48).uint32(message.erosions);
+    }
+    if (message.minArea !== 0) {
+      writer.uint32(56).uint32(message.minArea);
+    }
+    if (message.minFrames !== 0) {
+      writer.uint32(64).uint32(message.minFrames);
+    }
+    if (message.m2Crop !== 0) {
+      writer.uint32(72).uint32(message.m2Crop);
+    }
+    if (message.m2Batch !== 0) {
+      writer.uint32(80).uint32(message.m2Batch);
+    }
+    if (message.m2PositiveWeight !== 0) {
+      writer.uint32(93).float(message.m2PositiveWeight);
+    }
+    if (message.m2LossMargin !== 0) {
+      writer.uint32(96).uint32(message.m2LossMargin);
     }
     return writer;
   },
@@ -195,6 +265,62 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
             message.normalCellMapOverride = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.erosions = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.minArea = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.minFrames = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.m2Crop = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.m2Batch = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 93) {
+              break;
+            }
+
+            message.m2PositiveWeight = reader.float();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.m2LossMargin = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -230,6 +356,37 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
         : isSet(object.normal_cell_map_override)
         ? globalThis.Number(object.normal_cell_map_override)
         : undefined,
+      erosions: isSet(object.erosions) ? globalThis.Number(object.erosions) : undefined,
+      minArea: isSet(object.minArea)
+        ? globalThis.Number(object.minArea)
+        : isSet(object.min_area)
+        ? globalThis.Number(object.min_area)
+        : 0,
+      minFrames: isSet(object.minFrames)
+        ? globalThis.Number(object.minFrames)
+        : isSet(object.min_frames)
+        ? globalThis.Number(object.min_frames)
+        : 0,
+      m2Crop: isSet(object.m2Crop)
+        ? globalThis.Number(object.m2Crop)
+        : isSet(object.m2_crop)
+        ? globalThis.Number(object.m2_crop)
+        : 0,
+      m2Batch: isSet(object.m2Batch)
+        ? globalThis.Number(object.m2Batch)
+        : isSet(object.m2_batch)
+        ? globalThis.Number(object.m2_batch)
+        : 0,
+      m2PositiveWeight: isSet(object.m2PositiveWeight)
+        ? globalThis.Number(object.m2PositiveWeight)
+        : isSet(object.m2_positive_weight)
+        ? globalThis.Number(object.m2_positive_weight)
+        : 0,
+      m2LossMargin: isSet(object.m2LossMargin)
+        ? globalThis.Number(object.m2LossMargin)
+        : isSet(object.m2_loss_margin)
+        ? globalThis.Number(object.m2_loss_margin)
+        : 0,
     };
   },
 
@@ -250,6 +407,27 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
     if (message.normalCellMapOverride !== undefined) {
       obj.normalCellMapOverride = Math.round(message.normalCellMapOverride);
     }
+    if (message.erosions !== undefined) {
+      obj.erosions = Math.round(message.erosions);
+    }
+    if (message.minArea !== 0) {
+      obj.minArea = Math.round(message.minArea);
+    }
+    if (message.minFrames !== 0) {
+      obj.minFrames = Math.round(message.minFrames);
+    }
+    if (message.m2Crop !== 0) {
+      obj.m2Crop = Math.round(message.m2Crop);
+    }
+    if (message.m2Batch !== 0) {
+      obj.m2Batch = Math.round(message.m2Batch);
+    }
+    if (message.m2PositiveWeight !== 0) {
+      obj.m2PositiveWeight = floatToJson(message.m2PositiveWeight);
+    }
+    if (message.m2LossMargin !== 0) {
+      obj.m2LossMargin = Math.round(message.m2LossMargin);
+    }
     return obj;
   },
 
@@ -263,6 +441,13 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
     message.seed = object.seed ?? 0;
     message.featureMaps = object.featureMaps ?? 0;
     message.normalCellMapOverride = object.normalCellMapOverride ?? undefined;
+    message.erosions = object.erosions ?? undefined;
+    message.minArea = object.minArea ?? 0;
+    message.minFrames = object.minFrames ?? 0;
+    message.m2Crop = object.m2Crop ?? 0;
+    message.m2Batch = object.m2Batch ?? 0;
+    message.m2PositiveWeight = object.m2PositiveWeight ?? 0;
+    message.m2LossMargin = object.m2LossMargin ?? 0;
     return message;
   },
 };
@@ -983,7 +1168,8 @@ export const AnalysisServiceService = {
   /**
    * Starts an analysis job (stages INGEST, M1, M2) and returns it QUEUED; follow it with
    * JobService.WatchJob. NOT_FOUND for an unknown video; INVALID_ARGUMENT for a frame range
-   * outside the video or a normal-cell map override outside 0..feature_maps-1.
+   * outside the video, a normal-cell map override outside 0..feature_maps-1, a negative
+   * m2_positive_weight or an m2_crop of 1 to 3.
    */
   startAnalysis: {
     path: "/mitosis.v1.AnalysisService/StartAnalysis" as const,
@@ -1017,7 +1203,8 @@ export interface AnalysisServiceServer extends UntypedServiceImplementation {
   /**
    * Starts an analysis job (stages INGEST, M1, M2) and returns it QUEUED; follow it with
    * JobService.WatchJob. NOT_FOUND for an unknown video; INVALID_ARGUMENT for a frame range
-   * outside the video or a normal-cell map override outside 0..feature_maps-1.
+   * outside the video, a normal-cell map override outside 0..feature_maps-1, a negative
+   * m2_positive_weight or an m2_crop of 1 to 3.
    */
   startAnalysis: handleUnaryCall<StartAnalysisRequest, StartAnalysisResponse>;
   /**
@@ -1032,7 +1219,8 @@ export interface AnalysisServiceClient extends Client {
   /**
    * Starts an analysis job (stages INGEST, M1, M2) and returns it QUEUED; follow it with
    * JobService.WatchJob. NOT_FOUND for an unknown video; INVALID_ARGUMENT for a frame range
-   * outside the video or a normal-cell map override outside 0..feature_maps-1.
+   * outside the video, a normal-cell map override outside 0..feature_maps-1, a negative
+   * m2_positive_weight or an m2_crop of 1 to 3.
    */
   startAnalysis(
     request: StartAnalysisRequest,
