@@ -81,13 +81,15 @@ export function convLstmStepPacked(cell: ConvLstmCell, x: tf.Tensor4D, hc: tf.Te
   const inputGradient = options.inputGradient ?? true;
   const kernel = cell.gates.kernel;
   const step = tf.customGrad<tf.Tensor4D>(((xIn: tf.Tensor4D, hcIn: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
-    const [h, c] = tf.split(hcIn, 2, 0) as [tf.Tensor4D, tf.Tensor4D];
-    const xh = tf.concat([xIn, h], 3);
+    const [b2, height, width] = hcIn.shape;
+    const half: [number, number, number, number] = [b2 / 2, height, width, hidden];
+    const xh = tf.concat([xIn, tf.slice(hcIn, [0, 0, 0, 0], half)], 3);
     const z = tf.fused.conv2d({ x: xh, filter: w, strides: 1, pad: 'same', bias: b });
-    // Outside tf.grads (inference) nothing is kept for a backward pass that will not come.
+    // Outside tf.grads (inference) nothing is kept for a backward pass that will not come, and c
+    // is read by the cell kernel in place.
     if (tf.engine().state.gradientDepth === 0) return { value: convLstmCellNext(z, hcIn), gradFunc: () => [] };
     const { hcNext, i, f, o, g, tanhC } = convLstmCellForward(z, hcIn);
-    save([xh, c, i, f, o, g, tanhC]);
+    save([xh, tf.slice(hcIn, [b2 / 2, 0, 0, 0], half), i, f, o, g, tanhC]);
     return {
       value: hcNext,
       // tfjs calls gradFunc outside any tidy scope: without one, each step's backward
