@@ -9,7 +9,7 @@ import { toOriginalPixels } from '@mitosis/video';
 import type { Volume } from '@mitosis/volume';
 import { applyAugmentation, connectedComponents, cropVolume } from '@mitosis/volume';
 import type { SequenceGrid } from './labels';
-import { randomAugmentation, randomCrop, stackSequences } from './sampling';
+import { annealedRate, checkAnnealFrom, randomAugmentation, randomCrop, stackSequences } from './sampling';
 
 export interface DetectorTrainingOptions {
   /** ConvLSTM sequence length: the recommended k of M2. */
@@ -64,8 +64,7 @@ export function trainDetector(
   const batch = options.batch ?? 2;
   const crop = options.crop ?? 96;
   const positiveFraction = options.positiveFraction ?? 0.5;
-  const annealFrom = options.annealFrom ?? 0.5;
-  if (!(annealFrom > 0 && annealFrom <= 1)) throw new InvalidInputError(`annealFrom must be in (0, 1], got ${annealFrom}`);
+  const annealFrom = checkAnnealFrom(options.annealFrom ?? 0.5);
   const seed = options.seed ?? 1;
   const rng = createRng(seed);
   const progress = options.onProgress ?? silentProgress;
@@ -77,8 +76,7 @@ export function trainDetector(
   const losses: number[] = [];
   try {
     for (let iteration = 0; iteration < iterations; iteration++) {
-      const progressed = (iteration + 1) / iterations;
-      if (progressed > annealFrom) model.setLearningRate(baseRate * Math.max(0.02, (1 - progressed) / (1 - annealFrom)));
+      model.setLearningRate(annealedRate(baseRate, iteration, iterations, annealFrom));
       const xs: Volume<Float32Array>[] = [];
       const ys: Volume<Uint8Array>[] = [];
       const size = { frames: k, height: crop, width: crop };

@@ -51,3 +51,22 @@ export function stackSequences(volumes: readonly Volume<Float32Array | Uint8Arra
   volumes.forEach((v, b) => data.set(v.data, b * size));
   return tf.tensor5d(data, [volumes.length, first.frames, first.height, first.width, 1]);
 }
+
+/**
+ * The learning rate of update `iteration` (0-based) of `iterations` with the schedule both trained
+ * stages use: `baseRate` until the fraction `annealFrom` of the updates, then a linear decay to 2%
+ * of it at the last update (annealFrom 1: constant, the paper's). With a few hundred updates of a
+ * few small crops each, RMSProp's constant step leaves the last weights wherever its last few
+ * noisy steps took them; the decay lets them settle.
+ */
+export function annealedRate(baseRate: number, iteration: number, iterations: number, annealFrom: number): number {
+  const progressed = (iteration + 1) / iterations;
+  if (progressed <= annealFrom) return baseRate;
+  return baseRate * Math.max(0.02, (1 - progressed) / (1 - annealFrom));
+}
+
+/** `annealFrom` checked: a fraction in (0, 1]. */
+export function checkAnnealFrom(annealFrom: number): number {
+  if (!(annealFrom > 0 && annealFrom <= 1)) throw new InvalidInputError(`annealFrom must be in (0, 1], got ${annealFrom}`);
+  return annealFrom;
+}

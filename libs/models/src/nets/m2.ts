@@ -15,6 +15,7 @@ import {
   requirePositive,
   requireWidths,
   resolveRmsProp,
+  setLearningRate,
   weightCorrectedSigmoid,
 } from './common';
 import type { NetworkBase, ParamMap, RmsPropConfig } from './common';
@@ -60,6 +61,8 @@ export interface M2Model extends NetworkBase<'m2', M2Config> {
    * which on small crops taught M2 that a vanished cell is soon no event (see EventModelTraining).
    */
   trainStep(context: tf.Tensor5D, events: tf.Tensor5D, lossMargin?: number): number;
+  /** The RMSProp step size from the next update on (config.optimizer.learningRate at creation). */
+  setLearningRate(rate: number): void;
   /**
    * Event probabilities e' [b, t, h, w, 1] for a sequence of normal-cell maps: at inference the
    * real map sequence y goes in, and e' marks where and when cells leave it (cell events).
@@ -134,6 +137,9 @@ export function createM2(options: M2Options = {}): M2Model {
       } finally {
         mask?.dispose();
       }
+    },
+    setLearningRate(rate) {
+      setLearningRate(optimizer, rate);
     },
     predict(maps) {
       checkSequence(maps, 'M2 input maps', 1);
