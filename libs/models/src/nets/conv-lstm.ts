@@ -97,9 +97,8 @@ export function convLstmStepPacked(cell: ConvLstmCell, x: tf.Tensor4D, hc: tf.Te
       gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) =>
         tf.tidy(() => {
           const [sxh, sc, si, sf, so, sg, stanhC] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-          const [dz, dcPrev] = convLstmCellGradient(dy, { c: sc, i: si, f: sf, o: so, g: sg, tanhC: stanhC });
+          const [dz, dcPrev, db] = convLstmCellGradient(dy, { c: sc, i: si, f: sf, o: so, g: sg, tanhC: stanhC });
           const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: sxh, dy: dz }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: w.shape }) as tf.Tensor4D;
-          const db = tf.sum(dz, [0, 1, 2]);
           let dx: tf.Tensor4D;
           let dhPrev: tf.Tensor4D;
           if (inputGradient) {

@@ -21,6 +21,7 @@ describe('ConvLSTM cell gradient kernel on wasm', () => {
     [1, 4, 5, 3],
     [2, 3, 7, 16],
     [1, 1, 1, 1],
+    [1, 16, 16, 4],
   ])('matches the tfjs-op formulas on cpu: [%i, %i, %i, %i]', async (b, h, w, hidden) => {
     const body = (kernel: boolean) => (): tf.Tensor[] => {
       const { dy, saved } = inputs(b, h, w, hidden, 100 + hidden);
@@ -30,14 +31,14 @@ describe('ConvLSTM cell gradient kernel on wasm', () => {
     const actual = await runOn('wasm', body(true));
     await useBackend('wasm');
     expect(tf.getKernel(ConvLstmCellGrad, 'wasm')).toBeDefined();
-    expect(actual.map((a) => a.length)).toEqual([4 * b * h * w * hidden, b * h * w * hidden]);
+    expect(actual.map((a) => a.length)).toEqual([4 * b * h * w * hidden, b * h * w * hidden, 4 * hidden]);
     actual.forEach((a, k) => expect(maxAbsDiff(a, expected[k]!)).toBeLessThan(1e-6));
   });
 
   it('gives the hand-worked values of one element', async () => {
     await useBackend('wasm');
     const one = (v: number): tf.Tensor4D => tf.tensor4d([v], [1, 1, 1, 1]);
-    const [dz, dcPrev] = convLstmCellGradient(tf.tensor4d([0.5, 0.25], [2, 1, 1, 1]), {
+    const [dz, dcPrev, db] = convLstmCellGradient(tf.tensor4d([0.5, 0.25], [2, 1, 1, 1]), {
       c: one(2),
       i: one(0.5),
       f: one(0.25),
@@ -51,7 +52,9 @@ describe('ConvLSTM cell gradient kernel on wasm', () => {
       [dc * 0.5 * 0.25, dc * 2 * 0.25 * 0.75, 0.5 * 0.5 * 0.75 * 0.25, dc * 0.5 * 0.75].map((v) => expect.closeTo(v, 6)),
     );
     expect(dcPrev.dataSync()[0]).toBeCloseTo(dc * 0.25, 6);
-    tf.dispose([dz, dcPrev]);
+    // One pixel: the bias gradient is dz itself.
+    expect(Array.from(db.dataSync())).toEqual(Array.from(dz.dataSync()));
+    tf.dispose([dz, dcPrev, db]);
   });
 
   it('rejects a state gradient that is not [2b, h, w, hidden], naming it', async () => {
