@@ -108,9 +108,9 @@ export interface EventModelTrainingOptions {
   /**
    * Fraction of the updates after which the learning rate decays linearly to 2% of
    * model.optimizer.learningRate at the last update (annealedRate; default 0.5, as M3; 1 =
-   * constant, the paper's). With a constant rate, where the last few hundred noisy updates left
-   * M2 decided the event lengths: on one normal-cell map of the demo video (400 updates of 2 x 48
-   * px crops, seeds 1-3) p75 came out 8, 3 and 9; with the decay from half-way, 7, 7 and 8.
+   * constant, the paper's). At a constant rate, wherever the last noisy updates left M2 decided
+   * the event lengths: on one normal-cell map of the demo video (400 updates of 2 x 48 px crops)
+   * seeds 1-3 gave p75 8, 3 and 9; with the decay from half-way 7, 7 and 8 (seed 4: 5).
    */
   readonly annealFrom?: number;
   readonly seed?: number;
