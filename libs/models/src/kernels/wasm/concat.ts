@@ -3,7 +3,7 @@ import { Concat, backend_util, getKernel, util } from '@tensorflow/tfjs';
 import type { ConcatAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { InvalidInputError } from '@mitosis/core';
-import { copyRun, elementOffset, heapOf, isHeapDtype } from './heap-copy';
+import { copyRows, copyRun, elementOffset, heapOf, isHeapDtype } from './heap-copy';
 import { withWasmScope } from './kernel-scope';
 import { transposeBelow } from './split-v';
 
@@ -45,33 +45,10 @@ function concat(args: Parameters<KernelFunc>[0]): TensorInfo | TensorInfo[] {
   let column = elementOffset(backend, out);
   for (const part of parts) {
     const inner = util.sizeFromShape(part.shape.slice($axis));
-    const src = elementOffset(backend, part);
-    if (heap instanceof Float32Array && inner < loopBelow) {
-      interleaveF32(heap, column, src, rows, inner, rowLength);
-    } else {
-      for (let r = 0, from = src, to = column; r < rows; r++, from += inner, to += rowLength) copyRun(heap, to, from, inner);
-    }
+    copyRows(heap, column, rowLength, elementOffset(backend, part), inner, rows, inner);
     column += inner;
   }
   return out;
-}
-
-/**
- * Runs shorter than this are copied by `interleaveF32`'s loop. Joining a 1-channel frame to 16
- * hidden channels at 128x128 (every ConvLSTM step's input): 0.55-0.59 ms by the loop against
- * 0.75-1.16 ms by a `copyWithin` per pixel (plain node on the shared AMD EPYC).
- */
-const loopBelow = 32;
-
-/**
- * `rows` runs of `inner` floats from `src` (dense) to `dst` with a row stride of `rowLength`: one
- * function for float32 alone, so that the element accesses stay monomorphic.
- */
-function interleaveF32(heap: Float32Array, dst: number, src: number, rows: number, inner: number, rowLength: number): void {
-  const gap = rowLength - inner;
-  for (let r = 0, to = dst, from = src; r < rows; r++, to += gap) {
-    for (let e = 0; e < inner; e++) heap[to++] = heap[from++] as number;
-  }
 }
 
 /** Equal inputs with short runs: stack them as [parts, rows, run], then one C++ Transpose. */
