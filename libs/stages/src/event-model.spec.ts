@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng } from '@mitosis/core';
+import { InvalidInputError, createRng } from '@mitosis/core';
 import type { M2Model } from '@mitosis/models';
 import type { Volume } from '@mitosis/volume';
-import { inferenceWindows, linkTrajectories, makeArtificialEvents, predictCellEvents } from './event-model';
+import { inferenceWindows, linkTrajectories, makeArtificialEvents, predictCellEvents, trainEventModel } from './event-model';
 
 /** Two cells as 3x3 squares moving one pixel per frame over 10 frames. */
 function twoCells(): Volume<Uint8Array> {
@@ -108,5 +108,39 @@ describe('M2 inference windows', () => {
       expect(both.data[t * 4]).toBeCloseTo(1 - (1 - f) * (1 - b), 5);
       expect(max.data[t * 4]).toBeCloseTo(Math.max(f, b), 5);
     }
+  });
+});
+
+describe('M2 training', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  const train = (annealFrom: number): number[] => {
+    const { model, losses } = trainEventModel(twoCells(), {
+      iterations: 4,
+      crop: 8,
+      batch: 1,
+      sequenceLength: 3,
+      seed: 3,
+      annealFrom,
+      model: { hidden: 4, encoderWidths: [4, 4], decoderWidth: 4 },
+    });
+    model.dispose();
+    return losses;
+  };
+
+  it('decays the learning rate after annealFrom: the same updates up to there, smaller ones after', () => {
+    const constant = train(1);
+    const annealed = train(0.5);
+    // Updates 1 and 2 of 4 at the base rate, update 3 at half of it: the losses before update 4
+    // are the first to see a different model.
+    expect(annealed.slice(0, 3)).toEqual(constant.slice(0, 3));
+    expect(annealed[3]).not.toBe(constant[3]);
+  });
+
+  it('refuses annealFrom outside (0, 1] before training', () => {
+    expect(() => train(0)).toThrow(InvalidInputError);
+    expect(() => train(1.5)).toThrow(/annealFrom/);
   });
 });
