@@ -26,11 +26,9 @@ export interface DetectorTrainingOptions {
    */
   readonly positiveFraction?: number;
   /**
-   * Fraction of the updates after which the learning rate decays linearly, to 2% of
-   * model.optimizer.learningRate at the last update (default 0.5; 1 = constant, the paper's).
-   * With a few hundred updates of a few crops each, RMSProp's constant step left the output
-   * scale swinging from one checkpoint to the next (peak test probabilities 0.58, then 0.30
-   * 300 updates later); the decay lets the last weights settle.
+   * Fraction of the updates after which the learning rate decays (annealedRate; default 0.5; 1 =
+   * constant, the paper's). At a constant rate M3's output scale swung from one checkpoint to the
+   * next (peak test probabilities 0.58, then 0.30 300 updates later).
    */
   readonly annealFrom?: number;
   readonly seed?: number;

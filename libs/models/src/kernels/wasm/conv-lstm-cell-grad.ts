@@ -19,10 +19,11 @@ import { elementOffset, heapOf } from './heap-copy';
  *   dz_o   = dh tanh(c') o (1 - o)    dz_g = dc i (1 - g^2)
  *   dc_prev = dc f
  * Outputs: dz [b, h, w, 4H] (gate order i, f, o, g, as the gate convolution's output channels),
- * dc_prev [b, h, w, H] and db [4H], the gate bias gradient (dz summed over b, h, w in float64 as
- * it is written; in profiles this cost less than a second pass over dz). A separate Sum of dz went through XNNPACK, which packs a
- * fresh dz as a product's weights each time: 16 ms per step at 128x128 on the shared AMD EPYC,
- * 14% of an M3 training step. Products are formed in float64 and stored as float32.
+ * dc_prev [b, h, w, H] and db [4H], the gate bias gradient: dz summed over b, h, w in float64 as
+ * it is written, which in profiles cost less than a second pass over dz (a separate Sum through
+ * XNNPACK, which packed each fresh dz as a product's weights, took 16 ms per step at 128x128 on
+ * the shared AMD EPYC, 14% of an M3 training step). Products are formed in float64 and stored as
+ * float32.
  */
 export const ConvLstmCellGrad = 'MitosisConvLstmCellGrad';
 
