@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command: set-up, then the contract freshness check, lint, type-check and
-# every test suite (unit and integration) across the workspace.
+# The README's test command: set-up, then the freshness checks of generated code (proto, SIMD
+# module), lint, type-check and every test suite (unit and integration) across the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -9,6 +9,8 @@ export NX_DAEMON=false NX_NO_CLOUD=true NX_SKIP_NX_CACHE="${NX_SKIP_NX_CACHE:-${
 
 echo "== proto: regenerate and check the committed copy is fresh"
 npx nx run proto:check-generated --outputStyle=static
+echo "== simd: reassemble the SIMD module and check the committed binary is fresh"
+npx nx run models:check-simd --outputStyle=static
 
 echo "== lint"
 npx nx run-many -t lint --outputStyle=static

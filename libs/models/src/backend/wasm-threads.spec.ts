@@ -10,6 +10,7 @@ const probe = path.join(__dirname, 'testing', 'threads-probe.ts');
 
 interface ProbeResult {
   threads: number;
+  simd: string;
   loss: number;
   values: number[];
 }
@@ -65,6 +66,8 @@ describe('the threaded wasm build under Node', () => {
     const [one, two] = await Promise.all([runProbe(1), runProbe(2)]);
     expect(one.threads).toBe(1);
     expect(two.threads).toBe(2);
+    // The project's SIMD module links to either build's heap (shared memory when threaded).
+    expect([one.simd, two.simd]).toEqual(['on', 'on']);
     // XNNPACK splits the work differently across threads: sums in another order, not other sums.
     expect(Math.abs(two.loss - one.loss)).toBeLessThan(1e-5);
     expect(two.values).toHaveLength(one.values.length);

@@ -1,12 +1,15 @@
 /**
  * Spec fixture (wasm-threads.spec.ts), run as its own process: initialises the wasm backend with
- * argv[2] threads, runs a seeded M3 training step and a prediction, and prints one JSON line. The
- * process must then exit by itself (the pthread workers may not hold it open).
+ * argv[2] threads, runs a seeded M3 training step and a prediction, and prints one JSON line,
+ * with whether the SIMD module linked to the heap (unshared memory for 1 thread, shared for
+ * more). The process must then exit by itself (the pthread workers may not hold it open).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../init-backend';
 import { createM3 } from '../../nets/m3';
 import { randomValues } from '../../kernels/testing/backends';
+import { simdKernelsStatus } from '../../kernels/wasm/simd/simd-kernels';
 
 async function main(): Promise<void> {
   const threads = Number(process.argv[2]);
@@ -19,7 +22,8 @@ async function main(): Promise<void> {
   const loss = model.trainStep(x, y);
   const predicted = model.predict(x);
   const values = Array.from(predicted.dataSync());
-  process.stdout.write(`${JSON.stringify({ threads: info.threads, loss, values })}\n`);
+  const simd = simdKernelsStatus(tf.backend() as BackendWasm);
+  process.stdout.write(`${JSON.stringify({ threads: info.threads, simd, loss, values })}\n`);
 }
 
 main().catch((error: unknown) => {

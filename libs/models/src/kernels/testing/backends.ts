@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '@mitosis/core';
 import { initBackend } from '../../backend/init-backend';
+import { setSimdKernelsEnabled } from '../wasm/simd/simd-kernels';
 
 /**
  * Spec helpers: run the same tfjs code on the cpu backend (the reference) and on wasm with the
@@ -63,4 +64,14 @@ export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 /** Tensors the engine tracks and buffers the wasm heap holds: both must not grow per call. */
 export function liveCounts(): { tensors: number; dataIds: number } {
   return { tensors: tf.memory().numTensors, dataIds: tf.engine().backend.numDataIds() };
+}
+
+/** Runs `body` with the project's SIMD module off, so kernels take their JS loops. */
+export async function withoutSimd<T>(body: () => Promise<T>): Promise<T> {
+  const was = setSimdKernelsEnabled(false);
+  try {
+    return await body();
+  } finally {
+    setSimdKernelsEnabled(was);
+  }
 }
