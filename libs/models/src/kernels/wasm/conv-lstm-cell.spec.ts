@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { InvalidInputError } from '@mitosis/core';
 import { ConvLstmCell, convLstmCellForward, convLstmCellNext, convLstmCellOps } from './conv-lstm-cell';
 import type { ConvLstmCellForward } from './conv-lstm-cell';
-import { liveCounts, maxAbsDiff, randomValues, runOn, useBackend } from '../testing/backends';
+import { liveCounts, maxAbsDiff, randomValues, runOn, useBackend, withoutSimd } from '../testing/backends';
 
 /** The fused ConvLSTM forward element-wise kernel against the same formulas as tfjs ops on cpu. */
 function inputs(b: number, h: number, w: number, hidden: number, seed: number, spread = 4): { z: tf.Tensor4D; hc: tf.Tensor4D } {
@@ -27,13 +27,14 @@ describe('ConvLSTM cell forward kernel on wasm', () => {
       return order(kernel ? convLstmCellForward(z, hc) : convLstmCellOps(z, hc));
     };
     const expected = await runOn('cpu', body(false));
-    const actual = await runOn('wasm', body(true));
+    // Both wasm paths: the SIMD module (hidden % 4 == 0) and the JS loops it falls back to.
+    const [actual, loops] = [await runOn('wasm', body(true)), await withoutSimd(() => runOn('wasm', body(true)))];
     await useBackend('wasm');
     expect(tf.getKernel(ConvLstmCell, 'wasm')).toBeDefined();
     const size = b * h * w * hidden;
     expect(actual.map((a) => a.length)).toEqual([2 * size, size, size, size, size, size]);
     // tanh through the sigmoid: the error of a float32 sigmoid, ~1e-7.
-    actual.forEach((a, k) => expect(maxAbsDiff(a, expected[k]!)).toBeLessThan(1e-6));
+    for (const result of [actual, loops]) result.forEach((a, k) => expect(maxAbsDiff(a, expected[k]!)).toBeLessThan(1e-6));
   });
 
   it('gives the same next state without the gates (inference), on wasm and on cpu', async () => {

@@ -20,6 +20,11 @@ export function heapOf(backend: BackendWasm, dtype: 'float32' | 'int32' | 'bool'
   return dtype === 'float32' ? new Float32Array(buffer) : dtype === 'int32' ? new Int32Array(buffer) : new Uint8Array(buffer);
 }
 
+/** Byte offset of a tensor's first element in the wasm memory (what the SIMD module takes). */
+export function byteOffset(backend: BackendWasm, info: TensorInfo): number {
+  return backend.dataIdMap.get(info.dataId).memoryOffset;
+}
+
 /** Index of a tensor's first element in `heapOf(backend, its dtype)`. */
 export function elementOffset(backend: BackendWasm, info: TensorInfo): number {
   const bytes = info.dtype === 'bool' ? 1 : 4;
