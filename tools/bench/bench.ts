@@ -8,6 +8,8 @@
  * Prints a Markdown table (ours, PyTorch, ratio, GFLOP/s against the best single convolution
  * of this run, wasm heap, peak RSS) and the leak checks; with --json also one JSON object per
  * row. --smoke is the few-second run CI does (tiny size, one iteration, no peer).
+ * MITOSIS_SIMD_KERNELS=off runs the project's kernels without their SIMD module (the JS loops),
+ * to measure what it brings; the header line says whether it was on.
  * See bench-lib.ts for what is measured and how.
  */
 import { parseArgs } from 'node:util';
@@ -33,7 +35,7 @@ async function main(): Promise<void> {
   });
   // Imported here, not at the top: they resolve @mitosis/* only once TSX_TSCONFIG_PATH is set.
   const { InvalidInputError } = await import('@mitosis/core');
-  const { initBackend, isBackendName } = await import('@mitosis/models');
+  const { currentSimdKernelsStatus, initBackend, isBackendName } = await import('@mitosis/models');
   const { formatTable, leakStable, parseModels, parseSize, runBench } = await import('./bench-lib');
   const positiveInt = (name: string, text: string, min = 1): number => {
     const n = Number(text);
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
   };
   const info = await initBackend({ preferred: values.backend, log: (line) => console.log(line) });
   const cpuModel = (await import('node:os')).cpus()[0]?.model ?? 'unknown cpu';
-  console.log(`node ${process.version}, ${(await import('node:os')).cpus().length} cores (${cpuModel}), backend ${info.name}`);
+  console.log(`node ${process.version}, ${(await import('node:os')).cpus().length} cores (${cpuModel}), backend ${info.name}, own SIMD module ${currentSimdKernelsStatus()}`);
   const rows = await runBench(options);
   console.log('');
   console.log(formatTable(rows));

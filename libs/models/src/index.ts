@@ -2,6 +2,7 @@ export { initBackend, currentBackend, isBackendName, backendNames } from './back
 export type { BackendInfo, BackendName, InitBackendOptions } from './backend/init-backend';
 export { maxWasmThreads } from './backend/wasm-threads';
 export { registerWasmKernels, wasmKernelConfigs } from './kernels';
+export { currentSimdKernelsStatus } from './kernels/wasm/simd/simd-kernels';
 // Networks M1, M2, M3 (nets/) and their storage (io/).
 export { createM1, resolveM1Config, winnerTakeAll, disturbMaps } from './nets/m1';
 export type { M1Config, M1Options, M1Model, M1FeatureMaps, M1Gradient } from './nets/m1';

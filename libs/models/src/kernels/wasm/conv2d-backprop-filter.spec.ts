@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { InvalidInputError } from '@mitosis/core';
 import { bandPixels } from './conv2d-backprop-filter';
-import { liveCounts, maxAbsDiff, randomValues, runOn, useBackend } from '../testing/backends';
+import { liveCounts, maxAbsDiff, randomValues, runOn, useBackend, withoutSimd } from '../testing/backends';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -54,9 +54,11 @@ describe('Conv2DBackpropFilter on wasm', () => {
     const body = (): tf.Tensor =>
       backpropFilter(tf.tensor4d(xValues, c.x), tf.tensor4d(dyValues, dyShape), c.filter, c.pad);
     const [expected] = await runOn('cpu', body);
-    const [actual] = await runOn('wasm', body);
-    expect(actual!.length).toBe(tf.util.sizeFromShape(c.filter));
-    expect(maxAbsDiff(actual!, expected!)).toBeLessThanOrEqual(1e-4);
+    // im2col rows copied by the SIMD module, and by copyWithin where it is off.
+    for (const [actual] of [await runOn('wasm', body), await withoutSimd(() => runOn('wasm', body))]) {
+      expect(actual!.length).toBe(tf.util.sizeFromShape(c.filter));
+      expect(maxAbsDiff(actual!, expected!)).toBeLessThanOrEqual(1e-4);
+    }
   });
 
   it('gives the hand-worked gradient of a 2x2 valid convolution', async () => {

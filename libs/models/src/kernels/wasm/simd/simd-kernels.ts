@@ -1,3 +1,4 @@
+import { backend as currentBackend, getBackend } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type {} from './webassembly';
 import { simdKernelsBinary } from './binary.gen';
@@ -105,4 +106,10 @@ export function simdKernelsStatus(backend: BackendWasm): string {
   if (!enabled) return 'off (MITOSIS_SIMD_KERNELS=off)';
   const found = lookup(backend);
   return found instanceof Error ? `off (${found.message})` : 'on';
+}
+
+/** simdKernelsStatus for the backend tfjs runs on now ('not used' off wasm). */
+export function currentSimdKernelsStatus(): string {
+  const name = getBackend();
+  return name === 'wasm' ? simdKernelsStatus(currentBackend() as BackendWasm) : `not used (backend ${name})`;
 }
