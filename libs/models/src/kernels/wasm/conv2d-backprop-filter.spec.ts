@@ -27,6 +27,16 @@ const cases: Case[] = [
   { name: 'many images per band', x: [12, 10, 10, 2], filter: [3, 3, 2, 3], pad: 'same' },
   // Frames larger than one band: each is cut into bands of rows, the last one partial.
   { name: 'rows split into bands', x: [2, Math.ceil(bandPixels / 90) + 5, 90, 1], filter: [3, 3, 1, 2], pad: 'same', scale: 0.1 },
+  // Output channels a multiple of 4: the SIMD module's direct kernel (16 channels at a time,
+  // then 4; input channels in pairs, then one), against every kind of padding.
+  { name: 'direct: 3x3 same, 17 -> 64 (the ConvLSTM gates)', x: [2, 7, 9, 17], filter: [3, 3, 17, 64], pad: 'same' },
+  { name: 'direct: 5x5 same, 1 -> 16', x: [3, 8, 6, 1], filter: [5, 5, 1, 16], pad: 'same' },
+  { name: 'direct: 3x3 valid, 3 -> 20 (16 + 4)', x: [2, 6, 7, 3], filter: [3, 3, 3, 20], pad: 'valid' },
+  { name: 'direct: 2x4 same, 2 -> 4 (even kernel)', x: [1, 5, 9, 2], filter: [2, 4, 2, 4], pad: 'same' },
+  { name: 'direct: asymmetric padding, 5 -> 8', x: [2, 6, 6, 5], filter: [3, 3, 5, 8], pad: [[0, 0], [2, 0], [1, 2], [0, 0]] },
+  { name: 'direct: filter wider than the frame', x: [1, 3, 2, 2], filter: [5, 5, 2, 4], pad: 'same' },
+  { name: 'direct: 1x1, 6 -> 12', x: [2, 4, 5, 6], filter: [1, 1, 6, 12], pad: 'valid' },
+  { name: 'direct: long rows (12800 pixels summed), 2 -> 8', x: [1, 64, 200, 2], filter: [3, 3, 2, 8], pad: 'same', scale: 0.1 },
 ];
 
 function backpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], pad: Pad, strides: number | [number, number] = 1): tf.Tensor {

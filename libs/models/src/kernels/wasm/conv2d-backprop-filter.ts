@@ -1,8 +1,9 @@
-import { Conv2DBackpropFilter } from '@tensorflow/tfjs';
+import { Conv2DBackpropFilter, util } from '@tensorflow/tfjs';
 import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { requireFloat32, requireShape, stride1Conv } from './conv-geometry';
 import type { Stride1Conv } from './conv-geometry';
+import { byteOffset } from './heap-copy';
 import { withWasmScope } from './kernel-scope';
 import { simdKernels } from './simd/simd-kernels';
 import type { WasmKernelScope } from './kernel-scope';
@@ -11,29 +12,32 @@ import type { WasmKernelScope } from './kernel-scope';
  * dW[kh,kw,ci,co] = sum over b,y,x of xPadded[b, y+kh, x+kw, ci] * dy[b, y, x, co], the filter
  * gradient of a stride-1 NHWC convolution, which @tensorflow/tfjs-backend-wasm 4.22 lacks.
  *
- * Written as im2col + one XNNPACK matrix product per band of output pixels:
+ * Where the output channels are a multiple of 4 (every layer of M1, M2 and M3 but the 1-map
+ * read-outs) and the SIMD module links, it is the module's filter_grad (simd/wat.ts): x and dy
+ * read where they lie, 2 input channels x 16 output channels accumulated in registers along each
+ * output row, no im2col and no packing. tools/bench/kernels.ts, shared 2-core AMD EPYC, best of
+ * 4, ms per call, filter_grad (one thread) | the im2col path below (XNNPACK on 2 threads):
+ *   B1 128x128  1->16 5x5:   0.5 |   1.7           B1 259x344  1->16 5x5:   2.5 |   7.6
+ *   B1 128x128 16->16 5x5:   5.2 |   8.2           B1 259x344 16->16 5x5:  26   |  33
+ *   B4 128x128 16->16 3x3:   7.2 |  14.8           B2 259x344 17->64 3x3: 113   | 143
+ *   B8 128x128 17->64 3x3:  79   | 134             B2 259x344 32->16 3x3:  41   |  75
+ *   B8 128x128 32->64 3x3: 141   | 147
+ * i.e. 28-43 GFLOP/s against 8-35, and its sums of row sums round less (max |diff| / max |dW|
+ * against cpu 5.5e-7 on a 259x344 frame, 1.6e-6 by the product).
+ *
+ * Otherwise: im2col + one XNNPACK matrix product per band of output pixels:
  *   colsT[(kh,kw,ci), p] (built by row copies from a channel-major padded x) times dy[p, co].
  * The backend's BatchMatMul only reaches XNNPACK for untransposed operands, and its Transpose
  * and Slice are unblocked / copy their whole input, so the layout work is done here by row
  * copies over the heap and one blocked transpose of x. The rows of one tap and image go in one
  * call of the SIMD module's copy_rows32 (a `copyWithin` per row where it is off): M1's training
  * step at 128x128 spent 189-205 ms in this kernel against 255-304 with `copyWithin` (two
- * --profile runs each, shared AMD EPYC, 2 threads). Bands of ~8k pixels keep the
- * product near the XNNPACK peak (a 131k-long inner dimension drops it from ~30 to ~19 GFLOP/s)
- * and bound the im2col buffer whatever the image size.
- *
- * Measured with tools/bench/kernels.ts (shared 2-core AMD EPYC, Node 20, wasm SIMD, 1 thread,
- * best of 4, 'same' padding), ms per call: ours | forward Conv2D over transposed tensors (x as
- * [ci,h,w,b] images, dy as the [h,w,b,co] filter) | tfjs's generic kernel (cpu backend):
- *   B1 128x128  1->16 5x5:   1.6 |   3.4 | 1039     B1 259x344  1->16 5x5:   8.2 |  15 | 5975
- *   B1 128x128 16->16 5x5:  10.6 |  17.3           B1 259x344 16->16 5x5:  58   |  89
- *   B4 128x128 16->16 3x3:  17.9 |  24.8           B2 259x344 17->64 3x3: 173   | 284
- *   B8 128x128 17->64 3x3: 136   | 226             B2 259x344 32->16 3x3:  83   | 130
- *   B8 128x128 32->64 3x3: 209   | 353
- * i.e. 17-23 GFLOP/s on these layers against 29-31 for the forward Conv2D of the same layer;
- * most of the gap is XNNPACK packing each band's dy (~3 ns/element) before the product. The
- * forward-conv form loses because XNNPACK then runs an inner loop of only `batch` channels per
- * filter tap.
+ * --profile runs each, shared AMD EPYC, 2 threads, before filter_grad). Bands of ~8k pixels
+ * keep the product near the XNNPACK peak (a 131k-long inner dimension drops it from ~30 to ~19
+ * GFLOP/s) and bound the im2col buffer whatever the image size. Most of its gap to the forward
+ * convolution is XNNPACK packing each band's dy (~3 ns/element) before the product; a forward
+ * Conv2D over transposed tensors (x as [ci,h,w,b] images, dy as the [h,w,b,co] filter) was
+ * slower still, XNNPACK then running an inner loop of only `batch` channels per filter tap.
  */
 
 /**
@@ -53,6 +57,16 @@ function conv2DBackpropFilter(args: Parameters<KernelFunc>[0]): TensorInfo {
   requireShape(Conv2DBackpropFilter, 'dy', dy, [g.batch, g.outHeight, g.outWidth, g.outChannels]);
 
   const simd = simdKernels(backend);
+  if (simd !== undefined && g.outChannels % 4 === 0) {
+    return withWasmScope(backend, (scope) => {
+      const dw = scope.alloc([...filterShape]);
+      const at = scope.offsetOf(dw);
+      scope.heapF32().fill(0, at, at + util.sizeFromShape(filterShape));
+      const { batch, inHeight, inWidth, inChannels, outChannels, filterHeight, filterWidth, padTop, padLeft, outHeight, outWidth } = g;
+      simd.filter_grad(byteOffset(backend, x), byteOffset(backend, dy), byteOffset(backend, dw), batch, inHeight, inWidth, inChannels, outChannels, filterHeight, filterWidth, padTop, padLeft, outHeight, outWidth);
+      return dw;
+    });
+  }
   return withWasmScope(backend, (scope) => {
     const padded = paddedChannelMajor(scope, x, g);
     const paddedHeight = g.inHeight + g.padTop + g.padBottom;

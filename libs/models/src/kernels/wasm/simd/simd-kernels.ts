@@ -39,6 +39,22 @@ export interface SimdKernels {
     hidden: number,
   ): void;
   copy_rows32(dst: number, dstStride: number, src: number, srcStride: number, rows: number, run: number): void;
+  filter_grad(
+    x: number,
+    dy: number,
+    dw: number,
+    batch: number,
+    height: number,
+    width: number,
+    cin: number,
+    cout: number,
+    kh: number,
+    kw: number,
+    padTop: number,
+    padLeft: number,
+    outH: number,
+    outW: number,
+  ): void;
   /** y = e^x (and below, sigmoid and tanh) over n floats, n % 4 == 0: the inline expansions alone, for their spec. */
   exp_f32(x: number, y: number, n: number): void;
   sigmoid_f32(x: number, y: number, n: number): void;

@@ -321,6 +321,120 @@ function copyRows32(): string {
 }
 
 /**
+ * filter_grad(x, dy, dw, batch, height, width, cin, cout, kh, kw, padTop, padLeft, outH, outW):
+ * dW[fh, fw, ci, co] += sum over b, oy, ox of x[b, oy + fh - padTop, ox + fw - padLeft, ci] *
+ * dy[b, oy, ox, co], the filter gradient of a stride-1 NHWC convolution, read in place: no
+ * im2col, no packing. cout % 4 == 0; the caller zeroes dw; x and dy must not overlap dw. Per output row, filter tap (fh, fw)
+ * and pair of input channels, 16 output channels at a time (8 accumulators: 2 taps x 4 vectors)
+ * run along the row; a last odd channel and cout % 16 go 1 tap / 1 vector at a time.
+ */
+function filterGrad(): string {
+  /** The accumulation over a row for `taps` input channels and `vectors` x 4 output channels. */
+  const tapLoop = (taps: 1 | 2, vectors: 1 | 4): string => {
+    const acc = (t: number, v: number): string => `$a${t}${v}`;
+    const lines: string[] = [];
+    // Each row's sum starts from zero and is added to dW after it: 'sum of row sums' keeps the
+    // float32 rounding to that of ~outW terms plus ~outH row sums, not of every pixel in turn.
+    for (let t = 0; t < taps; t++) {
+      for (let v = 0; v < vectors; v++) lines.push(`(local.set ${acc(t, v)} (v128.const i32x4 0 0 0 0))`);
+    }
+    lines.push('(local.set $xp (i32.add (local.get $xs) (i32.shl (local.get $ci) (i32.const 2))))');
+    lines.push('(local.set $dp (i32.add (local.get $ds) (local.get $co)))');
+    lines.push('(local.set $i (local.get $n))');
+    lines.push('(loop $pixel');
+    for (let t = 0; t < taps; t++) lines.push(`  (local.set $s${t} (v128.load32_splat offset=${4 * t} (local.get $xp)))`);
+    for (let v = 0; v < vectors; v++) lines.push(`  (local.set $d${v} (v128.load offset=${16 * v} (local.get $dp)))`);
+    for (let t = 0; t < taps; t++) {
+      for (let v = 0; v < vectors; v++) lines.push(`  (local.set ${acc(t, v)} ${add(get(acc(t, v)), mul(get(`$s${t}`), get(`$d${v}`)))})`);
+    }
+    lines.push('  (local.set $xp (i32.add (local.get $xp) (local.get $xPix)))');
+    lines.push('  (local.set $dp (i32.add (local.get $dp) (local.get $coutB)))');
+    lines.push('  (local.set $i (i32.sub (local.get $i) (i32.const 1)))');
+    lines.push('  (br_if $pixel (local.get $i)))');
+    for (let t = 0; t < taps; t++) {
+      for (let v = 0; v < vectors; v++) {
+        const where = `offset=${16 * v} (i32.add (local.get $wp) (i32.mul (i32.const ${t}) (local.get $coutB)))`;
+        lines.push(`(v128.store ${where} ${add(`(v128.load ${where})`, get(acc(t, v)))})`);
+      }
+    }
+    return lines.map((l) => `              ${l}`).join('\n');
+  };
+  /** Output-channel blocks for `taps` input channels from $ci: 16 at a time, then 4 at a time. */
+  const channels = (taps: 1 | 2): string => `
+            (local.set $co (i32.const 0))
+            (block $wideDone (loop $wide
+              (br_if $wideDone (i32.gt_u (i32.add (local.get $co) (i32.const 64)) (local.get $coutB)))
+              (local.set $wp (i32.add (i32.add (local.get $tap) (i32.mul (local.get $ci) (local.get $coutB))) (local.get $co)))
+${tapLoop(taps, 4)}
+              (local.set $co (i32.add (local.get $co) (i32.const 64)))
+              (br $wide)))
+            (block $narrowDone (loop $narrow
+              (br_if $narrowDone (i32.ge_u (local.get $co) (local.get $coutB)))
+              (local.set $wp (i32.add (i32.add (local.get $tap) (i32.mul (local.get $ci) (local.get $coutB))) (local.get $co)))
+${tapLoop(taps, 1)}
+              (local.set $co (i32.add (local.get $co) (i32.const 16)))
+              (br $narrow)))`;
+  const accumulators = [0, 1].flatMap((t) => [0, 1, 2, 3].map((v) => `$a${t}${v}`));
+  return `
+  (func (export "filter_grad")
+    (param $x i32) (param $dy i32) (param $dw i32) (param $batch i32) (param $height i32) (param $width i32)
+    (param $cin i32) (param $cout i32) (param $kh i32) (param $kw i32) (param $padTop i32) (param $padLeft i32)
+    (param $outH i32) (param $outW i32)
+    (local $b i32) (local $oy i32) (local $fh i32) (local $fw i32) (local $iy i32) (local $ox0 i32) (local $ox1 i32) (local $n i32)
+    (local $xPix i32) (local $coutB i32) (local $xRowB i32) (local $dyRowB i32) (local $xImg i32) (local $dyRow i32)
+    (local $xs i32) (local $ds i32) (local $tap i32) (local $ci i32) (local $co i32) (local $wp i32) (local $xp i32) (local $dp i32) (local $i i32)
+    ${locals('v128', [...accumulators, '$s0', '$s1', '$d0', '$d1', '$d2', '$d3'])}
+    (local.set $xPix (i32.shl (local.get $cin) (i32.const 2)))
+    (local.set $coutB (i32.shl (local.get $cout) (i32.const 2)))
+    (local.set $xRowB (i32.mul (local.get $width) (local.get $xPix)))
+    (local.set $dyRowB (i32.mul (local.get $outW) (local.get $coutB)))
+    (block $imagesDone (loop $image
+      (br_if $imagesDone (i32.ge_u (local.get $b) (local.get $batch)))
+      (local.set $xImg (i32.add (local.get $x) (i32.mul (i32.mul (local.get $b) (local.get $height)) (local.get $xRowB))))
+      (local.set $oy (i32.const 0))
+      (block $rowsDone (loop $row
+        (br_if $rowsDone (i32.ge_u (local.get $oy) (local.get $outH)))
+        (local.set $dyRow (i32.add (local.get $dy) (i32.mul (i32.add (i32.mul (local.get $b) (local.get $outH)) (local.get $oy)) (local.get $dyRowB))))
+        (local.set $fh (i32.const 0))
+        (block $fhDone (loop $filterRow
+          (br_if $fhDone (i32.ge_u (local.get $fh) (local.get $kh)))
+          (local.set $iy (i32.sub (i32.add (local.get $oy) (local.get $fh)) (local.get $padTop)))
+          (if (i32.and (i32.ge_s (local.get $iy) (i32.const 0)) (i32.lt_s (local.get $iy) (local.get $height))) (then
+          (local.set $fw (i32.const 0))
+          (block $fwDone (loop $filterColumn
+            (br_if $fwDone (i32.ge_u (local.get $fw) (local.get $kw)))
+            ;; Output columns whose input column ox + fw - padLeft is inside the image.
+            (local.set $ox0 (i32.sub (local.get $padLeft) (local.get $fw)))
+            (if (i32.lt_s (local.get $ox0) (i32.const 0)) (then (local.set $ox0 (i32.const 0))))
+            (local.set $ox1 (i32.sub (i32.add (local.get $width) (local.get $padLeft)) (local.get $fw)))
+            (if (i32.gt_s (local.get $ox1) (local.get $outW)) (then (local.set $ox1 (local.get $outW))))
+            (local.set $n (i32.sub (local.get $ox1) (local.get $ox0)))
+            (if (i32.gt_s (local.get $n) (i32.const 0)) (then
+            (local.set $xs (i32.add (i32.add (local.get $xImg) (i32.mul (local.get $iy) (local.get $xRowB)))
+              (i32.mul (i32.sub (i32.add (local.get $ox0) (local.get $fw)) (local.get $padLeft)) (local.get $xPix))))
+            (local.set $ds (i32.add (local.get $dyRow) (i32.mul (local.get $ox0) (local.get $coutB))))
+            (local.set $tap (i32.add (local.get $dw) (i32.mul (i32.add (i32.mul (local.get $fh) (local.get $kw)) (local.get $fw)) (i32.mul (local.get $cin) (local.get $coutB)))))
+            (local.set $ci (i32.const 0))
+            (block $pairsDone (loop $pair
+              (br_if $pairsDone (i32.gt_u (i32.add (local.get $ci) (i32.const 2)) (local.get $cin)))
+${channels(2)}
+              (local.set $ci (i32.add (local.get $ci) (i32.const 2)))
+              (br $pair)))
+            (if (i32.lt_u (local.get $ci) (local.get $cin)) (then
+${channels(1)}
+            ))))
+            (local.set $fw (i32.add (local.get $fw) (i32.const 1)))
+            (br $filterColumn)))))
+          (local.set $fh (i32.add (local.get $fh) (i32.const 1)))
+          (br $filterRow)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $row)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $image)))
+  )`;
+}
+
+/**
  * exp_f32(x, y, n), sigmoid_f32 and tanh_f32: `activate` alone over n floats (n % 16 == 0, four
  * vectors an iteration), so that simd.spec.ts can measure its accuracy on its own.
  */
@@ -356,6 +470,7 @@ export function simdKernelsWat(memory: MemoryKind): string {
 ${cellForward()}
 ${cellBackward()}
 ${copyRows32()}
+${filterGrad()}
 ${probe('exp_f32', 'exp')}
 ${probe('sigmoid_f32', 'sigmoid')}
 ${probe('tanh_f32', 'tanh')}
