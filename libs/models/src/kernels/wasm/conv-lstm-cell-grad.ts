@@ -49,15 +49,17 @@ function convLstmCellGrad(args: Parameters<KernelFunc>[0]): TensorInfo[] {
   const db = backend.makeOutput([4 * hidden], 'float32');
   const simd = hidden % 4 === 0 ? simdKernels(backend) : undefined;
   if (simd !== undefined) {
-    // The float64 sums live in the heap for the module; 4 hidden doubles as 8 hidden floats.
-    const sums = backend.makeOutput([8 * hidden], 'float32');
+    // The float64 sums live in the heap for the module: 4 hidden doubles in 8 hidden + 1 floats,
+    // started on a multiple of 8 bytes (a Float64Array view needs it).
+    const sums = backend.makeOutput([8 * hidden + 1], 'float32');
     try {
-      const sumsAt = byteOffset(backend, sums);
+      const sumsAt = Math.ceil(byteOffset(backend, sums) / 8) * 8;
       const f64 = new Float64Array(heapOf(backend, 'float32').buffer, sumsAt, 4 * hidden);
       f64.fill(0);
       const at = (t: TensorInfo): number => byteOffset(backend, t);
       simd.cell_backward(at(dy), at(dy) + size * 4, at(c), at(i), at(f), at(o), at(g), at(tanhC), at(dz), at(dcPrev), sumsAt, b * height * width, hidden);
-      heapOf(backend, 'float32').set(new Float64Array(heapOf(backend, 'float32').buffer, sumsAt, 4 * hidden), elementOffset(backend, db));
+      // The module allocates nothing, so the heap has not moved and the view still holds.
+      heapOf(backend, 'float32').set(f64, elementOffset(backend, db));
     } finally {
       backend.disposeData(sums.dataId);
     }

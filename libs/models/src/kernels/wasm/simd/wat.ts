@@ -140,6 +140,28 @@ const locals = (type: string, names: readonly string[]): string => names.map((n)
 const body = (lines: readonly string[]): string => lines.map((l) => `      ${l}`).join('\n');
 
 /**
+ * The loops both cell functions share: every pixel, and in it every vector of 4 of its `hidden`
+ * state channels, with $e the byte offset into the state arrays, $j the byte offset of the
+ * vector in a pixel's gate row ($hb, $hb2, $hb3: one, two, three gate blocks of it) and the
+ * 4-gate row pointer `gates` moved on a pixel at a time. Needs the locals `loopLocals`.
+ */
+const loopLocals = '(local $hb i32) (local $hb2 i32) (local $hb3 i32) (local $e i32) (local $j i32) (local $p i32)';
+function pixelLanes(gates: string, lane: readonly string[]): string {
+  return `    (local.set $hb (i32.shl (local.get $hidden) (i32.const 2)))
+    (local.set $hb2 (i32.shl (local.get $hb) (i32.const 1)))
+    (local.set $hb3 (i32.add (local.get $hb2) (local.get $hb)))
+    (block $pixelsDone (loop $pixel
+      (br_if $pixelsDone (i32.ge_u (local.get $p) (local.get $pixels)))
+      (local.set $j (i32.const 0))
+      (block $rowDone (loop $lane
+        (br_if $rowDone (i32.ge_u (local.get $j) (local.get $hb)))
+${body([...lane, '(local.set $j (i32.add (local.get $j) (i32.const 16)))', '(local.set $e (i32.add (local.get $e) (i32.const 16)))', '(br $lane)))'])}
+      (local.set ${gates} (i32.add (local.get ${gates}) (i32.shl (local.get $hb) (i32.const 2))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $pixel)))`;
+}
+
+/**
  * cell_forward(z, c, h, cNext, keep, i, f, o, g, tanhC, pixels, hidden): the ConvLSTM step's
  * element-wise forward (conv-lstm-cell.ts). z holds [pixels, 4 hidden] gate pre-activations
  * (order i, f, o, g); c, h, cNext and the kept gates hold [pixels, hidden]; hidden % 4 == 0.
@@ -169,19 +191,11 @@ function cellForward(): string {
     (param $z i32) (param $c i32) (param $h i32) (param $cn i32) (param $keep i32)
     (param $gi i32) (param $gf i32) (param $go i32) (param $gg i32) (param $gt i32)
     (param $pixels i32) (param $hidden i32)
-    (local $hb i32) (local $hb2 i32) (local $hb3 i32) (local $zq i32) (local $e i32) (local $j i32) (local $p i32) (local $end i32)
+    ${loopLocals} (local $zq i32) (local $end i32)
     ${locals('v128', [...scratch, '$si', '$sf', '$so', '$tg', '$vc', ...Array.from({ length: maxStreams }, (_, s) => `$t${s}`)])}
     (;constants;)
-    (local.set $hb (i32.shl (local.get $hidden) (i32.const 2)))
-    (local.set $hb2 (i32.shl (local.get $hb) (i32.const 1)))
-    (local.set $hb3 (i32.add (local.get $hb2) (local.get $hb)))
-    (block $pixelsDone (loop $pixel
-      (br_if $pixelsDone (i32.ge_u (local.get $p) (local.get $pixels)))
-      (local.set $j (i32.const 0))
-      (block $rowDone (loop $lane
-        (br_if $rowDone (i32.ge_u (local.get $j) (local.get $hb)))
-        (local.set $zq (i32.add (local.get $z) (local.get $j)))
-${body([
+${pixelLanes('$z', [
+  '(local.set $zq (i32.add (local.get $z) (local.get $j)))',
   ...activate([
     { target: '$si', arg: load('$zq'), kind: 'sigmoid' },
     { target: '$sf', arg: load('$zq', '$hb'), kind: 'sigmoid' },
@@ -196,13 +210,7 @@ ${body([
         ${store('$gf', '$e', get('$sf'))}
         ${store('$go', '$e', get('$so'))}
         ${store('$gg', '$e', get('$tg'))}))`,
-  '(local.set $j (i32.add (local.get $j) (i32.const 16)))',
-  '(local.set $e (i32.add (local.get $e) (i32.const 16)))',
-  '(br $lane)))',
 ])}
-      (local.set $z (i32.add (local.get $z) (i32.shl (local.get $hb) (i32.const 2))))
-      (local.set $p (i32.add (local.get $p) (i32.const 1)))
-      (br $pixel)))
     ;; Pass 2; $e now holds the state's size in bytes.
     (local.set $end (local.get $e))
     (local.set $e (i32.const 0))
@@ -244,18 +252,10 @@ function cellBackward(): string {
     (param $dh i32) (param $dci i32) (param $c i32) (param $gi i32) (param $gf i32) (param $go i32)
     (param $gg i32) (param $gt i32) (param $dz i32) (param $dcp i32) (param $sums i32)
     (param $pixels i32) (param $hidden i32)
-    (local $hb i32) (local $hb2 i32) (local $hb3 i32) (local $zq i32) (local $q i32) (local $e i32) (local $j i32) (local $p i32)
+    ${loopLocals} (local $zq i32) (local $q i32)
     ${locals('v128', ['$vh', '$vi', '$vf', '$vo', '$vg', '$vt', '$dc', ...gates])}
     (;constants;)
-    (local.set $hb (i32.shl (local.get $hidden) (i32.const 2)))
-    (local.set $hb2 (i32.shl (local.get $hb) (i32.const 1)))
-    (local.set $hb3 (i32.add (local.get $hb2) (local.get $hb)))
-    (block $pixelsDone (loop $pixel
-      (br_if $pixelsDone (i32.ge_u (local.get $p) (local.get $pixels)))
-      (local.set $j (i32.const 0))
-      (block $rowDone (loop $lane
-        (br_if $rowDone (i32.ge_u (local.get $j) (local.get $hb)))
-${body([
+${pixelLanes('$dz', [
   `(local.set $vh ${load('$dh', '$e')})`,
   `(local.set $vi ${load('$gi', '$e')})`,
   `(local.set $vf ${load('$gf', '$e')})`,
@@ -271,13 +271,7 @@ ${body([
   ...gates.map((gate, k) => store('$zq', offsets[k], get(gate))),
   store('$dcp', '$e', mul(get('$dc'), get('$vf'))),
   ...[0, 1, 2, 3].flatMap(accumulate),
-  '(local.set $j (i32.add (local.get $j) (i32.const 16)))',
-  '(local.set $e (i32.add (local.get $e) (i32.const 16)))',
-  '(br $lane)))',
 ])}
-      (local.set $dz (i32.add (local.get $dz) (i32.shl (local.get $hb) (i32.const 2))))
-      (local.set $p (i32.add (local.get $p) (i32.const 1)))
-      (br $pixel)))
   )`,
   );
 }
