@@ -11,6 +11,7 @@ const probe = path.join(__dirname, 'testing', 'threads-probe.ts');
 interface ProbeResult {
   threads: number;
   simd: string;
+  helper: boolean;
   loss: number;
   values: number[];
 }
@@ -68,6 +69,8 @@ describe('the threaded wasm build under Node', () => {
     expect(two.threads).toBe(2);
     // The project's SIMD module links to either build's heap (shared memory when threaded).
     expect([one.simd, two.simd]).toEqual(['on', 'on']);
+    // With 2 threads its filter gradients were split with its helper thread: the same sums.
+    expect([one.helper, two.helper]).toEqual([false, true]);
     // XNNPACK splits the work differently across threads: sums in another order, not other sums.
     expect(Math.abs(two.loss - one.loss)).toBeLessThan(1e-5);
     expect(two.values).toHaveLength(one.values.length);

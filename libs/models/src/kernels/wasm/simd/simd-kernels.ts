@@ -2,6 +2,7 @@ import { backend as currentBackend, getBackend } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type {} from './webassembly';
 import { simdKernelsBinary } from './binary.gen';
+import { SimdHelper } from './simd-helper';
 
 /**
  * The project's SIMD module (wat.ts), instantiated on the wasm backend's own memory so that its
@@ -54,6 +55,8 @@ export interface SimdKernels {
     padLeft: number,
     outH: number,
     outW: number,
+    ci0: number,
+    ci1: number,
   ): void;
   /** y = e^x (and below, sigmoid and tanh) over n floats, n % 4 == 0: the inline expansions alone, for their spec. */
   exp_f32(x: number, y: number, n: number): void;
@@ -115,6 +118,27 @@ export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
   if (!enabled) return undefined;
   const found = lookup(backend);
   return found instanceof Error ? undefined : found;
+}
+
+const helpers = new WeakMap<WebAssembly.Memory, SimdHelper>();
+
+/**
+ * The second thread for the module's kernels (simd-helper.ts), on a threaded backend (shared
+ * memory) that was given at least 2 threads; undefined otherwise, while it starts, and once it
+ * has failed. Started by the first call that asks.
+ */
+export function simdHelper(backend: BackendWasm): SimdHelper | undefined {
+  if (simdKernels(backend) === undefined) return undefined;
+  const memory = memoryOf(backend);
+  if (memory === undefined || !(memory.buffer instanceof SharedArrayBuffer)) return undefined;
+  const threads = (backend.wasm as unknown as { tfjs?: { getThreadsCount?(): number } }).tfjs?.getThreadsCount?.() ?? 1;
+  if (threads < 2) return undefined;
+  let helper = helpers.get(memory);
+  if (helper === undefined) {
+    helper = new SimdHelper(memory, Buffer.from(simdKernelsBinary.shared, 'base64'));
+    helpers.set(memory, helper);
+  }
+  return helper.ready ? helper : undefined;
 }
 
 /** 'on', or 'off' and why: for the benchmark's header. */

@@ -315,7 +315,9 @@ function copyRows32(): string {
 }
 
 /**
- * filter_grad(x, dy, dw, batch, height, width, cin, cout, kh, kw, padTop, padLeft, outH, outW):
+ * filter_grad(x, dy, dw, batch, height, width, cin, cout, kh, kw, padTop, padLeft, outH, outW,
+ * ci0, ci1), for the input channels ci0 <= ci < ci1 (disjoint ranges write disjoint parts of dW,
+ * so two threads may share the work):
  * dW[fh, fw, ci, co] += sum over b, oy, ox of x[b, oy + fh - padTop, ox + fw - padLeft, ci] *
  * dy[b, oy, ox, co], the filter gradient of a stride-1 NHWC convolution, read in place: no
  * im2col, no packing. cout % 4 == 0; the caller zeroes dw; x and dy must not overlap dw. Per output row, filter tap (fh, fw)
@@ -373,7 +375,7 @@ ${tapLoop(taps, 1)}
   (func (export "filter_grad")
     (param $x i32) (param $dy i32) (param $dw i32) (param $batch i32) (param $height i32) (param $width i32)
     (param $cin i32) (param $cout i32) (param $kh i32) (param $kw i32) (param $padTop i32) (param $padLeft i32)
-    (param $outH i32) (param $outW i32)
+    (param $outH i32) (param $outW i32) (param $ci0 i32) (param $ci1 i32)
     (local $b i32) (local $oy i32) (local $fh i32) (local $fw i32) (local $iy i32) (local $ox0 i32) (local $ox1 i32) (local $n i32)
     (local $xPix i32) (local $coutB i32) (local $xRowB i32) (local $dyRowB i32) (local $xImg i32) (local $dyRow i32)
     (local $xs i32) (local $ds i32) (local $tap i32) (local $ci i32) (local $co i32) (local $wp i32) (local $xp i32) (local $dp i32) (local $i i32)
@@ -408,13 +410,13 @@ ${tapLoop(taps, 1)}
               (i32.mul (i32.sub (i32.add (local.get $ox0) (local.get $fw)) (local.get $padLeft)) (local.get $xPix))))
             (local.set $ds (i32.add (local.get $dyRow) (i32.mul (local.get $ox0) (local.get $coutB))))
             (local.set $tap (i32.add (local.get $dw) (i32.mul (i32.add (i32.mul (local.get $fh) (local.get $kw)) (local.get $fw)) (i32.mul (local.get $cin) (local.get $coutB)))))
-            (local.set $ci (i32.const 0))
+            (local.set $ci (local.get $ci0))
             (block $pairsDone (loop $pair
-              (br_if $pairsDone (i32.gt_u (i32.add (local.get $ci) (i32.const 2)) (local.get $cin)))
+              (br_if $pairsDone (i32.gt_u (i32.add (local.get $ci) (i32.const 2)) (local.get $ci1)))
 ${channels(2)}
               (local.set $ci (i32.add (local.get $ci) (i32.const 2)))
               (br $pair)))
-            (if (i32.lt_u (local.get $ci) (local.get $cin)) (then
+            (if (i32.lt_u (local.get $ci) (local.get $ci1)) (then
 ${channels(1)}
             ))))
             (local.set $fw (i32.add (local.get $fw) (i32.const 1)))
