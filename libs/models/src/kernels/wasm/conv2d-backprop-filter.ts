@@ -3,7 +3,7 @@ import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } 
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { requireFloat32, requireShape, stride1Conv } from './conv-geometry';
 import type { Stride1Conv } from './conv-geometry';
-import { byteOffset } from './heap-copy';
+import { byteOffset, elementOffset, heapOf } from './heap-copy';
 import { withWasmScope } from './kernel-scope';
 import { simdHelper, simdKernels } from './simd/simd-kernels';
 import type { SimdKernels } from './simd/simd-kernels';
@@ -13,7 +13,7 @@ import type { WasmKernelScope } from './kernel-scope';
  * dW[kh,kw,ci,co] = sum over b,y,x of xPadded[b, y+kh, x+kw, ci] * dy[b, y, x, co], the filter
  * gradient of a stride-1 NHWC convolution, which @tensorflow/tfjs-backend-wasm 4.22 lacks.
  *
- * Where the output channels are a multiple of 4 (every layer of M1, M2 and M3 but the 1-map
+ * Where the output channels are a multiple of 4 (most layers of M1, M2 and M3; not the 1-map
  * read-outs) and the SIMD module links, it is the module's filter_grad (simd/wat.ts): x and dy
  * read where they lie, 2 input channels x 16 output channels accumulated in registers along each
  * output row, no im2col and no packing. tools/bench/kernels.ts, shared 2-core AMD EPYC, best of
@@ -134,7 +134,8 @@ function conv2DBackpropFilter(args: Parameters<KernelFunc>[0]): TensorInfo {
 function directFilterGradient(backend: BackendWasm, simd: SimdKernels, x: TensorInfo, dy: TensorInfo, g: Stride1Conv, filterShape: readonly number[]): TensorInfo {
   const dw = backend.makeOutput([...filterShape], 'float32');
   const at = byteOffset(backend, dw);
-  new Float32Array((backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer).fill(0, at / 4, at / 4 + util.sizeFromShape([...filterShape]));
+  const first = elementOffset(backend, dw);
+  heapOf(backend, 'float32').fill(0, first, first + util.sizeFromShape([...filterShape]));
   const { batch, inHeight, inWidth, inChannels, outChannels, filterHeight, filterWidth, padTop, padLeft, outHeight, outWidth } = g;
   const args = [byteOffset(backend, x), byteOffset(backend, dy), at, batch, inHeight, inWidth, inChannels, outChannels, filterHeight, filterWidth, padTop, padLeft, outHeight, outWidth];
   const helper = inChannels >= 4 ? simdHelper(backend) : undefined;

@@ -42,7 +42,7 @@ const f32 = (v: number): string => {
   return `(local.get ${name})`;
 };
 
-/** Builds one function's text; `build` gets the prologue (constant locals) to place after the params. */
+/** Builds one function's text, whose `(;constants;)` marker becomes the constant locals' declarations and settings. */
 function withConstants(build: () => string): string {
   constants = new Map();
   try {
@@ -82,11 +82,14 @@ const maxStreams = 4;
 /** Scratch locals of the inline expansions, `$ex0`..: each expansion is done with them before the next. */
 const scratch = Array.from({ length: maxStreams }, (_, s) => ['$ex', '$en', '$ep', '$tx', '$tb'].map((name) => `${name}${s}`)).flat();
 
-/** e^x as 1.5 2^23 + 127 + x log2 e: adding it rounds n to an integer held in the low mantissa bits, 127 biased. */
+/**
+ * Added to x log2 e, 1.5 * 2^23 + 127 rounds it to the nearest integer n, held plus 127 (the
+ * exponent bias) in the low mantissa bits; subtracting it again gives n as a float.
+ */
 const roundingBias = 12582912 + 127;
 
-export type Activation = 'exp' | 'sigmoid' | 'tanh';
-export interface Stream {
+type Activation = 'exp' | 'sigmoid' | 'tanh';
+interface Stream {
   target: string;
   arg: string;
   kind: Activation;
