@@ -3,19 +3,15 @@ import { Concat, backend_util, getKernel, util } from '@tensorflow/tfjs';
 import type { ConcatAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { InvalidInputError } from '@mitosis/core';
-import { byteOffset, copyRows, copyRun, elementOffset, heapOf, isHeapDtype } from './heap-copy';
+import { copyHeapRows, copyRun, elementOffset, heapOf, isHeapDtype } from './heap-copy';
 import { withWasmScope } from './kernel-scope';
-import { simdKernels } from './simd/simd-kernels';
 import { transposeBelow } from './split-v';
-
-/** Runs shorter than this many elements are copied by the SIMD module's copy_rows32. */
-const simdRowsBelow = 32;
 
 /**
  * tf.concat copied in place in the heap. The built-in kernel makes a `subarray` per input per
  * outer row: joining a 1-channel frame to the 16 hidden channels (the ConvLSTM's input at every
- * step) cost one allocation per pixel. Short runs are copied by the SIMD module's copy_rows32
- * (a JS loop where it is off), and equal inputs with short runs (the gate gradients joined back
+ * step) cost one allocation per pixel. Rows are copied by heap-copy's copyHeapRows (the SIMD
+ * module's row copy, or a JS loop where it is off), and equal inputs with short runs (the gate gradients joined back
  * into [.., 4h] in the backward pass) are stacked and regrouped by one C++ Transpose, as in
  * split-v.ts.
  */
@@ -46,18 +42,10 @@ function concat(args: Parameters<KernelFunc>[0]): TensorInfo | TensorInfo[] {
   const parts = inputs.filter((t) => util.sizeFromShape(t.shape) > 0);
   // Rows are everything before the axis; each input contributes a run of `inner` per row.
   const rowLength = util.sizeFromShape(outShape.slice($axis));
-  const heap = heapOf(backend, dtype);
-  // Short runs of 4-byte elements go through the SIMD module (16 bytes a move), long ones
-  // through copyWithin; the module is not used for bool (1-byte) elements.
-  const simd = dtype === 'bool' ? undefined : simdKernels(backend);
   let column = elementOffset(backend, out);
   for (const part of parts) {
     const inner = util.sizeFromShape(part.shape.slice($axis));
-    if (simd !== undefined && inner < simdRowsBelow) {
-      simd.copy_rows32(column * 4, rowLength, byteOffset(backend, part), inner, rows, inner);
-    } else {
-      copyRows(heap, column, rowLength, elementOffset(backend, part), inner, rows, inner);
-    }
+    copyHeapRows(backend, dtype, column, rowLength, elementOffset(backend, part), inner, rows, inner);
     column += inner;
   }
   return out;

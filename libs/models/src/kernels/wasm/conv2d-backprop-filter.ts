@@ -3,7 +3,7 @@ import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } 
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { requireFloat32, requireShape, stride1Conv } from './conv-geometry';
 import type { Stride1Conv } from './conv-geometry';
-import { byteOffset, elementOffset, heapOf } from './heap-copy';
+import { byteOffset, copyHeapRows, elementOffset, heapOf } from './heap-copy';
 import { withWasmScope } from './kernel-scope';
 import { simdHelper, simdKernels } from './simd/simd-kernels';
 import type { SimdKernels } from './simd/simd-kernels';
@@ -34,7 +34,7 @@ import type { WasmKernelScope } from './kernel-scope';
  * The backend's BatchMatMul only reaches XNNPACK for untransposed operands, and its Transpose
  * and Slice are unblocked / copy their whole input, so the layout work is done here by row
  * copies over the heap and one blocked transpose of x. The rows of one tap and image go in one
- * call of the SIMD module's copy_rows32 (a `copyWithin` per row where it is off): M1's training
+ * copyHeapRows (the SIMD module's row copy; a `copyWithin` per row where it is off): M1's training
  * step at 128x128 spent 189-205 ms in this kernel against 255-304 with `copyWithin` (two
  * --profile runs each, shared AMD EPYC, 2 threads, before filter_grad). Bands of ~8k pixels
  * keep the product near the XNNPACK peak (a 131k-long inner dimension drops it from ~30 to ~19
@@ -92,23 +92,9 @@ function conv2DBackpropFilter(args: Parameters<KernelFunc>[0]): TensorInfo {
           for (let kw = 0; kw < g.filterWidth; kw++) {
             for (let ci = 0; ci < g.inChannels; ci++) {
               for (let b = b0; b < b0 + images; b++) {
-                let src = xp + ((ci * g.batch + b) * paddedHeight + r0 + kh) * paddedWidth + kw;
-                if (paddedWidth === g.outWidth) {
-                  // 1-wide filter without horizontal padding: the band's rows are contiguous.
-                  heap.copyWithin(dst, src, src + rows * g.outWidth);
-                  dst += rows * g.outWidth;
-                  continue;
-                }
-                if (simd !== undefined) {
-                  simd.copy_rows32(4 * dst, g.outWidth, 4 * src, paddedWidth, rows, g.outWidth);
-                  dst += rows * g.outWidth;
-                  continue;
-                }
-                for (let r = 0; r < rows; r++) {
-                  heap.copyWithin(dst, src, src + g.outWidth);
-                  dst += g.outWidth;
-                  src += paddedWidth;
-                }
+                const src = xp + ((ci * g.batch + b) * paddedHeight + r0 + kh) * paddedWidth + kw;
+                copyHeapRows(backend, 'float32', dst, g.outWidth, src, paddedWidth, rows, g.outWidth);
+                dst += rows * g.outWidth;
               }
             }
           }

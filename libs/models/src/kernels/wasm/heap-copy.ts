@@ -1,5 +1,6 @@
 import type { DataType, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { simdKernels } from './simd/simd-kernels';
 
 /**
  * Copies between tensors inside the wasm heap, for the data-movement kernels (Slice, SplitV,
@@ -62,6 +63,30 @@ export function copyRows(heap: HeapArray, dst: number, dstStride: number, src: n
     return;
   }
   for (let r = 0, from = src, to = dst; r < rows; r++, from += srcStride, to += dstStride) copyRun(heap, to, from, run);
+}
+
+/**
+ * `copyRows` on a backend's heap, element indices as `elementOffset` gives them: 4-byte elements
+ * go through the SIMD module's copy_rows32 where it links (16 bytes a move: 0.15-0.17 ns a float
+ * at runs of 128-8192 on the shared AMD EPYC, against 0.15-0.49 for `copyWithin` per row), the
+ * rest (bool, or the module off) through `copyRows`.
+ */
+export function copyHeapRows(
+  backend: BackendWasm,
+  dtype: 'float32' | 'int32' | 'bool',
+  dst: number,
+  dstStride: number,
+  src: number,
+  srcStride: number,
+  rows: number,
+  run: number,
+): void {
+  const simd = dtype === 'bool' ? undefined : simdKernels(backend);
+  if (simd !== undefined) {
+    simd.copy_rows32(4 * dst, dstStride, 4 * src, srcStride, rows, run);
+    return;
+  }
+  copyRows(heapOf(backend, dtype), dst, dstStride, src, srcStride, rows, run);
 }
 
 /** `copyRows` for float32 alone, so that the element accesses stay monomorphic. */
