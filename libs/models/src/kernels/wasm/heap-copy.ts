@@ -55,9 +55,9 @@ const float32LoopBelow = 32;
 
 /**
  * `rows` runs of `run` elements from `src` (rows `srcStride` apart) to `dst` (rows `dstStride`
- * apart), as Concat needs to interleave an input into its output.
+ * apart): copyHeapRows's JS path.
  */
-export function copyRows(heap: HeapArray, dst: number, dstStride: number, src: number, srcStride: number, rows: number, run: number): void {
+function copyRows(heap: HeapArray, dst: number, dstStride: number, src: number, srcStride: number, rows: number, run: number): void {
   if (heap instanceof Float32Array && run < float32LoopBelow) {
     copyRowsF32(heap, dst, dstStride, src, srcStride, rows, run);
     return;
