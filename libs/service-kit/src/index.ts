@@ -44,7 +44,7 @@ export {
 export type { ChainDeps, StartJobInput, CompleteStageInput, CompleteStageResult } from './pipeline';
 
 // Running stages
-export { runStage, resolveStageTask, executeStage, readAnnotationSet, isIngested } from './run-stage';
+export { resolveStageTask, executeStage, readAnnotationSet, isIngested } from './run-stage';
 export type {
   StageTask,
   IngestTask,
@@ -54,7 +54,6 @@ export type {
   DetectTask,
   StageOutcome,
   ExecuteDeps,
-  RunStageDeps,
   DetectionsFile,
   AnnotationSetFile,
   VideoFile,

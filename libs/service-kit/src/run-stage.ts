@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BlobStore, FrameRange, ProgressSink } from '@mitosis/core';
 import { InvalidInputError, MitosisError, NotFoundError, PreconditionError, silentProgress } from '@mitosis/core';
-import type { Job, JobStore, Stage } from '@mitosis/events';
+import type { Job, Stage } from '@mitosis/events';
 import type { StageRequest } from '@mitosis/proto';
 import { VideoFormat } from '@mitosis/proto';
 import type { MitosisPoint } from '@mitosis/scoring';
@@ -497,23 +497,6 @@ export async function readAnnotationSet(store: BlobStore, task: Pick<TrainTask, 
     throw new InvalidInputError(`training frames ${task.range.first}:${task.range.last} are not inside the annotated frames ${annotated.first}:${annotated.last} of ${where}`);
   }
   return points;
-}
-
-export interface RunStageDeps extends ExecuteDeps {
-  /** To read the job's params (options the proto has no field for); without it only the request and defaults count. */
-  readonly jobs?: JobStore;
-  readonly defaults?: StageDefaults;
-}
-
-/**
- * The heart of a worker: the stage a StageRequest asks for, run in this thread on `store` with
- * the keys of the layout, returning its output keys and metrics. (Workers run the same thing in
- * a stage thread through a StageRunner, so that long training never blocks NATS heartbeats.)
- */
-export async function runStage(request: StageRequest, deps: RunStageDeps): Promise<StageOutcome> {
-  const job = deps.jobs ? await deps.jobs.get(request.jobId) : undefined;
-  const task = resolveStageTask(request, { ...(job ? { job } : {}), ...(deps.defaults ? { defaults: deps.defaults } : {}) });
-  return executeStage(task, deps);
 }
 
 function round(value: number, digits: number): number {

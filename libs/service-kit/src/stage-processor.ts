@@ -24,7 +24,7 @@ export interface StageProcessorDeps extends ChainDeps {
 const tracer = mitosisTracer('@mitosis/service-kit');
 
 /**
- * The `process` of a worker's stage consumer: runStage (through the runner) + completeStage.
+ * The `process` of a worker's stage consumer: resolveStageTask, the runner (executeStage in a thread or inline) + completeStage.
  * A stage whose outputs the job already records (a redelivery after a lost ack) is not run again,
  * only completed again, so the next stage is published without training twice.
  * The run is the span `stage <stage>` (video id, frame count, backend, the outcome's numbers as

@@ -49,7 +49,7 @@ export interface Worker {
 
 /**
  * Everything a stage worker's main.ts wires, in one place: NATS (reconnecting forever), the
- * topology, the store and job store, one stage consumer per stage whose `process` is runStage +
+ * topology, the store and job store, one stage consumer per stage whose `process` is resolveStageTask + the runner +
  * completeStage, and the health endpoints (HTTP /livez and /readyz, grpc.health.v1).
  */
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
