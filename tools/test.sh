@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
+# deploy's specs render the Kustomize overlays with `kubectl kustomize` (kustomize v5).
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "tools/test.sh: kubectl not found; install kubectl 1.27+ (bundles kustomize v5): https://kubernetes.io/docs/tasks/tools/#kubectl" >&2
+  exit 1
+fi
 
 export NX_DAEMON=false NX_NO_CLOUD=true NX_SKIP_NX_CACHE="${NX_SKIP_NX_CACHE:-${CI:-}}" NX_TUI=false
 

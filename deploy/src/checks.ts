@@ -2,7 +2,7 @@ import type { Stage } from '@mitosis/events';
 import { eventNames } from '@mitosis/events';
 import type { ServiceConfig } from '@mitosis/service-kit';
 import { loadConfig, parseHostPort } from '@mitosis/service-kit';
-import { podSpecs, splitImage } from './kustomize/render';
+import { podSpecs, splitImage } from './pods';
 import type { K8sObject } from './yaml-files';
 import { isRecord, objectId } from './yaml-files';
 

@@ -3,7 +3,7 @@ import { loadConfig } from '@mitosis/service-kit';
 import { parse } from 'yaml';
 import { SHUTDOWN_MARGIN_S } from './checks';
 import { parseDockerfile } from './dockerfile';
-import { renderKustomization } from './kustomize/render';
+import { renderKustomization } from './kustomize';
 import { K8S_DIR } from './overlays';
 import { REPO_ROOT } from './repo-facts';
 import { isRecord, readText } from './yaml-files';

@@ -1,19 +1,11 @@
-import { stringify } from 'yaml';
-import { OVERLAYS, checkOverlay, overlayDir } from './overlays';
-import { renderKustomization } from './kustomize/render';
+import { OVERLAYS, checkOverlay } from './overlays';
 
 /**
- * `npx tsx deploy/src/main.ts render <overlay>`: the overlay's manifests as one YAML stream (what
- * `kubectl kustomize` prints), for `kubectl apply -f -` where no kustomize is at hand.
- * `npx tsx deploy/src/main.ts check [overlay...]`: schema and rule problems; exit 1 if any.
+ * `npx tsx deploy/src/main.ts check [overlay...]`: renders each overlay with `kubectl kustomize`
+ * and prints its schema and rule problems; exit 1 if any.
  */
 function main(argv: readonly string[]): number {
   const [command, ...names] = argv;
-  if (command === 'render' && names.length === 1) {
-    const objects = renderKustomization(overlayDir(names[0] ?? ''));
-    process.stdout.write(objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n'));
-    return 0;
-  }
   if (command === 'check') {
     let failed = 0;
     for (const name of names.length > 0 ? names : Object.keys(OVERLAYS)) {
@@ -24,7 +16,7 @@ function main(argv: readonly string[]): number {
     }
     return failed === 0 ? 0 : 1;
   }
-  process.stderr.write('usage: main.ts render <overlay> | check [overlay...]\n');
+  process.stderr.write('usage: main.ts check [overlay...]\n');
   return 2;
 }
 

@@ -1,6 +1,6 @@
 import { eventNames } from '@mitosis/events';
 import { autoscalingProblems, disruptionBudgetProblems, natsCredentialProblems, renderProblems, serviceProblems, workloadProblems } from './checks';
-import { podSpecs } from './kustomize/render';
+import { podSpecs } from './pods';
 import { OVERLAYS, checkOverlay, repoFacts } from './overlays';
 import { workerStages } from './repo-facts';
 import type { K8sObject } from './yaml-files';

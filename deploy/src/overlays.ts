@@ -2,7 +2,7 @@ import path from 'node:path';
 import { InvalidInputError } from '@mitosis/core';
 import type { OverlayExpectations, RenderFacts } from './checks';
 import { renderProblems } from './checks';
-import { renderKustomization } from './kustomize/render';
+import { renderKustomization } from './kustomize';
 import { GPU_WORKERS, REPO_ROOT, gatewayHealthServices, knownEnvironmentNames, workerHealthServices, workerStages } from './repo-facts';
 import { validateObjects } from './validate';
 import type { K8sObject } from './yaml-files';

@@ -35,10 +35,6 @@ export function parseYamlDocuments(text: string, source: string): unknown[] {
   return values;
 }
 
-export function readYamlDocuments(file: string): unknown[] {
-  return parseYamlDocuments(readText(file), file);
-}
-
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
