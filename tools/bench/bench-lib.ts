@@ -1,8 +1,8 @@
 /**
  * The model benchmark behind `npm run bench` (tools/bench/bench.ts): one training step and one
  * inference pass of M1, M2 and M3 at given frame sizes on the current tfjs backend, each beside
- * the same network in PyTorch (the peers: ../shared/peer/m3_torch.py, ./peer_m1.py,
- * ./peer_m2.py) run in the same benchmark, right after ours, so that load from elsewhere on the
+ * the same network in PyTorch (the peers: peer/m3_torch.py of the shared folder, ../shared or
+ * $MITOSIS_SHARED_DATA, and ./peer_m1.py, ./peer_m2.py) run in the same benchmark, right after ours, so that load from elsewhere on the
  * shared machine hits both alike. Achieved GFLOP/s are counted from the layer shapes and set
  * against the best single forward convolution the backend reaches in the same run.
  */
@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InvalidInputError } from '@mitosis/core';
 import { createM1, createM2, createM3 } from '@mitosis/models';
+import { sharedData, sharedPath } from '@mitosis/testing';
 
 export const modelNames = ['m1', 'm2', 'm3'] as const;
 export type ModelName = (typeof modelNames)[number];
@@ -110,11 +111,9 @@ export interface PeerResult {
   inferMs: number;
 }
 
-const repoRoot = path.join(__dirname, '..', '..');
-
 /** Where each model's peer lives: M3's is the shared one the issue measured, M1/M2's sit here. */
 export function peerScript(model: ModelName): string {
-  return model === 'm3' ? path.join(repoRoot, '..', 'shared', 'peer', 'm3_torch.py') : path.join(__dirname, `peer_${model}.py`);
+  return model === 'm3' ? sharedPath('peer', 'm3_torch.py') : path.join(__dirname, `peer_${model}.py`);
 }
 
 export const peerPython = '/usr/bin/python3';
@@ -129,6 +128,10 @@ export function peerUnavailable(): string | null {
 
 export function runPeer(model: ModelName, size: FrameSize, k: number, iterations: number, threads: number): PeerResult {
   const script = peerScript(model);
+  if (model === 'm3') {
+    const shared = sharedData('peer', 'm3_torch.py');
+    if (!shared.available) throw new InvalidInputError(`peer script ${shared.reason}`);
+  }
   if (!fs.existsSync(script)) throw new InvalidInputError(`peer script ${script} is missing`);
   const run = spawnSync(peerPython, [script, String(size.height), String(size.width), String(k), String(iterations), String(threads)], {
     encoding: 'utf8',

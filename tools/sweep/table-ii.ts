@@ -15,11 +15,13 @@ import { initBackend } from '@mitosis/models';
 import { readPointsCsv, scoreAtThresholds } from '@mitosis/scoring';
 import type { AnalysisStats } from '@mitosis/stages';
 import { getJson, analysisKeys, runDetectionStage, runEventLengthStage, runNormalCellMapStage, runTrainingStage, storePreprocessedVideo } from '@mitosis/stages';
+import { sharedData, sharedPath } from '@mitosis/testing';
 import { preprocessVideo, readVideo } from '@mitosis/video';
 import type { SweepCell } from './table';
 import { tableIIMarkdown } from './table';
 
-const shared = path.resolve(__dirname, '..', '..', '..', 'shared', 'data', 'cetres-b');
+// The full frames 1..200 live outside the repository, in ../shared or $MITOSIS_SHARED_DATA.
+const shared = sharedPath('data', 'cetres-b');
 const { values } = parseArgs({
   options: {
     video: { type: 'string', default: path.join(shared, 'frames') },
@@ -50,7 +52,16 @@ const { values } = parseArgs({
 
 const list = (text: string): number[] => text.split(',').map((v) => Number(v.trim()));
 
+/** The default inputs come from the shared folder: say where it was looked for when it is absent. */
+function requireDefaultInput(given: string, fallback: string, ...parts: string[]): void {
+  if (given !== fallback) return;
+  const found = sharedData(...parts);
+  if (!found.available) throw new Error(`${found.reason}; or name the input with --video and --annotations`);
+}
+
 async function main(): Promise<void> {
+  requireDefaultInput(values.video, path.join(shared, 'frames'), 'data', 'cetres-b', 'frames');
+  requireDefaultInput(values.annotations, path.join(shared, 'mitoses.csv'), 'data', 'cetres-b', 'mitoses.csv');
   const out = path.resolve(values.out);
   await mkdir(out, { recursive: true });
   const backend = await initBackend({ ...(values.backend ? { preferred: values.backend as 'wasm' } : {}), log: (l) => console.error(l) });

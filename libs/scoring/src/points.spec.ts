@@ -1,4 +1,4 @@
-import { cetres } from '@mitosis/testing';
+import { cetresFixture } from '@mitosis/testing';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -141,7 +141,7 @@ describe('readPointsCsv', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('reads the real annotations', async () => {
-    const points = await readPointsCsv(cetres.mitoses());
+    const points = await readPointsCsv(cetresFixture.mitoses());
     expect(points).toHaveLength(90);
     expect(points[0]).toEqual({ frame: 14, x: 430, y: 50 });
   });

@@ -1,4 +1,4 @@
-import { cetres } from '@mitosis/testing';
+import { cetresFixture } from '@mitosis/testing';
 import { readFileSync } from 'node:fs';
 import { InvalidInputError } from '@mitosis/core';
 import { parsePointsCsv } from './points';
@@ -127,7 +127,7 @@ describe('scoreDetections', () => {
 });
 
 describe('scoring the real CeTReS.B annotations', () => {
-  const truth = parsePointsCsv(readFileSync(cetres.mitoses(), 'utf8'), 'mitoses.csv');
+  const truth = parsePointsCsv(readFileSync(cetresFixture.mitoses(), 'utf8'), 'mitoses.csv');
 
   it('scores the annotations against themselves as perfect', () => {
     const report = scoreDetections(truth, truth, { radius: 10, th: 1 });

@@ -1,4 +1,4 @@
-import { cetres } from '@mitosis/testing';
+import { cetresFixture } from '@mitosis/testing';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import type { CliResult } from '../testing';
 import { runCliCaptured } from '../testing';
 
 const bin = path.join(__dirname, '..', '..', '..', '..', 'bin', 'mitosis.js');
-const cetresFrames = cetres.frames();
+const cetresFrames = cetresFixture.frames();
 
 const info = (args: readonly string[]): Promise<CliResult> => runCliCaptured(['info', ...args]);
 
@@ -27,10 +27,10 @@ describe('mitosis info', () => {
     expect(stdout).toBe(
       [
         `video       ${cetresFrames} (folder of frames)`,
-        'frames      200',
-        'frame size  1376x1038',
+        'frames      4',
+        'frame size  512x384',
         'bit depth   8',
-        'downscaled  344x259 (factor 4)',
+        'downscaled  128x96 (factor 4)',
         '',
       ].join('\n'),
     );
@@ -39,15 +39,15 @@ describe('mitosis info', () => {
   it('prints one JSON object with --json, honouring --factor', async () => {
     const plain = await info([cetresFrames, '--json']);
     expect(JSON.parse(plain.stdout)).toEqual({
-      frameCount: 200,
-      width: 1376,
-      height: 1038,
+      frameCount: 4,
+      width: 512,
+      height: 384,
       bitDepth: 8,
       kind: 'frame-folder',
-      downscaled: { width: 344, height: 259, factor: 4 },
+      downscaled: { width: 128, height: 96, factor: 4 },
     });
     const byTwo = await info([cetresFrames, '--json', '--factor', '2']);
-    expect(JSON.parse(byTwo.stdout).downscaled).toEqual({ width: 688, height: 519, factor: 2 });
+    expect(JSON.parse(byTwo.stdout).downscaled).toEqual({ width: 256, height: 192, factor: 2 });
   });
 
   it('describes a 16-bit TIFF stack', async () => {

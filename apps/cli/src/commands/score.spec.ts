@@ -1,4 +1,4 @@
-import { cetres } from '@mitosis/testing';
+import { cetresFixture } from '@mitosis/testing';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import type { CliResult } from '../testing';
 import { runCliCaptured } from '../testing';
 
 const bin = path.join(__dirname, '..', '..', '..', '..', 'bin', 'mitosis.js');
-const truthFile = cetres.mitoses();
+const truthFile = cetresFixture.mitoses();
 
 const score = (args: readonly string[]): Promise<CliResult> => runCliCaptured(['score', ...args]);
 
