@@ -29,7 +29,7 @@ describe('grpc.health.v1 (createHealthService, startGrpcHealthServer)', () => {
     expect(health.getStatus('')).toBe('SERVING');
     expect(await c.check('')).toBe('SERVING');
     expect(await c.check('a.Live')).toBe('NOT_SERVING');
-    await expect(c.check('b.Other')).rejects.toMatchObject({ code: status.NOT_FOUND, details: 'unknown service "b.Other"' });
+    await expect(c.check('b.Other')).rejects.toMatchObject({ code: status.NOT_FOUND, details: expect.stringContaining('b.Other') });
     expect(health.getStatus('b.Other')).toBeUndefined();
   });
 

@@ -1,15 +1,16 @@
 import path from 'node:path';
-import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, ServiceDefinition, ServiceError } from '@grpc/grpc-js';
-import { Metadata, Server, ServerCredentials, status } from '@grpc/grpc-js';
+import type { Server, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { ServerCredentials, Server as GrpcServer } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { loadSync } from '@grpc/proto-loader';
 import { PreconditionError } from '@mitosis/core';
+import { HealthImplementation, protoPath } from 'grpc-health-check';
 import { parseHostPort } from './config';
 
-/** libs/service-kit/proto: grpc.health.v1, shared by the gateway (also for reflection) and the workers. */
-export const healthProtoDir = path.resolve(__dirname, '..', 'proto');
+/** grpc-health-check's proto folder: grpc.health.v1, shared by the gateway (also for reflection) and the workers. */
+export const healthProtoDir = path.resolve(path.dirname(protoPath), '..', '..');
 /** The health proto, relative to healthProtoDir. */
-export const HEALTH_PROTO = 'grpc/health/v1/health.proto';
+export const HEALTH_PROTO = path.relative(healthProtoDir, protoPath).split(path.sep).join('/');
 export const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
 /**
  * The service name a stage worker reports its liveness under (what `GET /livez` says): SERVING
@@ -19,22 +20,15 @@ export const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
 export const WORKER_LIVENESS_SERVICE = 'mitosis.worker.Liveness';
 
 export type ServingStatus = 'SERVING' | 'NOT_SERVING';
-type WatchedStatus = ServingStatus | 'SERVICE_UNKNOWN';
 
-interface HealthRequest {
-  service: string;
-}
-interface HealthResponse {
-  status: WatchedStatus;
-}
-
+/** The health proto as a package definition, for clients and for the gateway's reflection. */
 export function loadHealthProto(): PackageDefinition {
   return loadSync(HEALTH_PROTO, { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true, includeDirs: [healthProtoDir] });
 }
 
 /** grpc.health.v1.Health: what Kubernetes probes and load balancers ask; never authenticated. */
 export interface HealthService {
-  /** Sets one service's status ('' is the server as a whole) and tells its watchers. */
+  /** Sets one service's status ('' is the server as a whole) and tells its watchers; no-op after shutdown. */
   setStatus(service: string, servingStatus: ServingStatus): void;
   /** The status Check would answer; undefined for an unknown service. */
   getStatus(service: string): ServingStatus | undefined;
@@ -43,51 +37,52 @@ export interface HealthService {
   addTo(server: Pick<Server, 'addService'>): void;
 }
 
-/** Health of '' and of `services`, all SERVING at first; Check of any other name is NOT_FOUND. */
+/**
+ * Health of '' and of `services`, all `initial` at first, served by grpc-health-check (Check, Watch,
+ * List; Check of any other name is NOT_FOUND, Watch of it SERVICE_UNKNOWN).
+ */
 export function createHealthService(services: readonly string[], initial: ServingStatus = 'SERVING'): HealthService {
   const statuses = new Map<string, ServingStatus>([['', initial], ...services.map((name): [string, ServingStatus] => [name, initial])]);
-  const watchers = new Set<{ service: string; call: ServerWritableStream<HealthRequest, HealthResponse> }>();
-  const definition = loadHealthProto()[HEALTH_SERVICE_NAME] as ServiceDefinition;
+  const implementation = new HealthImplementation(Object.fromEntries(statuses));
+  // The package's Watch streams never end on their own; shutdown ends them so tryShutdown can finish.
+  const watches = new Set<ServerWritableStream<unknown, unknown>>();
+  let stopped = false;
 
-  const implementation = {
-    Check(call: ServerUnaryCall<HealthRequest, HealthResponse>, callback: sendUnaryData<HealthResponse>): void {
-      const known = statuses.get(call.request.service);
-      if (known === undefined) {
-        const error: ServiceError = Object.assign(new Error(`unknown service "${call.request.service}"`), {
-          code: status.NOT_FOUND,
-          details: `unknown service "${call.request.service}"`,
-          metadata: new Metadata(),
-        });
-        callback(error);
-      } else callback(null, { status: known });
-    },
-    // The protocol: the status now, then each change; SERVICE_UNKNOWN (not an error) for a name not known.
-    Watch(call: ServerWritableStream<HealthRequest, HealthResponse>): void {
-      const watcher = { service: call.request.service, call };
-      watchers.add(watcher);
-      call.on('cancelled', () => watchers.delete(watcher));
-      call.on('close', () => watchers.delete(watcher));
-      call.write({ status: statuses.get(call.request.service) ?? 'SERVICE_UNKNOWN' });
-    },
+  const set = (service: string, servingStatus: ServingStatus): void => {
+    // Watchers hear changes only (the package would repeat an unchanged status).
+    if (statuses.get(service) === servingStatus) return;
+    statuses.set(service, servingStatus);
+    implementation.setStatus(service, servingStatus);
   };
 
   return {
     setStatus(service, servingStatus) {
-      if (statuses.get(service) === servingStatus) return;
-      statuses.set(service, servingStatus);
-      for (const watcher of watchers) if (watcher.service === service) watcher.call.write({ status: servingStatus });
+      if (!stopped) set(service, servingStatus);
     },
     getStatus: (service) => statuses.get(service),
     shutdown() {
-      for (const service of statuses.keys()) statuses.set(service, 'NOT_SERVING');
-      for (const watcher of watchers) {
-        if (statuses.has(watcher.service)) watcher.call.write({ status: 'NOT_SERVING' });
-        watcher.call.end();
-      }
-      watchers.clear();
+      for (const service of statuses.keys()) set(service, 'NOT_SERVING');
+      stopped = true;
+      for (const call of watches) call.end();
+      watches.clear();
     },
     addTo(server) {
-      server.addService(definition, implementation);
+      implementation.addToServer({
+        addService: (definition, handlers: UntypedServiceImplementation) => {
+          const watch = handlers['watch'] as (call: ServerWritableStream<unknown, unknown>) => void;
+          const tracked = (call: ServerWritableStream<unknown, unknown>): void => {
+            if (stopped) {
+              call.end();
+              return;
+            }
+            watches.add(call);
+            call.on('cancelled', () => watches.delete(call));
+            call.on('close', () => watches.delete(call));
+            watch(call);
+          };
+          server.addService(definition, { ...handlers, watch: tracked });
+        },
+      });
     },
   };
 }
@@ -106,7 +101,7 @@ export interface GrpcHealthServer {
  */
 export async function startGrpcHealthServer(options: { readonly addr: string; readonly health: HealthService }): Promise<GrpcHealthServer> {
   const { host, port } = parseHostPort(options.addr, 'gRPC health address');
-  const server = new Server();
+  const server = new GrpcServer();
   options.health.addTo(server);
   const shownHost = host.includes(':') ? `[${host}]` : host;
   const bound = await new Promise<number>((resolve, reject) =>
