@@ -93,6 +93,9 @@ export type { ModelServiceServer } from './gen/mitosis/v1/model';
 
 // mitosis.v1.DetectionService
 export {
+  DetectionVote,
+  detectionVoteFromJSON,
+  detectionVoteToJSON,
   RunDetectionRequest,
   RunDetectionResponse,
   Detection,

@@ -1,6 +1,7 @@
 import { InvalidInputError } from '@mitosis/core';
 import type { NatsCredentials } from '@mitosis/events';
 import { parseNatsCredentials, parseNatsServers } from '@mitosis/events';
+import { METHOD_DEFAULTS } from '@mitosis/stages';
 import type { StoreLocation } from './store';
 import { parseStoreUrl } from './store';
 
@@ -11,35 +12,39 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type StageIsolation = 'thread' | 'inline';
 
 /**
- * Defaults of the stage parameters a request leaves at 0 / absent. Those of the method follow the
- * embedded CLI (`mitosis analyze/train`), so a job with no options gives what the CLI gives.
+ * Defaults of the stage parameters a request leaves at 0 / absent: @mitosis/stages'
+ * METHOD_DEFAULTS, the table the CLI's options default to, so a job with no options gives what
+ * `mitosis analyze/train` gives. MITOSIS_* variables override them per deployment.
  */
 export interface StageDefaults {
-  /** Spatial downscaling of ingest (paper: 4). */
+  /** Spatial downscaling of ingest. */
   readonly downscaleFactor: number;
   readonly m1Iterations: number;
   readonly m2Iterations: number;
-  /** M3 training updates (paper III.H: 6000). */
+  /** M3 training updates. */
   readonly m3Iterations: number;
-  /** Side of the square training crops of M1, M2 and M3. */
+  /** Side of the square training crops of M1 and M2. */
   readonly crop: number;
+  /** Side of the square training crops of M3. */
+  readonly m3Crop: number;
   /** Frames per M2 training sequence. */
   readonly m2SequenceLength: number;
   /** Windows per M3 update. */
   readonly m3Batch: number;
-  /** Weight of mitosis pixels in the M3 loss (paper: 1). */
+  /** Weight of mitosis pixels in the M3 loss. */
   readonly m3PositiveWeight: number;
 }
 
 export const DEFAULT_STAGE_DEFAULTS: StageDefaults = {
-  downscaleFactor: 4,
-  m1Iterations: 400,
-  m2Iterations: 300,
-  m3Iterations: 6000,
-  crop: 96,
-  m2SequenceLength: 16,
-  m3Batch: 2,
-  m3PositiveWeight: 1,
+  downscaleFactor: METHOD_DEFAULTS.factor,
+  m1Iterations: METHOD_DEFAULTS.m1.iterations,
+  m2Iterations: METHOD_DEFAULTS.m2.iterations,
+  m3Iterations: METHOD_DEFAULTS.m3.iterations,
+  crop: METHOD_DEFAULTS.m1.crop,
+  m3Crop: METHOD_DEFAULTS.m3.crop,
+  m2SequenceLength: METHOD_DEFAULTS.m2.sequenceLength,
+  m3Batch: METHOD_DEFAULTS.m3.batch,
+  m3PositiveWeight: METHOD_DEFAULTS.m3.positiveWeight,
 };
 
 /** Everything the services read from the environment, parsed and checked once in main. */
@@ -198,6 +203,7 @@ export function loadConfig(env: Environment = process.env): ServiceConfig {
     m2Iterations: integer('MITOSIS_M2_ITERATIONS', d.m2Iterations, 1),
     m3Iterations: integer('MITOSIS_M3_ITERATIONS', d.m3Iterations, 1),
     crop: integer('MITOSIS_CROP', d.crop, 4, 4096),
+    m3Crop: integer('MITOSIS_M3_CROP', d.m3Crop, 4, 4096),
     m2SequenceLength: integer('MITOSIS_M2_SEQUENCE_LENGTH', d.m2SequenceLength, 2, 1024),
     m3Batch: integer('MITOSIS_M3_BATCH', d.m3Batch, 1, 256),
     m3PositiveWeight: attempt('MITOSIS_M3_POSITIVE_WEIGHT', (value) => parsePositiveNumber('MITOSIS_M3_POSITIVE_WEIGHT', value), d.m3PositiveWeight),

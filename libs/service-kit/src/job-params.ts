@@ -6,9 +6,8 @@ import { checkId } from './keys';
 /**
  * What a job computes; its record's `params` (plain JSON, copied from the gRPC request by the
  * gateway) say with what. Fields mirror StartAnalysisRequest, StartTrainingRequest and
- * RunDetectionRequest in camelCase; absent or 0 means the stage default, as in the proto. The
- * fields marked (worker) have no gRPC field: they let tests and operators tune what the CLI
- * exposes as flags.
+ * RunDetectionRequest in camelCase; absent or 0 means the default of @mitosis/stages'
+ * METHOD_DEFAULTS (the CLI's), as in the proto.
  */
 export type JobKind = 'analysis' | 'training' | 'detection';
 export const JOB_KINDS: readonly JobKind[] = ['analysis', 'training', 'detection'];
@@ -25,9 +24,9 @@ export interface AnalysisJobParams {
   readonly normalCellMapOverride?: number;
   /** Ingest's spatial downscaling; absent for the configured default (4). */
   readonly downscaleFactor?: number;
-  /** (worker) Side of the M1 and M2 training crops. */
+  /** Side of the M1 and M2 training crops; absent for 96. */
   readonly crop?: number;
-  /** (worker) Frames per M2 training sequence. */
+  /** Frames per M2 training sequence; absent for 16. */
   readonly sequenceLength?: number;
   /** Erosions of the binarised normal-cell map; absent for 1 (paper). */
   readonly erosions?: number;
@@ -52,15 +51,18 @@ export interface TrainingJobParams {
   readonly modelId: string;
   readonly trainingFrames: FrameRange;
   readonly k: number;
+  /** Training updates; 0 or absent for 800. */
   readonly iterations?: number;
   readonly seed?: number;
   readonly downscaleFactor?: number;
-  /** (worker) Side of the training crops. */
+  /** Side of the training crops; absent for 32. */
   readonly crop?: number;
-  /** (worker) Windows per update. */
+  /** Windows per update; absent for 4. */
   readonly batch?: number;
-  /** (worker) Weight of mitosis pixels in the loss. */
+  /** Weight of mitosis pixels in the loss; absent for 20. */
   readonly positiveWeight?: number;
+  /** Detection threshold stored with the model, in (0, 1); absent: chosen on the annotated frames ('auto'). */
+  readonly threshold?: number;
 }
 
 export interface DetectionJobParams {
@@ -72,8 +74,12 @@ export interface DetectionJobParams {
   readonly windowStep?: number;
   /** For an ingest stage in this job: must be the model's factor. */
   readonly downscaleFactor?: number;
-  /** (worker) How windows are combined: 'any' (paper) or 'mean'. */
+  /** How windows are combined: 'any' (paper) or 'mean'; absent: the rule stored with the model. */
   readonly vote?: 'any' | 'mean';
+  /** Binarisation threshold in (0, 1); absent: the one stored with the model. */
+  readonly threshold?: number;
+  /** Groups within this many downscaled pixels and 3 frames merged; absent for 6 (paper: 0). */
+  readonly mergeDistance?: number;
 }
 
 export type JobParamsOf<K extends JobKind> = K extends 'analysis' ? AnalysisJobParams : K extends 'training' ? TrainingJobParams : DetectionJobParams;
@@ -131,6 +137,7 @@ export function checkJobParams<K extends JobKind>(kind: K, params: unknown): Job
     f.int('crop', 4, 4096);
     f.int('batch', 1, 256);
     f.positive('positiveWeight');
+    f.probability('threshold');
     const range = p['trainingFrames'] as FrameRange;
     const k = p['k'] as number;
     if (range.last - range.first + 1 < k) {
@@ -140,6 +147,8 @@ export function checkJobParams<K extends JobKind>(kind: K, params: unknown): Job
     f.id('modelId', 'model id');
     f.int('windowStep', 0, 1024);
     if (p['vote'] !== undefined && p['vote'] !== 'any' && p['vote'] !== 'mean') throw new InvalidInputError(`job params: vote must be "any" or "mean"`);
+    f.probability('threshold');
+    f.int('mergeDistance', 0, 1024);
   }
   return p as unknown as JobParamsOf<K>;
 }
@@ -168,8 +177,8 @@ const KNOWN_FIELDS: Readonly<Record<JobKind, readonly string[]>> = {
     'm2PositiveWeight',
     'm2LossMargin',
   ],
-  training: [...COMMON, 'annotationSetId', 'modelId', 'trainingFrames', 'k', 'iterations', 'crop', 'batch', 'positiveWeight'],
-  detection: [...COMMON, 'modelId', 'frames', 'windowStep', 'vote'],
+  training: [...COMMON, 'annotationSetId', 'modelId', 'trainingFrames', 'k', 'iterations', 'crop', 'batch', 'positiveWeight', 'threshold'],
+  detection: [...COMMON, 'modelId', 'frames', 'windowStep', 'vote', 'threshold', 'mergeDistance'],
 };
 
 function fields(p: Record<string, unknown>) {
@@ -197,6 +206,11 @@ function fields(p: Record<string, unknown>) {
       const value = p[name];
       if (value === undefined) return;
       if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new InvalidInputError(`job params: ${name} must be a number > 0, got ${JSON.stringify(value)}`);
+    },
+    probability(name: string): void {
+      const value = p[name];
+      if (value === undefined) return;
+      if (typeof value !== 'number' || !(value > 0 && value < 1)) throw new InvalidInputError(`job params: ${name} must be a number between 0 and 1, got ${JSON.stringify(value)}`);
     },
     range(name: string, required = false): void {
       const value = p[name];

@@ -1,6 +1,7 @@
 import { InvalidInputError } from '@mitosis/core';
 import { newJob } from '@mitosis/events';
 import { Stage as ProtoStage, StageRequest, VideoFormat } from '@mitosis/proto';
+import { METHOD_DEFAULTS } from '@mitosis/stages';
 import { DEFAULT_STAGE_DEFAULTS } from './config';
 import { checkJobParams } from './job-params';
 import { buildStageRequest, jobStages, nextStage, stagesFor, topologyConfig } from './pipeline';
@@ -119,6 +120,10 @@ describe('checkJobParams', () => {
     ['training', { videoId: 'v', annotationSetId: 's', modelId: 'm', trainingFrames: { first: 1, last: 3 }, k: 4 }, 'hold 3 frames, fewer than k = 4'],
     ['training', { videoId: 'v', annotationSetId: 's', modelId: 'm', trainingFrames: { first: 1, last: 3 } }, 'k is required'],
     ['detection', { videoId: 'v', modelId: 'm', vote: 'max' }, 'vote must be "any" or "mean"'],
+    ['detection', { videoId: 'v', modelId: 'm', threshold: 1 }, 'threshold must be a number between 0 and 1'],
+    ['detection', { videoId: 'v', modelId: 'm', mergeDistance: -1 }, 'mergeDistance must be an integer in 0..1024'],
+    ['training', { videoId: 'v', annotationSetId: 's', modelId: 'm', trainingFrames: { first: 1, last: 8 }, k: 4, threshold: -0.5 }, 'threshold must be a number between 0 and 1'],
+    ['training', { videoId: 'v', annotationSetId: 's', modelId: 'm', trainingFrames: { first: 1, last: 8 }, k: 4, crop: 2 }, 'crop must be an integer in 4..4096'],
   ] as const)('%s %j: %s', (kind, params, message) => {
     expect(() => checkJobParams(kind, params)).toThrow(message);
   });
@@ -180,11 +185,27 @@ describe('resolveStageTask', () => {
       range: { first: 1, last: 8 },
       k: 4,
       iterations: 3,
-      crop: 96,
+      crop: METHOD_DEFAULTS.m3.crop,
       batch: 1,
       seed: 1,
       positiveWeight: 4,
+      threshold: 'auto',
     });
+    // The public request's knobs (StartTraining, RunDetection) reach the stage from the job params.
+    const tuned = newJob({ id: 't2', kind: 'training', stages: ['m3-train'], params: { ...training.params, crop: 48, threshold: 0.3 } });
+    expect(resolveStageTask(buildStageRequest(tuned, 'm3-train'), { job: tuned })).toMatchObject({ crop: 48, batch: 1, positiveWeight: 4, threshold: 0.3 });
+    const bare = newJob({ id: 't3', kind: 'training', stages: ['m3-train'], params: { videoId: 'v1', annotationSetId: 's1', modelId: 'mod1', trainingFrames: { first: 1, last: 8 }, k: 4 } });
+    expect(resolveStageTask(buildStageRequest(bare, 'm3-train'), { job: bare })).toMatchObject({
+      iterations: METHOD_DEFAULTS.m3.iterations,
+      crop: METHOD_DEFAULTS.m3.crop,
+      batch: METHOD_DEFAULTS.m3.batch,
+      positiveWeight: METHOD_DEFAULTS.m3.positiveWeight,
+      threshold: 'auto',
+    });
+    const fixed = newJob({ id: 'd2', kind: 'detection', stages: ['m3-detect'], params: { videoId: 'v2', modelId: 'mod1', threshold: 0.4, mergeDistance: 0 } });
+    const fixedTask = resolveStageTask(buildStageRequest(fixed, 'm3-detect'), { job: fixed });
+    expect(fixedTask).toMatchObject({ threshold: 0.4, mergeDistance: 0 });
+    expect(fixedTask).not.toHaveProperty('vote');
     expect(resolveStageTask(buildStageRequest(detection, 'm3-detect'), { job: detection })).toEqual({
       stage: 'm3-detect',
       jobId: 'd1',
@@ -194,6 +215,7 @@ describe('resolveStageTask', () => {
       modelId: 'mod1',
       step: 2,
       vote: 'mean',
+      mergeDistance: METHOD_DEFAULTS.m3.mergeDistance,
       detectionsKey: 'detections/d1/detections.json',
       probabilityKey: 'detections/d1/probability',
     });

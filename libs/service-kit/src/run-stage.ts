@@ -8,6 +8,7 @@ import type { StageRequest } from '@mitosis/proto';
 import { VideoFormat } from '@mitosis/proto';
 import type { MitosisPoint } from '@mitosis/scoring';
 import {
+  METHOD_DEFAULTS,
   analysisKeys,
   getJson,
   readVideoMeta,
@@ -90,6 +91,8 @@ export interface TrainTask extends TaskBase {
   readonly batch: number;
   readonly seed: number;
   readonly positiveWeight: number;
+  /** A fixed detection threshold, or 'auto': chosen with the vote rule on the annotated frames. */
+  readonly threshold: number | 'auto';
 }
 
 export interface DetectTask extends TaskBase {
@@ -100,6 +103,9 @@ export interface DetectTask extends TaskBase {
   readonly step: number;
   /** How windows are combined; absent: the rule stored with the model. */
   readonly vote?: 'any' | 'mean';
+  /** Binarisation threshold; absent: the one stored with the model. */
+  readonly threshold?: number;
+  readonly mergeDistance: number;
   readonly detectionsKey: string;
   readonly probabilityKey: string;
 }
@@ -154,7 +160,7 @@ type Extras = Partial<AnalysisJobParams & TrainingJobParams & DetectionJobParams
 /**
  * Resolves a StageRequest into the task to run. The request's typed parameters come first (0
  * means default, as in the proto); the job's params add what the stage request has no field for
- * (crop, sequence length, batch, positive weight, vote, M2's and the map cleaning's knobs); `defaults` fill the rest. Input keys and the
+ * (crops, sequence length, batch, positive weight, threshold, vote, merge distance, M2's and the map cleaning's knobs); `defaults` fill the rest. Input keys and the
  * output folder come from the request, falling back to the key layout.
  */
 export function resolveStageTask(
@@ -199,7 +205,7 @@ export function resolveStageTask(
         prefix: request.outputPrefix || keys.analysisPrefix(jobId),
         ...(v.frames ? { range: checkRange(v.frames, 'm1 frames') } : {}),
         iterations: v.iterations || d.m1Iterations,
-        crop: extras.crop ?? d.crop,
+        crop: extras.crop || d.crop,
         seed: v.seed,
         ...(v.featureMaps ? { maps: v.featureMaps } : {}),
         ...(v.normalCellMapOverride !== undefined ? { normalMap: v.normalCellMapOverride } : {}),
@@ -218,9 +224,9 @@ export function resolveStageTask(
         prefix: request.outputPrefix || keys.analysisPrefix(jobId),
         ...(v.frames ? { range: checkRange(v.frames, 'm2 frames') } : {}),
         iterations: v.iterations || d.m2Iterations,
-        crop: extras.m2Crop || (extras.crop ?? d.crop),
+        crop: extras.m2Crop || extras.crop || d.crop,
         seed: v.seed,
-        sequenceLength: extras.sequenceLength ?? d.m2SequenceLength,
+        sequenceLength: extras.sequenceLength || d.m2SequenceLength,
         ...(extras.m2Batch ? { batch: extras.m2Batch } : {}),
         ...(extras.m2PositiveWeight ? { positiveWeight: extras.m2PositiveWeight } : {}),
         ...(extras.m2LossMargin ? { lossMargin: extras.m2LossMargin } : {}),
@@ -240,10 +246,11 @@ export function resolveStageTask(
         range: checkRange(v.trainingFrames, 'training frames'),
         k: v.k,
         iterations: v.iterations || d.m3Iterations,
-        crop: extras.crop ?? d.crop,
-        batch: extras.batch ?? d.m3Batch,
+        crop: extras.crop || d.m3Crop,
+        batch: extras.batch || d.m3Batch,
         seed: v.seed,
-        positiveWeight: extras.positiveWeight ?? d.m3PositiveWeight,
+        positiveWeight: extras.positiveWeight || d.m3PositiveWeight,
+        threshold: extras.threshold || METHOD_DEFAULTS.m3.threshold,
       };
     }
     case 'm3Detect': {
@@ -257,8 +264,10 @@ export function resolveStageTask(
         modelPrefix: input('model', keys.model(v.modelId)),
         modelId: v.modelId,
         ...(v.frames ? { range: checkRange(v.frames, 'detection frames') } : {}),
-        step: v.windowStep || 2,
+        step: v.windowStep || METHOD_DEFAULTS.m3.windowStep,
         ...(extras.vote ? { vote: extras.vote } : {}),
+        ...(extras.threshold ? { threshold: extras.threshold } : {}),
+        mergeDistance: extras.mergeDistance ?? METHOD_DEFAULTS.m3.mergeDistance,
         detectionsKey: `${folder}/detections.json`,
         probabilityKey: `${folder}/probability`,
       };
@@ -348,7 +357,16 @@ export async function executeStage(task: StageTask, deps: ExecuteDeps): Promise<
       const meta = await runTrainingStage(
         deps.store,
         { videoKey: task.framesKey, range: task.range, annotations, annotationSource: `annotation set ${task.annotationsKey}`, modelPrefix: task.modelPrefix },
-        { k: task.k, iterations: task.iterations, crop: task.crop, batch: task.batch, seed: task.seed, model: { positiveWeight: task.positiveWeight }, onProgress: progress },
+        {
+          k: task.k,
+          iterations: task.iterations,
+          crop: task.crop,
+          batch: task.batch,
+          seed: task.seed,
+          model: { positiveWeight: task.positiveWeight },
+          detectionThreshold: task.threshold,
+          onProgress: progress,
+        },
       );
       return done(
         { model: task.modelPrefix },
@@ -359,7 +377,13 @@ export async function executeStage(task: StageTask, deps: ExecuteDeps): Promise<
       const result = await runDetectionStage(
         deps.store,
         { videoKey: task.framesKey, modelPrefix: task.modelPrefix, outputKey: task.probabilityKey, ...(task.range ? { range: task.range } : {}) },
-        { step: task.step, ...(task.vote ? { vote: task.vote } : {}), onProgress: progress },
+        {
+          step: task.step,
+          mergeDistance: task.mergeDistance,
+          ...(task.vote ? { vote: task.vote } : {}),
+          ...(task.threshold !== undefined ? { threshold: task.threshold } : {}),
+          onProgress: progress,
+        },
       );
       check();
       const frames = task.range ?? { first: result.meta.firstFrame, last: result.meta.firstFrame + result.meta.frames - 1 };
@@ -422,7 +446,7 @@ async function ingest(task: IngestTask, store: BlobStore, progress: ProgressSink
     } else {
       local = path.join(dir, 'frames');
       await mkdir(local);
-      for (const frame of readFrameArchive(bytes, task.sourceKey)) await writeFile(path.join(local, frame.name), frame.data);
+      for (const frame of await readFrameArchive(bytes, task.sourceKey)) await writeFile(path.join(local, frame.name), frame.data);
     }
     check();
     progress({ step: 'ingest', done: 1, total: 3, detail: 'decoding frames' });

@@ -1,3 +1,5 @@
+export { METHOD_DEFAULTS } from './defaults';
+export type { MethodDefaults } from './defaults';
 export { recommendSequenceLength } from './recommendation';
 export type { EventLengthStatistics, Recommendation } from './recommendation';
 export { buildMitosisLabels } from './labels';

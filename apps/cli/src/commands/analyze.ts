@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidInputError, createLocalBlobStore, exitCodes } from '@mitosis/core';
 import type { AnalysisStats, NormalCellMapChoice } from '@mitosis/stages';
-import { analysisKeys, featureMapMontage, histogramImage, loadStoredFrames, runEventLengthStage, runNormalCellMapStage } from '@mitosis/stages';
+import { METHOD_DEFAULTS, analysisKeys, featureMapMontage, histogramImage, loadStoredFrames, runEventLengthStage, runNormalCellMapStage } from '@mitosis/stages';
 import { readArray, readArrayMetadata } from '@mitosis/tensor-store';
 import { encodePng } from '@mitosis/video';
 import { createProgressRenderer } from '../progress';
@@ -166,21 +166,21 @@ export const registerAnalyze: RegisterCommand = (program) => {
     .argument('<video>', 'multi-page TIFF or folder of PNG/TIFF frames')
     .requiredOption('--out <dir>', 'folder for stats.json, the normal-cell map PNGs and figures')
     .option('--frames <A:B>', '1-based inclusive frames to learn from (default: all; the paper uses 1:110)')
-    .option('--factor <n>', 'downscale factor (paper: 4)', '4')
-    .option('--m1-iterations <n>', 'M1 training updates', '400')
-    .option('--m2-iterations <n>', 'M2 training updates', '300')
-    .option('--crop <px>', 'side of the square training crops', '96')
+    .option('--factor <n>', 'downscale factor (paper: 4)', String(METHOD_DEFAULTS.factor))
+    .option('--m1-iterations <n>', 'M1 training updates', String(METHOD_DEFAULTS.m1.iterations))
+    .option('--m2-iterations <n>', 'M2 training updates', String(METHOD_DEFAULTS.m2.iterations))
+    .option('--crop <px>', 'side of the square training crops', String(METHOD_DEFAULTS.m1.crop))
     .option('--m2-crop <px>', 'side of the M2 training crops (default: --crop)')
-    .option('--m2-batch <n>', 'sequences per M2 update', '2')
-    .option('--m2-positive-weight <w>', 'weight of event voxels in the M2 loss; e\' is corrected for it (paper: 1)', '1')
-    .option('--m2-loss-margin <px>', 'pixels along each M2 crop edge left out of its loss, where cells leave the crop unlabelled (paper: 0, whole frames)', '0')
-    .option('--sequence-length <n>', 'frames per M2 training sequence', '16')
+    .option('--m2-batch <n>', 'sequences per M2 update', String(METHOD_DEFAULTS.m2.batch))
+    .option('--m2-positive-weight <w>', 'weight of event voxels in the M2 loss; e\' is corrected for it (paper: 1)', String(METHOD_DEFAULTS.m2.positiveWeight))
+    .option('--m2-loss-margin <px>', 'pixels along each M2 crop edge left out of its loss, where cells leave the crop unlabelled (paper: 0, whole frames)', String(METHOD_DEFAULTS.m2.lossMargin))
+    .option('--sequence-length <n>', 'frames per M2 training sequence', String(METHOD_DEFAULTS.m2.sequenceLength))
     .option('--normal-map <i>', 'use feature map i as the normal-cell map instead of the automatic choice')
-    .option('--erosions <n>', 'erosions of the binarised normal-cell map (paper: 1)', '1')
-    .option('--min-area <px>', 'drop normal-cell map components under this many pixels (0: keep all, as the paper)', '0')
-    .option('--min-frames <n>', 'drop normal-cell map trajectories present in fewer frames (0: keep all, as the paper)', '0')
+    .option('--erosions <n>', 'erosions of the binarised normal-cell map (paper: 1)', String(METHOD_DEFAULTS.cleaning.erosions))
+    .option('--min-area <px>', 'drop normal-cell map components under this many pixels (0: keep all, as the paper)', String(METHOD_DEFAULTS.cleaning.minArea))
+    .option('--min-frames <n>', 'drop normal-cell map trajectories present in fewer frames (0: keep all, as the paper)', String(METHOD_DEFAULTS.cleaning.minFrames))
     .option('--no-flat-field', 'skip the flat-field correction of uneven illumination (the paper rescales only)')
-    .option('--seed <n>', 'seed of every random choice', '1')
+    .option('--seed <n>', 'seed of every random choice', String(METHOD_DEFAULTS.seed))
     .option('--json', 'print stats.json instead of the summary')
     .action(async (video: string, options: AnalyzeOptions) => {
       const { stats, choice, outDir } = await analyzeVideo(video, options);

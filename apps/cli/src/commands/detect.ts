@@ -4,7 +4,7 @@ import { createLocalBlobStore, createMemoryBlobStore, exitCodes, InvalidInputErr
 import type { MitosisPoint } from '@mitosis/scoring';
 import { formatPointsCsv, readPointsCsv } from '@mitosis/scoring';
 import type { OverlayMark } from '@mitosis/stages';
-import { loadStoredFrames, overlayMarks, readDetectorMeta, runDetectionStage } from '@mitosis/stages';
+import { METHOD_DEFAULTS, loadStoredFrames, overlayMarks, readDetectorMeta, runDetectionStage } from '@mitosis/stages';
 import { toDownscaledPixels } from '@mitosis/video';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
@@ -109,7 +109,7 @@ export const registerDetect: RegisterCommand = (program) => {
     .option('--overlays <dir>', 'folder for overlay PNGs (default: overlays/ beside --out)')
     .option('--no-overlays', 'write no overlay PNGs')
     .option('--truth <csv>', 'annotations to draw on the overlays too (green)')
-    .option('--merge-distance <px>', 'groups within this many downscaled pixels and 3 frames are one detection (paper: 0; default: 6)')
+    .option('--merge-distance <px>', 'groups within this many downscaled pixels and 3 frames are one detection (paper: 0)', String(METHOD_DEFAULTS.m3.mergeDistance))
     .option('--vote <rule>', "combine windows: 'any' (paper: binarised outputs summed) or 'mean' (default: the rule stored with the model by mitosis train)")
     .option('--threshold <p>', "binarise M3's outputs at p (paper: 0.5; default: the threshold stored with the model by mitosis train)")
     .action(async (video: string, options: DetectOptions) => {

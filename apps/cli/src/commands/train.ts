@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createLocalBlobStore, createMemoryBlobStore, exitCodes } from '@mitosis/core';
 import { readPointsCsv } from '@mitosis/scoring';
 import type { DetectorMeta } from '@mitosis/stages';
-import { runTrainingStage } from '@mitosis/stages';
+import { METHOD_DEFAULTS, runTrainingStage } from '@mitosis/stages';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
 import { computeCommand, ingestVideo, initCompute, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber, parseThreshold } from '../runtime';
@@ -58,6 +58,8 @@ export async function trainModel(videoPath: string, options: TrainOptions): Prom
   }
 }
 
+const D = METHOD_DEFAULTS;
+
 export const registerTrain: RegisterCommand = (program) => {
   computeCommand(program, 'train')
     .description('train the mitosis detector M3 on annotated frames')
@@ -66,14 +68,14 @@ export const registerTrain: RegisterCommand = (program) => {
     .requiredOption('--frames <A:B>', 'the annotated frames to train on (at least k of them)')
     .requiredOption('--k <n>', 'ConvLSTM sequence length (mitosis analyze recommends one)')
     .requiredOption('--out <dir>', 'model folder to write')
-    .option('--factor <n>', 'downscale factor (paper: 4)', '4')
-    .option('--iterations <n>', 'training updates (paper: 6000)', '800')
-    .option('--crop <px>', 'side of the square training crops (paper: whole frames)', '32')
-    .option('--batch <n>', 'windows per update', '4')
-    .option('--positive-weight <w>', 'weight of mitosis voxels in the loss (paper: 1, with 6000 updates; a few hundred updates need the rare positives weighted)', '20')
-    .option('--threshold <p|auto>', "detection threshold stored with the model: 'auto' picks the best F1 on the annotated frames, a number fixes it (paper: 0.5)", 'auto')
+    .option('--factor <n>', 'downscale factor (paper: 4)', String(D.factor))
+    .option('--iterations <n>', 'training updates (paper: 6000)', String(D.m3.iterations))
+    .option('--crop <px>', 'side of the square training crops (paper: whole frames)', String(D.m3.crop))
+    .option('--batch <n>', 'windows per update', String(D.m3.batch))
+    .option('--positive-weight <w>', 'weight of mitosis voxels in the loss (paper: 1, with 6000 updates; a few hundred updates need the rare positives weighted)', String(D.m3.positiveWeight))
+    .option('--threshold <p|auto>', "detection threshold stored with the model: 'auto' picks the best F1 on the annotated frames, a number fixes it (paper: 0.5)", String(D.m3.threshold))
     .option('--no-flat-field', 'skip the flat-field correction of uneven illumination (the paper rescales only)')
-    .option('--seed <n>', 'seed of every random choice', '1')
+    .option('--seed <n>', 'seed of every random choice', String(D.seed))
     .action(async (video: string, options: TrainOptions) => {
       const meta = await trainModel(video, options);
       process.stdout.write(

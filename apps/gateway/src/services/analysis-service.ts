@@ -3,6 +3,7 @@ import type { AnalysisServiceServer, EventLengthReport, StartAnalysisRequest } f
 import { unary } from '../grpc/calls';
 import { resolveFrameRange } from '../frames';
 import type { AnalysisJobParams } from '@mitosis/service-kit';
+import { METHOD_DEFAULTS } from '@mitosis/stages';
 import { startJob } from '../jobs/start';
 import { jobToProto } from '../jobs/to-proto';
 import { keys } from '../storage/keys';
@@ -11,7 +12,7 @@ import type { ServiceContext } from './context';
 import { requireSucceededJob } from './require-job';
 
 /** n, the number of M1 feature maps, when the request leaves it 0 (paper III.C). */
-export const DEFAULT_FEATURE_MAPS = 6;
+export const DEFAULT_FEATURE_MAPS = METHOD_DEFAULTS.m1.featureMaps;
 
 /** The request checked against the stored video, as job params (0 iterations: the stage default). */
 export async function analysisParams(ctx: ServiceContext, request: StartAnalysisRequest): Promise<AnalysisJobParams> {
@@ -39,6 +40,8 @@ export async function analysisParams(ctx: ServiceContext, request: StartAnalysis
     ...(options?.m2Batch ? { m2Batch: options.m2Batch } : {}),
     ...(options?.m2PositiveWeight ? { m2PositiveWeight: options.m2PositiveWeight } : {}),
     ...(options?.m2LossMargin ? { m2LossMargin: options.m2LossMargin } : {}),
+    ...(options?.crop ? { crop: options.crop } : {}),
+    ...(options?.sequenceLength ? { sequenceLength: options.sequenceLength } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import { frameRangeLength, InvalidInputError, MitosisError, NotFoundError, PreconditionError } from '@mitosis/core';
 import type { Detection, DetectionServiceServer, ListDetectionsRequest, ListDetectionsResponse, RunDetectionRequest } from '@mitosis/proto';
-import { JobState } from '@mitosis/proto';
+import { DetectionVote, JobState } from '@mitosis/proto';
 import { describeRange, resolveFrameRange } from '../frames';
 import { serverStreaming, unary } from '../grpc/calls';
 import type { Send } from '../grpc/calls';
@@ -30,8 +30,24 @@ export async function detectionParams(ctx: ServiceContext, request: RunDetection
   if (frameRangeLength(frames) < meta.k) {
     throw new InvalidInputError(`frames ${describeRange(frames)} are fewer than the model's k = ${meta.k}: detection slides windows of k frames`);
   }
-  return { videoId: video.videoId, modelId: model.modelId, frames };
+  const vote = VOTES[request.vote];
+  if (vote === undefined) throw new InvalidInputError(`vote ${request.vote} is not a DetectionVote`);
+  return {
+    videoId: video.videoId,
+    modelId: model.modelId,
+    frames,
+    ...(vote === 'model' ? {} : { vote }),
+    ...(request.threshold ? { threshold: request.threshold } : {}),
+    ...(request.mergeDistance === undefined ? {} : { mergeDistance: request.mergeDistance }),
+  };
 }
+
+/** UNSPECIFIED leaves the vote rule to the model (the one its training chose with the threshold). */
+const VOTES: Partial<Record<DetectionVote, 'any' | 'mean' | 'model'>> = {
+  [DetectionVote.DETECTION_VOTE_UNSPECIFIED]: 'model',
+  [DetectionVote.DETECTION_VOTE_ANY]: 'any',
+  [DetectionVote.DETECTION_VOTE_MEAN]: 'mean',
+};
 
 async function detectionsOfJob(ctx: ServiceContext, jobId: string): Promise<readonly StoredDetection[]> {
   const job = await requireSucceededJob(ctx, jobId, 'detection');

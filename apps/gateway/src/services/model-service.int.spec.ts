@@ -2,7 +2,7 @@ import { Metadata, status } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { Job as JobRecord } from '@mitosis/events';
 import type { ExportDetectionsResponse, SubmitAnnotationsRequest } from '@mitosis/proto';
-import { JobKind, JobState, Stage } from '@mitosis/proto';
+import { DetectionVote, JobKind, JobState, RunDetectionRequest, Stage, StartTrainingRequest } from '@mitosis/proto';
 import type { Backends, GatewayFixture } from '../testing/harness';
 import { call, startBackends, startGateway, syntheticTiff, upload } from '../testing/harness';
 
@@ -24,10 +24,9 @@ afterAll(async () => {
 
 const submit = (request: Partial<SubmitAnnotationsRequest>) =>
   call(gateway.clients.annotation.submitAnnotations.bind(gateway.clients.annotation), { videoId, ...request } as SubmitAnnotationsRequest);
-const startTraining = (request: Parameters<typeof gateway.clients.model.startTraining>[0]) => call(gateway.clients.model.startTraining.bind(gateway.clients.model), request);
+const startTraining = (request: Partial<StartTrainingRequest>) => call(gateway.clients.model.startTraining.bind(gateway.clients.model), StartTrainingRequest.fromPartial(request));
 const getModel = (modelId: string) => call(gateway.clients.model.getModel.bind(gateway.clients.model), { modelId });
-const runDetection = (request: Parameters<typeof gateway.clients.detection.runDetection>[0]) =>
-  call(gateway.clients.detection.runDetection.bind(gateway.clients.detection), request);
+const runDetection = (request: Partial<RunDetectionRequest>) => call(gateway.clients.detection.runDetection.bind(gateway.clients.detection), RunDetectionRequest.fromPartial(request));
 const points = (list: [number, number, number][]) => ({ $case: 'points' as const, value: { points: list.map(([frame, x, y]) => ({ frame, x, y })) } });
 
 /** Marks every stage and the job SUCCEEDED, as the workers would at the end. */
@@ -155,5 +154,33 @@ describe('ModelService and DetectionService', () => {
     expect(csv).toBe('frame,x,y,score\n4,40,3,0.5556\n4,10,12.5,0.8\n6,30.25,20,0.91\n');
     const { job: done } = await call(gateway.clients.job.getJob.bind(gateway.clients.job), { jobId });
     expect(done!.result).toEqual({ $case: 'detection', value: { detectionCount: 3 } });
+  });
+
+  it("carries StartTraining's and RunDetection's options into the job, leaving out the defaults, and refuses bad ones", async () => {
+    const frames = { first: 3, last: 8 };
+    const { job, modelId } = await startTraining({ videoId, annotationSetId: setId, trainingFrames: frames, k: 4, crop: 48, batch: 3, positiveWeight: 7.5, threshold: 0.35 });
+    expect((await gateway.jobs.get(job!.jobId)).params).toMatchObject({ crop: 48, batch: 3, positiveWeight: 7.5, threshold: 0.35 });
+    const plain = await startTraining({ videoId, annotationSetId: setId, trainingFrames: frames, k: 4 });
+    for (const key of ['crop', 'batch', 'positiveWeight', 'threshold']) expect((await gateway.jobs.get(plain.job!.jobId)).params).not.toHaveProperty(key);
+    const before = await gateway.workCount();
+    await expect(startTraining({ videoId, annotationSetId: setId, trainingFrames: frames, k: 4, threshold: 1.5 })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringContaining('threshold must be a number between 0 and 1'),
+    });
+    await expect(startTraining({ videoId, annotationSetId: setId, trainingFrames: frames, k: 4, positiveWeight: -1 })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringContaining('positiveWeight must be a number > 0'),
+    });
+    await expect(startTraining({ videoId, annotationSetId: setId, trainingFrames: frames, k: 4, crop: 2 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining('crop') });
+    expect(await gateway.workCount()).toBe(before);
+
+    await putJson(`models/${modelId}/training.json`, { k: 4, factor: 4, trainingFrames: frames, annotations: 2, iterations: 12, finalLoss: 0.25, source: 'x' });
+    await finish(job!.jobId);
+    const { job: detection } = await runDetection({ videoId, modelId, threshold: 0.6, vote: DetectionVote.DETECTION_VOTE_MEAN, mergeDistance: 0 });
+    expect((await gateway.jobs.get(detection!.jobId)).params).toMatchObject({ threshold: 0.6, vote: 'mean', mergeDistance: 0 });
+    const { job: byModel } = await runDetection({ videoId, modelId });
+    for (const key of ['threshold', 'vote', 'mergeDistance']) expect((await gateway.jobs.get(byModel!.jobId)).params).not.toHaveProperty(key);
+    await expect(runDetection({ videoId, modelId, threshold: -0.2 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining('threshold') });
+    await expect(runDetection({ videoId, modelId, vote: 7 as DetectionVote })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining('vote') });
   });
 });

@@ -39,6 +39,11 @@ export async function trainingParams(ctx: ServiceContext, request: StartTraining
     k: request.k,
     iterations: request.iterations,
     seed: request.seed,
+    // Zero is "the default" in the proto: left out here, so the stage applies METHOD_DEFAULTS.
+    ...(request.crop ? { crop: request.crop } : {}),
+    ...(request.batch ? { batch: request.batch } : {}),
+    ...(request.positiveWeight ? { positiveWeight: request.positiveWeight } : {}),
+    ...(request.threshold ? { threshold: request.threshold } : {}),
   };
 }
 

@@ -24,9 +24,9 @@ export const protobufFileName = "mitosis/v1/analysis.proto";
 
 /** Settings of an analysis; a zero value means the server's default, given per field. */
 export interface AnalysisOptions {
-  /** Training iterations of M1, the normal-cell map autoencoder; 0 means the server default. */
+  /** Training updates of M1, the normal-cell map autoencoder; 0 means 400. */
   m1Iterations: number;
-  /** Training iterations of M2, the event-prediction ConvLSTM; 0 means the server default. */
+  /** Training updates of M2, the event-prediction ConvLSTM; 0 means 300. */
   m2Iterations: number;
   /**
    * Seed of every random choice (weights, dropped map, noise, artificial events); the same seed,
@@ -59,10 +59,7 @@ export interface AnalysisOptions {
    * the paper.
    */
   minFrames: number;
-  /**
-   * Side of the square crops M2 trains on, in downscaled pixels; 0 means the server default (the
-   * M1 crop).
-   */
+  /** Side of the square crops M2 trains on, in downscaled pixels; 0 means the M1 crop (`crop`). */
   m2Crop: number;
   /** Sequences per M2 update; 0 means 2. */
   m2Batch: number;
@@ -76,6 +73,13 @@ export interface AnalysisOptions {
    * an event label; 0 means none, as the paper (whole frames).
    */
   m2LossMargin: number;
+  /**
+   * Side of the square crops M1 (and, unless m2_crop is set, M2) trains on, in downscaled pixels;
+   * 0 means 96. At least 4.
+   */
+  crop: number;
+  /** Frames per M2 training sequence; 0 means 16. At least 2. */
+  sequenceLength: number;
 }
 
 /** Request of StartAnalysis. */
@@ -168,6 +172,8 @@ function createBaseAnalysisOptions(): AnalysisOptions {
     m2Batch: 0,
     m2PositiveWeight: 0,
     m2LossMargin: 0,
+    crop: 0,
+    sequenceLength: 0,
   };
 }
 
@@ -208,6 +214,12 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
     }
     if (message.m2LossMargin !== 0) {
       writer.uint32(96).uint32(message.m2LossMargin);
+    }
+    if (message.crop !== 0) {
+      writer.uint32(104).uint32(message.crop);
+    }
+    if (message.sequenceLength !== 0) {
+      writer.uint32(112).uint32(message.sequenceLength);
     }
     return writer;
   },
@@ -321,6 +333,22 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
             message.m2LossMargin = reader.uint32();
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.crop = reader.uint32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.sequenceLength = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -387,6 +415,12 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
         : isSet(object.m2_loss_margin)
         ? globalThis.Number(object.m2_loss_margin)
         : 0,
+      crop: isSet(object.crop) ? globalThis.Number(object.crop) : 0,
+      sequenceLength: isSet(object.sequenceLength)
+        ? globalThis.Number(object.sequenceLength)
+        : isSet(object.sequence_length)
+        ? globalThis.Number(object.sequence_length)
+        : 0,
     };
   },
 
@@ -428,6 +462,12 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
     if (message.m2LossMargin !== 0) {
       obj.m2LossMargin = Math.round(message.m2LossMargin);
     }
+    if (message.crop !== 0) {
+      obj.crop = Math.round(message.crop);
+    }
+    if (message.sequenceLength !== 0) {
+      obj.sequenceLength = Math.round(message.sequenceLength);
+    }
     return obj;
   },
 
@@ -448,6 +488,8 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
     message.m2Batch = object.m2Batch ?? 0;
     message.m2PositiveWeight = object.m2PositiveWeight ?? 0;
     message.m2LossMargin = object.m2LossMargin ?? 0;
+    message.crop = object.crop ?? 0;
+    message.sequenceLength = object.sequenceLength ?? 0;
     return message;
   },
 };

@@ -24,6 +24,52 @@ export const protobufPackage = "mitosis.v1";
 
 export const protobufFileName = "mitosis/v1/detection.proto";
 
+/** How detection combines the outputs of the overlapping windows of k frames (III.G). */
+export enum DetectionVote {
+  /** DETECTION_VOTE_UNSPECIFIED - Not set: the rule stored with the model. */
+  DETECTION_VOTE_UNSPECIFIED = 0,
+  /**
+   * DETECTION_VOTE_ANY - A voxel is positive when any window's output is above the threshold (the paper's binarised
+   * outputs summed).
+   */
+  DETECTION_VOTE_ANY = 1,
+  /** DETECTION_VOTE_MEAN - A voxel is positive when the mean of the windows' outputs is above the threshold. */
+  DETECTION_VOTE_MEAN = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function detectionVoteFromJSON(object: any): DetectionVote {
+  switch (object) {
+    case 0:
+    case "DETECTION_VOTE_UNSPECIFIED":
+      return DetectionVote.DETECTION_VOTE_UNSPECIFIED;
+    case 1:
+    case "DETECTION_VOTE_ANY":
+      return DetectionVote.DETECTION_VOTE_ANY;
+    case 2:
+    case "DETECTION_VOTE_MEAN":
+      return DetectionVote.DETECTION_VOTE_MEAN;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return DetectionVote.UNRECOGNIZED;
+  }
+}
+
+export function detectionVoteToJSON(object: DetectionVote): string {
+  switch (object) {
+    case DetectionVote.DETECTION_VOTE_UNSPECIFIED:
+      return "DETECTION_VOTE_UNSPECIFIED";
+    case DetectionVote.DETECTION_VOTE_ANY:
+      return "DETECTION_VOTE_ANY";
+    case DetectionVote.DETECTION_VOTE_MEAN:
+      return "DETECTION_VOTE_MEAN";
+    case DetectionVote.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** Request of RunDetection. */
 export interface RunDetectionRequest {
   /** Video to search. */
@@ -31,7 +77,21 @@ export interface RunDetectionRequest {
   /** Trained model from ModelService. */
   modelId: string;
   /** Frames to search; absent for the whole video. */
-  frames?: FrameRange | undefined;
+  frames?:
+    | FrameRange
+    | undefined;
+  /**
+   * Binarise M3's outputs at this probability, strictly between 0 and 1; 0 means the threshold
+   * stored with the model by its training (the paper's is 0.5).
+   */
+  threshold: number;
+  /** How the windows' outputs are combined; UNSPECIFIED means the rule stored with the model. */
+  vote: DetectionVote;
+  /**
+   * Groups of positive voxels within this many downscaled pixels and 3 frames are one detection;
+   * absent means 6, `mitosis detect`'s default (the paper merges none: 0).
+   */
+  mergeDistance?: number | undefined;
 }
 
 /** Reply to RunDetection. */
@@ -90,7 +150,7 @@ export interface ExportDetectionsResponse {
 }
 
 function createBaseRunDetectionRequest(): RunDetectionRequest {
-  return { videoId: "", modelId: "", frames: undefined };
+  return { videoId: "", modelId: "", frames: undefined, threshold: 0, vote: 0, mergeDistance: undefined };
 }
 
 export const RunDetectionRequest: MessageFns<RunDetectionRequest> = {
@@ -103,6 +163,15 @@ export const RunDetectionRequest: MessageFns<RunDetectionRequest> = {
     }
     if (message.frames !== undefined) {
       FrameRange.encode(message.frames, writer.uint32(26).fork()).join();
+    }
+    if (message.threshold !== 0) {
+      writer.uint32(33).double(message.threshold);
+    }
+    if (message.vote !== 0) {
+      writer.uint32(40).int32(message.vote);
+    }
+    if (message.mergeDistance !== undefined) {
+      writer.uint32(48).uint32(message.mergeDistance);
     }
     return writer;
   },
@@ -144,6 +213,30 @@ export const RunDetectionRequest: MessageFns<RunDetectionRequest> = {
             message.frames = FrameRange.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.threshold = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.vote = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.mergeDistance = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -169,6 +262,13 @@ export const RunDetectionRequest: MessageFns<RunDetectionRequest> = {
         ? globalThis.String(object.model_id)
         : "",
       frames: isSet(object.frames) ? FrameRange.fromJSON(object.frames) : undefined,
+      threshold: isSet(object.threshold) ? globalThis.Number(object.threshold) : 0,
+      vote: isSet(object.vote) ? detectionVoteFromJSON(object.vote) : 0,
+      mergeDistance: isSet(object.mergeDistance)
+        ? globalThis.Number(object.mergeDistance)
+        : isSet(object.merge_distance)
+        ? globalThis.Number(object.merge_distance)
+        : undefined,
     };
   },
 
@@ -183,6 +283,15 @@ export const RunDetectionRequest: MessageFns<RunDetectionRequest> = {
     if (message.frames !== undefined) {
       obj.frames = FrameRange.toJSON(message.frames);
     }
+    if (message.threshold !== 0) {
+      obj.threshold = floatToJson(message.threshold);
+    }
+    if (message.vote !== 0) {
+      obj.vote = detectionVoteToJSON(message.vote);
+    }
+    if (message.mergeDistance !== undefined) {
+      obj.mergeDistance = Math.round(message.mergeDistance);
+    }
     return obj;
   },
 
@@ -196,6 +305,9 @@ export const RunDetectionRequest: MessageFns<RunDetectionRequest> = {
     message.frames = (object.frames !== undefined && object.frames !== null)
       ? FrameRange.fromPartial(object.frames)
       : undefined;
+    message.threshold = object.threshold ?? 0;
+    message.vote = object.vote ?? 0;
+    message.mergeDistance = object.mergeDistance ?? undefined;
     return message;
   },
 };
@@ -775,7 +887,8 @@ export const DetectionServiceService = {
    * Starts a detection job (stage M3_DETECT, preceded by INGEST if the video was not yet
    * preprocessed) and returns it QUEUED; its job id names the detections. NOT_FOUND for an
    * unknown video or model; FAILED_PRECONDITION when the model's training has not SUCCEEDED;
-   * INVALID_ARGUMENT when the range is outside the video or shorter than the model's k.
+   * INVALID_ARGUMENT when the range is outside the video or shorter than the model's k, or the
+   * threshold is not between 0 and 1 (the message names the field).
    */
   runDetection: {
     path: "/mitosis.v1.DetectionService/RunDetection" as const,
@@ -826,7 +939,8 @@ export interface DetectionServiceServer extends UntypedServiceImplementation {
    * Starts a detection job (stage M3_DETECT, preceded by INGEST if the video was not yet
    * preprocessed) and returns it QUEUED; its job id names the detections. NOT_FOUND for an
    * unknown video or model; FAILED_PRECONDITION when the model's training has not SUCCEEDED;
-   * INVALID_ARGUMENT when the range is outside the video or shorter than the model's k.
+   * INVALID_ARGUMENT when the range is outside the video or shorter than the model's k, or the
+   * threshold is not between 0 and 1 (the message names the field).
    */
   runDetection: handleUnaryCall<RunDetectionRequest, RunDetectionResponse>;
   /**
@@ -848,7 +962,8 @@ export interface DetectionServiceClient extends Client {
    * Starts a detection job (stage M3_DETECT, preceded by INGEST if the video was not yet
    * preprocessed) and returns it QUEUED; its job id names the detections. NOT_FOUND for an
    * unknown video or model; FAILED_PRECONDITION when the model's training has not SUCCEEDED;
-   * INVALID_ARGUMENT when the range is outside the video or shorter than the model's k.
+   * INVALID_ARGUMENT when the range is outside the video or shorter than the model's k, or the
+   * threshold is not between 0 and 1 (the message names the field).
    */
   runDetection(
     request: RunDetectionRequest,

@@ -35,10 +35,30 @@ export interface StartTrainingRequest {
     | undefined;
   /** ConvLSTM sequence length k, in frames; see EventLengthReport.recommended_k. */
   k: number;
-  /** Training iterations; 0 means the server default (6000 in the paper, III.H). */
+  /**
+   * Training updates; 0 means 800, `mitosis train`'s default (the paper's 6000, III.H, take hours
+   * on a CPU; weighted positives make a few hundred enough).
+   */
   iterations: number;
   /** Seed of weights initialisation, window sampling, augmentation and dropout. */
   seed: number;
+  /**
+   * Side of the square training crops, in downscaled pixels; 0 means 32 (the paper trains on whole
+   * frames). At least 4.
+   */
+  crop: number;
+  /** Windows of k frames per update; 0 means 4. At most 256. */
+  batch: number;
+  /**
+   * Weight of mitosis voxels in the loss; 0 means 20 (the paper's 1 suits 6000 updates; a few
+   * hundred need the rare positives weighted). Negative values are INVALID_ARGUMENT.
+   */
+  positiveWeight: number;
+  /**
+   * Detection threshold stored with the model, strictly between 0 and 1; 0 means automatic: the
+   * threshold and vote rule with the best F1 on the annotated frames (the paper's is 0.5).
+   */
+  threshold: number;
 }
 
 /** Reply to StartTraining. */
@@ -90,7 +110,18 @@ export interface GetModelResponse {
 }
 
 function createBaseStartTrainingRequest(): StartTrainingRequest {
-  return { videoId: "", annotationSetId: "", trainingFrames: undefined, k: 0, iterations: 0, seed: 0 };
+  return {
+    videoId: "",
+    annotationSetId: "",
+    trainingFrames: undefined,
+    k: 0,
+    iterations: 0,
+    seed: 0,
+    crop: 0,
+    batch: 0,
+    positiveWeight: 0,
+    threshold: 0,
+  };
 }
 
 export const StartTrainingRequest: MessageFns<StartTrainingRequest> = {
@@ -112,6 +143,18 @@ export const StartTrainingRequest: MessageFns<StartTrainingRequest> = {
     }
     if (message.seed !== 0) {
       writer.uint32(48).uint32(message.seed);
+    }
+    if (message.crop !== 0) {
+      writer.uint32(56).uint32(message.crop);
+    }
+    if (message.batch !== 0) {
+      writer.uint32(64).uint32(message.batch);
+    }
+    if (message.positiveWeight !== 0) {
+      writer.uint32(73).double(message.positiveWeight);
+    }
+    if (message.threshold !== 0) {
+      writer.uint32(81).double(message.threshold);
     }
     return writer;
   },
@@ -177,6 +220,38 @@ export const StartTrainingRequest: MessageFns<StartTrainingRequest> = {
             message.seed = reader.uint32();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.crop = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.batch = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.positiveWeight = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.threshold = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -209,6 +284,14 @@ export const StartTrainingRequest: MessageFns<StartTrainingRequest> = {
       k: isSet(object.k) ? globalThis.Number(object.k) : 0,
       iterations: isSet(object.iterations) ? globalThis.Number(object.iterations) : 0,
       seed: isSet(object.seed) ? globalThis.Number(object.seed) : 0,
+      crop: isSet(object.crop) ? globalThis.Number(object.crop) : 0,
+      batch: isSet(object.batch) ? globalThis.Number(object.batch) : 0,
+      positiveWeight: isSet(object.positiveWeight)
+        ? globalThis.Number(object.positiveWeight)
+        : isSet(object.positive_weight)
+        ? globalThis.Number(object.positive_weight)
+        : 0,
+      threshold: isSet(object.threshold) ? globalThis.Number(object.threshold) : 0,
     };
   },
 
@@ -232,6 +315,18 @@ export const StartTrainingRequest: MessageFns<StartTrainingRequest> = {
     if (message.seed !== 0) {
       obj.seed = Math.round(message.seed);
     }
+    if (message.crop !== 0) {
+      obj.crop = Math.round(message.crop);
+    }
+    if (message.batch !== 0) {
+      obj.batch = Math.round(message.batch);
+    }
+    if (message.positiveWeight !== 0) {
+      obj.positiveWeight = floatToJson(message.positiveWeight);
+    }
+    if (message.threshold !== 0) {
+      obj.threshold = floatToJson(message.threshold);
+    }
     return obj;
   },
 
@@ -248,6 +343,10 @@ export const StartTrainingRequest: MessageFns<StartTrainingRequest> = {
     message.k = object.k ?? 0;
     message.iterations = object.iterations ?? 0;
     message.seed = object.seed ?? 0;
+    message.crop = object.crop ?? 0;
+    message.batch = object.batch ?? 0;
+    message.positiveWeight = object.positiveWeight ?? 0;
+    message.threshold = object.threshold ?? 0;
     return message;
   },
 };
@@ -822,6 +921,10 @@ export const ModelServiceClient = makeGenericClientConstructor(
   service: typeof ModelServiceService;
   serviceName: string;
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

@@ -63,7 +63,7 @@ export interface TrainParams {
     | undefined;
   /** ConvLSTM sequence length k. */
   k: number;
-  /** Training iterations; 0 means the stage default (6000). */
+  /** Training iterations; 0 means the configured default (MITOSIS_M3_ITERATIONS, 800). */
   iterations: number;
   /** Seed of the stage's random generator. */
   seed: number;
