@@ -1,4 +1,5 @@
 import { InvalidInputError } from '@mitosis/core';
+import { extract, pack } from 'tar-stream';
 
 /** The containers an uploaded video may come in (VideoFormat of mitosis.v1). */
 export type SourceFormat = 'tiff' | 'frame-archive';
@@ -22,112 +23,71 @@ export function detectSourceFormat(bytes: Uint8Array, source: string): SourceFor
   const b = bytes;
   const tiff = (b[0] === 0x49 && b[1] === 0x49 && (b[2] === 42 || b[2] === 43) && b[3] === 0) || (b[0] === 0x4d && b[1] === 0x4d && b[2] === 0 && (b[3] === 42 || b[3] === 43));
   if (tiff) return 'tiff';
-  if (bytes.length >= 263 && ascii(bytes.subarray(257, 262)) === 'ustar') return 'frame-archive';
+  if (bytes.length >= 263 && new TextDecoder().decode(bytes.subarray(257, 262)) === 'ustar') return 'frame-archive';
   const head = Array.from(bytes.subarray(0, 8), (x) => x.toString(16).padStart(2, '0')).join(' ');
   throw new InvalidInputError(`${source}: not a multi-page TIFF nor a tar archive of frames (starts with bytes ${head})`);
 }
 
+const padded = (size: number): number => Math.ceil(size / BLOCK) * BLOCK;
+
 /**
- * The PNG/TIFF frame files of a tar archive (ustar, with GNU long names and pax `path` records),
- * in archive order; folders, links and other files are skipped. Malformed archives (bad header
- * checksum, a file running past the end, two frames of one name) are InvalidInputErrors naming
- * `source` and the entry.
+ * The PNG/TIFF frame files of a tar archive (parsed by tar-stream: ustar, GNU long names, pax), in
+ * archive order; folders, links and other files are skipped. Malformed archives (bad header
+ * checksum, a file running past the end, no end marker, two frames of one name) are
+ * InvalidInputErrors naming `source` and the entry's byte offset.
  */
-export function readFrameArchive(bytes: Uint8Array, source: string): ArchiveFrame[] {
+export async function readFrameArchive(bytes: Uint8Array, source: string): Promise<ArchiveFrame[]> {
   const frames: ArchiveFrame[] = [];
   const seen = new Set<string>();
-  let offset = 0;
-  let longName: string | undefined;
-  let ended = false;
-  while (offset + BLOCK <= bytes.length) {
-    const header = bytes.subarray(offset, offset + BLOCK);
-    if (header.every((x) => x === 0)) {
-      ended = true; // end-of-archive marker
-      break;
-    }
-    const entry = `${source}: tar entry at byte ${offset}`;
-    if (octal(header.subarray(148, 156)) !== checksum(header)) throw new InvalidInputError(`${entry}: header checksum mismatch (corrupt archive)`);
-    const size = octal(header.subarray(124, 136));
-    if (size === undefined) throw new InvalidInputError(`${entry}: unreadable size field`);
-    const start = offset + BLOCK;
-    if (start + size > bytes.length) throw new InvalidInputError(`${entry}: ${size} bytes of content run past the end of the archive (truncated upload?)`);
-    const data = bytes.subarray(start, start + size);
-    const type = String.fromCharCode(header[156] ?? 0);
-    const prefix = ascii(header.subarray(345, 500));
-    const name = longName ?? (prefix !== '' ? `${prefix}/${ascii(header.subarray(0, 100))}` : ascii(header.subarray(0, 100)));
-    longName = undefined;
-    if (type === 'L') {
-      longName = ascii(data);
-    } else if (type === 'x') {
-      longName = paxPath(data);
-    } else if (type === '0' || type === '\0') {
-      const base = name.split('/').pop() ?? '';
+  // Where the entry being read starts (its pax or long-name headers included) and where it ends.
+  let start = 0;
+  let end = 0;
+  let size: number | undefined;
+  const parser = extract();
+  parser.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  try {
+    for await (const entry of parser) {
+      start = end;
+      size = entry.header.size;
+      end = entry.offset + BLOCK + padded(size);
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of entry) chunks.push(chunk as Uint8Array);
+      size = undefined;
+      const base = entry.header.name.split('/').pop() ?? '';
       // Skip hidden files (macOS `._name` resource forks) and anything that is not a frame.
-      if (FRAME_FILE.test(base) && !base.startsWith('.')) {
-        if (seen.has(base)) throw new InvalidInputError(`${source}: two frames named ${base} in the archive`);
-        seen.add(base);
-        frames.push({ name: base, data });
-      }
+      if (entry.header.type !== 'file' || !FRAME_FILE.test(base) || base.startsWith('.')) continue;
+      if (seen.has(base)) throw new InvalidInputError(`${source}: two frames named ${base} in the archive`);
+      seen.add(base);
+      frames.push({ name: base, data: Buffer.concat(chunks) });
     }
-    offset = start + Math.ceil(size / BLOCK) * BLOCK;
+  } catch (error: unknown) {
+    if (error instanceof InvalidInputError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    const entry = `${source}: tar entry at byte ${size === undefined ? end : start}`;
+    if (size !== undefined) throw new InvalidInputError(`${entry}: ${size} bytes of content run past the end of the archive (truncated upload?)`, { cause: error });
+    if (message.startsWith('Invalid tar header. Maybe the tar is corrupted')) throw new InvalidInputError(`${entry}: header checksum mismatch (corrupt archive)`, { cause: error });
+    if (message === 'Unexpected end of data') throw new InvalidInputError(`${entry}: the tar archive is cut inside a header (truncated upload?)`, { cause: error });
+    throw new InvalidInputError(`${entry}: ${message}`, { cause: error });
   }
-  if (!ended) throw new InvalidInputError(`${source}: the tar archive ends at byte ${bytes.length} without its end marker (truncated upload?)`);
+  // tar-stream accepts an archive cut right after an entry; a complete one has a zero block there.
+  if (!(end + BLOCK <= bytes.length && bytes.subarray(end, end + BLOCK).every((x) => x === 0))) {
+    throw new InvalidInputError(`${source}: the tar archive ends at byte ${bytes.length} without its end marker (truncated upload?)`);
+  }
   if (frames.length === 0) throw new InvalidInputError(`${source}: the tar archive holds no PNG or TIFF frames`);
   return frames;
 }
 
-/** A tar archive of files (ustar, regular files only): for tests and tools that make uploads. */
-export function writeFrameArchive(files: readonly ArchiveFrame[]): Uint8Array {
-  const parts: Uint8Array[] = [];
+/** A tar archive of files (ustar, written by tar-stream): for tests and tools that make uploads. */
+export async function writeFrameArchive(files: readonly ArchiveFrame[]): Promise<Uint8Array> {
+  const packer = pack();
+  const chunks: Uint8Array[] = [];
+  const done = (async () => {
+    for await (const chunk of packer) chunks.push(chunk as Uint8Array);
+  })();
   for (const file of files) {
-    if (file.name.length > 99) throw new InvalidInputError(`tar entry name ${file.name} is longer than 99 characters`);
-    const header = new Uint8Array(BLOCK);
-    const put = (text: string, at: number): void => header.set(new TextEncoder().encode(text), at);
-    put(file.name, 0);
-    put('0000644\0', 100);
-    put('0000000\0', 108);
-    put('0000000\0', 116);
-    put(`${file.data.length.toString(8).padStart(11, '0')}\0`, 124);
-    put('00000000000\0', 136);
-    put('0', 156);
-    put('ustar\0', 257);
-    put('00', 263);
-    put(`${checksum(header).toString(8).padStart(6, '0')}\0 `, 148);
-    parts.push(header, file.data, new Uint8Array((BLOCK - (file.data.length % BLOCK)) % BLOCK));
+    await new Promise<void>((resolve, reject) => packer.entry({ name: file.name, size: file.data.length, mode: 0o644, mtime: new Date(0) }, file.data, (error) => (error ? reject(error) : resolve())));
   }
-  parts.push(new Uint8Array(2 * BLOCK));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
-function ascii(bytes: Uint8Array): string {
-  const end = bytes.indexOf(0);
-  return new TextDecoder().decode(end < 0 ? bytes : bytes.subarray(0, end));
-}
-
-function octal(bytes: Uint8Array): number | undefined {
-  const text = ascii(bytes).trim();
-  if (!/^[0-7]+$/.test(text)) return undefined;
-  return parseInt(text, 8);
-}
-
-/** Sum of the header bytes with the checksum field read as spaces. */
-function checksum(header: Uint8Array): number {
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : (header[i] ?? 0);
-  return sum;
-}
-
-/** The `path` record of a pax extended header (`<len> path=<name>\n` lines), if any. */
-function paxPath(data: Uint8Array): string | undefined {
-  for (const line of new TextDecoder().decode(data).split('\n')) {
-    const match = /^\d+ path=(.*)$/.exec(line);
-    if (match) return match[1];
-  }
-  return undefined;
+  packer.finalize();
+  await done;
+  return new Uint8Array(Buffer.concat(chunks));
 }

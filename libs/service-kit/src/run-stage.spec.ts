@@ -78,7 +78,7 @@ describe('ingest', () => {
     const plane = width * height;
     const png = (t: number): Uint8Array => encodePng(ramp.subarray(t * plane, (t + 1) * plane), width, height, 8);
     // Named so that string order (t10 < t2) differs from frame order.
-    const archive = writeFrameArchive([0, 1, 2, 3, 4].map((t) => ({ name: `t${[1, 2, 3, 10, 11][t]}.png`, data: png(t) })));
+    const archive = await writeFrameArchive([0, 1, 2, 3, 4].map((t) => ({ name: `t${[1, 2, 3, 10, 11][t]}.png`, data: png(t) })));
     const [fromTar, fromTiff] = [await storeWith('v1', archive), await storeWith('v1', tiff)];
     await executeStage(task('v1'), { store: fromTar });
     await executeStage(task('v1'), { store: fromTiff });

@@ -6,7 +6,7 @@ import type { Backends, GatewayFixture } from '../testing/harness';
 import { call, sha256, startBackends, startGateway, syntheticTiff, upload } from '../testing/harness';
 
 /** A tar of `count` grey 8-bit PNG frames of 20x16 (frame i filled with the value 10 i). */
-function pngArchive(count: number, corrupt?: number): Uint8Array {
+function pngArchive(count: number, corrupt?: number): Promise<Uint8Array> {
   const frames = [];
   for (let i = 1; i <= count; i++) {
     let data = encodePng(new Uint8Array(20 * 16).fill(10 * i), 20, 16, 8);
@@ -76,7 +76,7 @@ describe('VideoService.UploadVideo', () => {
   });
 
   it('stores a tar archive of PNG frames, probed as ingest will read it', async () => {
-    const tar = pngArchive(12);
+    const tar = await pngArchive(12);
     const response = await upload(gateway.clients.video, tar, { filename: 'frames.tar' });
     expect(response.info).toEqual({ frameCount: 12, width: 20, height: 16, bitDepth: 8 });
     const record = JSON.parse(new TextDecoder().decode(await gateway.store.get(`videos/${response.videoId}/video.json`)));
@@ -85,7 +85,8 @@ describe('VideoService.UploadVideo', () => {
   });
 
   it('refuses an archive with a corrupt frame, naming the frame file', async () => {
-    await expectRefused(() => upload(gateway.clients.video, pngArchive(4, 3), { filename: 'frames.tar' }), status.INVALID_ARGUMENT, /frames\.tar\/t3\.png/);
+    const archive = await pngArchive(4, 3);
+    await expectRefused(() => upload(gateway.clients.video, archive, { filename: 'frames.tar' }), status.INVALID_ARGUMENT, /frames\.tar\/t3\.png/);
   });
 
   it('checks the format hints against the bytes, naming the field', async () => {

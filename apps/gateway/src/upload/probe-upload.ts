@@ -66,7 +66,7 @@ export async function probeUpload(staged: StagedUpload, signal: AbortSignal): Pr
       // Unpacked as ingest unpacks it: the frame files by base name, read in natural order.
       source = path.join(path.dirname(staged.file), 'frames');
       await mkdir(source);
-      for (const frame of readFrameArchive(new Uint8Array(await readFile(staged.file)), header.filename)) {
+      for (const frame of await readFrameArchive(new Uint8Array(await readFile(staged.file)), header.filename)) {
         await writeFile(path.join(source, frame.name), frame.data);
       }
     }
