@@ -14,7 +14,25 @@ export { ensureTopology, ensureStageConsumer, DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_D
 export type { TopologyConfig, StageDeliverySettings } from './topology';
 export { publishWork, workMsgId, publishJobEvent, jobEventCodec } from './publish';
 export type { PublishWorkOptions, PublishResult, JobEvent } from './publish';
-export { newJob, isJob, isFinalJobState, FINAL_JOB_STATES } from './job';
+export { isJob, isFinalJobState, FINAL_JOB_STATES } from './job';
+export {
+  IllegalTransitionError,
+  newJob,
+  jobStages,
+  nextStage,
+  startStage,
+  reportStageProgress,
+  retryStage,
+  succeedStage,
+  finishStage,
+  failStage,
+  cancelStage,
+  cancelJob,
+  failJob,
+  recordTransition,
+  recordNewJob,
+} from './lifecycle';
+export type { RefusalCode, Transition, TransitionResult } from './lifecycle';
 export type { Job, JobState, JobError, StageStatus, JsonValue, NewJobInput } from './job';
 export { createJobStore } from './job-store';
 export type { JobStore, JobStoreOptions } from './job-store';

@@ -3,7 +3,7 @@ import { connect } from 'nats';
 import { MitosisError, NotFoundError, PreconditionError } from '@mitosis/core';
 import { startNatsServer, uniqueName } from '@mitosis/testing';
 import type { Job, JobState } from './job';
-import { newJob } from './job';
+import { newJob } from './lifecycle';
 import type { JobStore } from './job-store';
 import { createJobStore } from './job-store';
 import type { EventNames } from './names';

@@ -1,5 +1,6 @@
 import { InvalidInputError } from '@mitosis/core';
-import { isFinalJobState, isJob, newJob } from './job';
+import { isFinalJobState, isJob } from './job';
+import { newJob } from './lifecycle';
 
 describe('newJob', () => {
   it('starts QUEUED with each listed stage QUEUED and nothing done', () => {

@@ -1,5 +1,4 @@
 import type { Stage } from './names';
-import { checkJobId, checkStage } from './names';
 
 /**
  * The job record kept in the KV bucket: plain JSON, so any service (or a person with the `nats`
@@ -57,30 +56,11 @@ export interface Job {
 export interface NewJobInput {
   readonly id: string;
   readonly kind: string;
-  /** The stages this job will run, in order; each starts QUEUED. */
+  /** The stages this job will run, in order; each starts QUEUED (lifecycle.ts, newJob). */
   readonly stages: readonly Stage[];
   readonly params?: { [key: string]: JsonValue };
   /** Creation time; default now. */
   readonly now?: Date;
-}
-
-/** A QUEUED job with every listed stage QUEUED and nothing done. */
-export function newJob(input: NewJobInput): Job {
-  const at = (input.now ?? new Date()).toISOString();
-  const stages: Partial<Record<Stage, StageStatus>> = {};
-  for (const stage of input.stages) {
-    stages[checkStage(stage)] = { state: 'QUEUED', done: 0, total: 0, attempts: 0 };
-  }
-  return {
-    id: checkJobId(input.id),
-    kind: input.kind,
-    state: 'QUEUED',
-    createdAt: at,
-    updatedAt: at,
-    stages,
-    outputs: {},
-    params: input.params ?? {},
-  };
 }
 
 const JOB_STATES: readonly string[] = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];

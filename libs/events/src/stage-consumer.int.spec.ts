@@ -4,7 +4,7 @@ import { InvalidInputError } from '@mitosis/core';
 import { startNatsServer, uniqueName } from '@mitosis/testing';
 import { jsonCodec } from './codec';
 import type { Job } from './job';
-import { newJob } from './job';
+import { cancelJob, newJob, recordTransition } from './lifecycle';
 import type { JobStore } from './job-store';
 import { createJobStore } from './job-store';
 import type { EventNames, Stage } from './names';
@@ -427,12 +427,12 @@ describe('createStageConsumer', () => {
     });
     await publishWork(nc.jetstream(), names, 'm3-train', encode(1), { jobId: job.id });
     await waitFor('progress', async () => ((await jobs.get(job.id)).stages['m3-train']?.done ?? 0) > 3);
-    await jobs.update(job.id, (j) => {
-      j.state = 'CANCELLED';
-    });
-    await waitFor('stage cancelled', async () => (await jobs.get(job.id)).stages['m3-train']?.state === 'CANCELLED');
-    expect(sawAbort).toBe(true);
+    // What the gateway's CancelJob does: the job and its unfinished stages CANCELLED.
+    await recordTransition(jobs, job.id, (j) => cancelJob(j));
     await waitFor('acked', async () => (await workLeft(names)) === 0);
+    expect(sawAbort).toBe(true);
+    expect((await jobs.get(job.id)).stages['m3-train']).toMatchObject({ state: 'CANCELLED', attempts: 1 });
+    expect((await jobEvents(names, job.id)).map((e) => e.type)).toContain('stage-cancelled');
     expect(await deadLetters(names)).toEqual([]);
     expect(calls).toBe(1);
     expect((await jobs.get(job.id)).state).toBe('CANCELLED');

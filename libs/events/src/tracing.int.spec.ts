@@ -11,7 +11,7 @@ import { startNatsServer, uniqueName } from '@mitosis/testing';
 import { jsonCodec } from './codec';
 import { observeConsumerLag } from './consumer-metrics';
 import { createJobStore } from './job-store';
-import { newJob } from './job';
+import { newJob } from './lifecycle';
 import { publishWork } from './publish';
 import type { StageConsumer } from './stage-consumer';
 import { createStageConsumer } from './stage-consumer';
