@@ -6,7 +6,7 @@ import { connect } from 'nats';
 import type { BlobStore } from '@mitosis/core';
 import { createLocalBlobStore } from '@mitosis/core';
 import type { EventNames, Job, JobStore, Stage } from '@mitosis/events';
-import { createJobStore, ensureTopology, newJob } from '@mitosis/events';
+import { cancelJob, createJobStore, ensureTopology, jobStages, newJob, recordTransition, reportStageProgress, startStage } from '@mitosis/events';
 import { initBackend } from '@mitosis/models';
 import type { MitosisPoint } from '@mitosis/scoring';
 import type { AnalysisStats } from '@mitosis/stages';
@@ -170,7 +170,8 @@ describe('the stage workers on NATS JetStream and S3', () => {
     const { config, store, names, jobs } = await setUp();
     const embedded = await embeddedAnalysis();
     await worker(config, 'all', ['ingest', 'm1', 'm2', 'm3-train', 'm3-detect']);
-    const deps = { jobs, js: nc.jetstream(), names };
+    // The gateway's way in: ingest comes first only while the video has no preprocessed frames.
+    const deps = { jobs, js: nc.jetstream(), names, store, log };
 
     const analysis = await startJob(deps, { id: 'analysis-1', kind: 'analysis', params: { videoId: 'v1', ...embedded.params } });
     expect(analysis.state).toBe('QUEUED');
@@ -191,7 +192,8 @@ describe('the stage workers on NATS JetStream and S3', () => {
 
     await putAnnotations(store);
     const trainingParams: TrainingJobParams = { videoId: 'v1', annotationSetId: 's1', modelId: 'model-1', ...TRAINING };
-    await startJob(deps, { id: 'training-1', kind: 'training', params: trainingParams });
+    const training = await startJob(deps, { id: 'training-1', kind: 'training', params: trainingParams });
+    expect(jobStages(training)).toEqual(['m3-train']);
     expect((await finalJob(jobs, 'training-1')).state).toBe('SUCCEEDED');
     await startJob(deps, { id: 'detection-1', kind: 'detection', params: { videoId: 'v1', modelId: 'model-1' } });
     const detected = await finalJob(jobs, 'detection-1');
@@ -225,7 +227,7 @@ describe('the stage workers on NATS JetStream and S3', () => {
     await worker(config, 'ingest+m1', ['ingest', 'm1'], runs);
     await Promise.all([worker(config, 'm2-a', ['m2'], runs), worker(config, 'm2-b', ['m2'], runs)]);
     await Promise.all([worker(config, 'm3-a', ['m3-train', 'm3-detect'], runs), worker(config, 'm3-b', ['m3-train', 'm3-detect'], runs)]);
-    const deps = { jobs, js: nc.jetstream(), names };
+    const deps = { jobs, js: nc.jetstream(), names, store, log };
     const started = Date.now();
     const analyses = ['a1', 'a2', 'a3'];
     for (const id of analyses) await startJob(deps, { id, kind: 'analysis', params: { videoId: 'v1', ...embedded.params } });
@@ -242,10 +244,12 @@ describe('the stage workers on NATS JetStream and S3', () => {
     for (const id of detections) expect((await finalJob(jobs, id)).state).toBe('SUCCEEDED');
     log.info('replicas', { ms: Date.now() - started });
 
+    // Each stage of each job ran once (an analysis started after the first ingest has none of its own).
     const expected = new Map<string, number>();
-    for (const id of analyses) for (const stage of ['ingest', 'm1', 'm2']) expected.set(`${id}:${stage}`, 1);
-    for (const id of trainings) for (const stage of ['ingest', 'm3-train']) expected.set(`${id}:${stage}`, 1);
-    for (const id of detections) expected.set(`${id}:m3-detect`, 1);
+    for (const id of [...analyses, ...trainings, ...detections]) for (const stage of jobStages(await jobs.get(id))) expected.set(`${id}:${stage}`, 1);
+    expect(jobStages(await jobs.get('a1'))).toEqual(['ingest', 'm1', 'm2']);
+    for (const id of trainings) expect(jobStages(await jobs.get(id))).toEqual(['ingest', 'm3-train']);
+    for (const id of detections) expect(jobStages(await jobs.get(id))).toEqual(['m3-detect']);
     expect(Object.fromEntries([...runs].sort())).toEqual(Object.fromEntries([...expected].sort()));
     for (const id of [...analyses, ...trainings, ...detections]) {
       const job = await jobs.get(id);
@@ -268,7 +272,7 @@ describe('the stage workers on NATS JetStream and S3', () => {
     await store.put(keys.videoSource('junk'), new TextEncoder().encode('this is not a video at all'));
     const runs = new Map<string, number>();
     await worker(config, 'ingest', ['ingest'], runs);
-    const deps = { jobs, js: nc.jetstream(), names };
+    const deps = { jobs, js: nc.jetstream(), names, store, log };
     await startJob(deps, { id: 'cut-1', kind: 'analysis', params: { videoId: 'cut' } });
     await startJob(deps, { id: 'junk-1', kind: 'analysis', params: { videoId: 'junk' } });
     const [cut, junk] = [await finalJob(jobs, 'cut-1'), await finalJob(jobs, 'junk-1')];
@@ -298,16 +302,14 @@ describe('cancelling a job', () => {
     await putAnnotations(store);
     const runner = createThreadRunner({ store: config.store, backend: 'wasm' });
     await startWorker({ service: 'all', stages: ['ingest', 'm3-train'], config, log, backend: 'wasm', runner }).then((w) => workers.push(w));
-    const deps = { jobs, js: nc.jetstream(), names };
+    const deps = { jobs, js: nc.jetstream(), names, store, log };
     await startJob(deps, { id: 'long-1', kind: 'training', ingest: true, params: { videoId: 'v1', annotationSetId: 's1', modelId: 'never', ...TRAINING, iterations: 100_000 } });
     for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 50))) {
       const job = await jobs.get('long-1');
       if (job.stages['m3-train']?.step === 'm3.train' && job.stages['m3-train'].done > 0) break;
     }
     // What the gateway's CancelJob does.
-    await jobs.update('long-1', (j) => {
-      j.state = 'CANCELLED';
-    });
+    await recordTransition(jobs, 'long-1', (j) => cancelJob(j));
     const cancelled = Date.now();
     for (const deadline = Date.now() + 10_000; Date.now() < deadline && (await jobs.get('long-1')).stages['m3-train']?.state !== 'CANCELLED'; ) {
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -330,9 +332,7 @@ describe('completeStage', () => {
     const deps = { jobs, js: nc.jetstream(), names };
     const job = newJob({ id: 'c1', kind: 'analysis', stages: ['ingest', 'm1', 'm2'], params: { videoId: 'v1' } });
     await jobs.create(job);
-    await jobs.update('c1', (j) => {
-      j.stages.ingest = { state: 'RUNNING', done: 1, total: 3, attempts: 2 };
-    });
+    await recordTransition(jobs, 'c1', (j) => reportStageProgress(startStage(j, { stage: 'ingest', delivery: 2 }), { stage: 'ingest', delivery: 2, step: 'ingest', done: 1, total: 3 }));
     // Delivery 1 finishing late, after delivery 2 took over: changes nothing, publishes nothing.
     expect(await completeStage(deps, { jobId: 'c1', stage: 'ingest', outputs: { frames: 'x' }, deliveryCount: 1 })).toMatchObject({ recorded: false });
     const first = await completeStage(deps, { jobId: 'c1', stage: 'ingest', outputs: { frames: keys.videoFrames('v1') }, deliveryCount: 2 });
@@ -343,9 +343,7 @@ describe('completeStage', () => {
     // Again (a redelivery whose ack was lost): the publish is de-duplicated by its msg id...
     expect((await completeStage(deps, { jobId: 'c1', stage: 'ingest', outputs: {}, deliveryCount: 2 })).published).toEqual({ seq: first.published?.seq, duplicate: true });
     // ...and skipped once the next stage has started.
-    await jobs.update('c1', (j) => {
-      j.stages.m1 = { state: 'RUNNING', done: 0, total: 0, attempts: 1 };
-    });
+    await recordTransition(jobs, 'c1', (j) => startStage(j, { stage: 'm1', delivery: 1 }));
     expect(await completeStage(deps, { jobId: 'c1', stage: 'ingest', outputs: {}, deliveryCount: 2 })).toMatchObject({ recorded: true, next: 'm1' });
     expect((await streamCounts(names)).work).toBe(1);
     // The last stage ends the job, with its outputs in the same write.
@@ -357,9 +355,7 @@ describe('completeStage', () => {
     expect((await streamCounts(names)).work).toBe(2);
     // A cancelled job takes no more outputs and no next stage.
     await jobs.create(newJob({ id: 'c2', kind: 'analysis', stages: ['m1', 'm2'], params: { videoId: 'v1' } }));
-    await jobs.update('c2', (j) => {
-      j.state = 'CANCELLED';
-    });
+    await recordTransition(jobs, 'c2', (j) => cancelJob(j));
     expect(await completeStage(deps, { jobId: 'c2', stage: 'm1', outputs: { normalCellMap: 'n' } })).toMatchObject({ recorded: false, job: { outputs: {} } });
     expect((await streamCounts(names)).work).toBe(2);
     await expect(publishStage(deps, { id: 'c3', kind: 'training', params: { videoId: 'v1' } }, 'm3-train')).rejects.toThrow('job params: annotationSetId is required');

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { status } from '@grpc/grpc-js';
+import { createLocalBlobStore } from '@mitosis/core';
 import type { NatsServerFixture } from '@mitosis/testing';
 import { startNatsServer, uniqueName } from '@mitosis/testing';
 import { loadConfig } from './config';
@@ -108,7 +109,7 @@ describe('a worker\'s grpc.health.v1', () => {
     nats = await startNatsServer();
     const runner = holdingRunner();
     const { worker: w, client: c } = await start(runner);
-    await startJob({ jobs: w.jobs, js: w.nc.jetstream(), names: w.names }, { id: 'held-1', kind: 'analysis', params: { videoId: 'v1' } });
+    await startJob({ jobs: w.jobs, js: w.nc.jetstream(), names: w.names, store: createLocalBlobStore(path.join(dir, 'store')) }, { id: 'held-1', kind: 'analysis', params: { videoId: 'v1' } });
     await runner.started;
     const live = c.watch(WORKER_LIVENESS_SERVICE);
     expect(await live.next()).toBe('SERVING');

@@ -41,7 +41,7 @@ export {
   PRIMARY_OUTPUT,
   DEFAULT_SEED,
 } from './pipeline';
-export type { ChainDeps, StartJobInput, CompleteStageInput, CompleteStageResult } from './pipeline';
+export type { ChainDeps, StartJobDeps, StartJobInput, CompleteStageInput, CompleteStageResult } from './pipeline';
 
 // Running stages
 export { resolveStageTask, executeStage, readAnnotationSet, isIngested } from './run-stage';

@@ -1,40 +1,32 @@
 import type { JetStreamClient } from 'nats';
-import { InvalidInputError } from '@mitosis/core';
-import type { EventNames, Job, JobStore, PublishResult, Stage, TopologyConfig } from '@mitosis/events';
-import { STAGES, isFinalJobState, newJob, publishWork } from '@mitosis/events';
+import { trace } from '@opentelemetry/api';
+import type { BlobStore } from '@mitosis/core';
+import { InvalidInputError, MitosisError } from '@mitosis/core';
+import type { EventNames, EventsLogger, Job, JobStore, PublishResult, Stage, TopologyConfig } from '@mitosis/events';
+import { STAGES, failJob, finishStage, jobStages, newJob, nextStage, publishWork, recordNewJob, recordTransition } from '@mitosis/events';
+import { ATTR, mitosisInstruments } from '@mitosis/telemetry';
 import { StageRequest } from '@mitosis/proto';
 import type { FrameRange as ProtoFrameRange } from '@mitosis/proto';
 import type { ServiceConfig } from './config';
 import type { AnalysisJobParams, DetectionJobParams, JobKind, TrainingJobParams } from './job-params';
 import { checkJobKind, checkJobParams, jobParamsJson } from './job-params';
-import { keys } from './keys';
+import { arrayMetadataKey, keys } from './keys';
 import { stageRequestCodec, toProtoStage } from './stage-codec';
 
 /**
  * How jobs chain their stages (services.md, "Jobs and chaining"): a job lists its stages; they run
  * in the method's order (ingest, m1, m2, m3-train, m3-detect); the gateway publishes the first,
- * and the worker that finishes a stage publishes the next one or marks the job SUCCEEDED.
+ * and the worker that finishes a stage publishes the next one or marks the job SUCCEEDED. The
+ * job record changes only through @mitosis/events' lifecycle (finishStage, failJob).
  */
+
+export { jobStages, nextStage };
 
 /** The stages of a job of `kind`; `ingest: true` puts ingest first (always done for analyses). */
 export function stagesFor(kind: JobKind, options: { ingest?: boolean } = {}): Stage[] {
   const ingest = options.ingest ?? kind === 'analysis';
   const own: Stage[] = kind === 'analysis' ? ['m1', 'm2'] : kind === 'training' ? ['m3-train'] : ['m3-detect'];
   return ingest ? ['ingest', ...own] : own;
-}
-
-/** The job's stages in the order they run. */
-export function jobStages(job: Pick<Job, 'stages'>): Stage[] {
-  return STAGES.filter((stage) => job.stages[stage] !== undefined);
-}
-
-/** The stage that runs after `after` in this job (the first one without `after`); undefined after the last. */
-export function nextStage(job: Pick<Job, 'stages'>, after?: Stage): Stage | undefined {
-  const stages = jobStages(job);
-  if (after === undefined) return stages[0];
-  const index = stages.indexOf(after);
-  if (index < 0) throw new InvalidInputError(`stage ${after} is not a stage of this job (${stages.join(', ')})`);
-  return stages[index + 1];
 }
 
 /** The name under which each stage records its main output in `job.outputs`: present means the stage is done. */
@@ -158,33 +150,55 @@ export async function publishStage(
   return publishWork(deps.js, deps.names, stage, stageRequestCodec.encode(request), { jobId: job.id, attempt, ...(options.headers ? { headers: options.headers } : {}) });
 }
 
+/** What starting a job needs: the chaining's, the store (is the video ingested?) and a log for a failed first publish. */
+export interface StartJobDeps extends ChainDeps {
+  readonly store: BlobStore;
+  readonly log?: EventsLogger;
+}
+
 export interface StartJobInput {
   readonly id: string;
   readonly kind: JobKind;
   readonly params: AnalysisJobParams | TrainingJobParams | DetectionJobParams;
-  /** Put ingest first; default: for analyses only (see stagesFor). */
+  /** Put ingest first; default: when the video has no preprocessed frames yet. */
   readonly ingest?: boolean;
+  /** Runs after the record exists and before the work is published (e.g. the model record). */
+  readonly beforePublish?: (job: Job) => Promise<void>;
 }
 
 /**
- * Creates the job record (QUEUED, its stages in order, the checked params) and publishes its
- * first stage: what the gateway does for StartAnalysis, StartTraining and RunDetection.
- * ALREADY_EXISTS when the id is taken; the record is written before the work so a worker never
- * receives work for a job it cannot find.
+ * Starts a job, as the gateway does for StartAnalysis, StartTraining and RunDetection: creates
+ * the record (QUEUED, its stages in order, the checked params) and publishes the first stage's
+ * work (msg id `<jobId>:<stage>:1`). Ingest comes first when the video has no preprocessed frames
+ * yet (the proto's "preceded by INGEST if the video was not yet preprocessed") unless `ingest`
+ * says otherwise. ALREADY_EXISTS when the id is taken; the record is written before the work so a
+ * worker never receives work for a job it cannot find. If anything fails once the record exists,
+ * the job is FAILED with the reason (failJob), so no job stays QUEUED with no work behind it.
  */
-export async function startJob(deps: ChainDeps, input: StartJobInput): Promise<Job> {
+export async function startJob(deps: StartJobDeps, input: StartJobInput): Promise<Job> {
   const params = checkJobParams(input.kind, input.params);
-  const job = newJob({
-    id: input.id,
-    kind: input.kind,
-    stages: stagesFor(input.kind, input.ingest === undefined ? {} : { ingest: input.ingest }),
-    params: jobParamsJson(params),
-  });
-  // The params must also make valid work messages for every stage, before anything is stored.
+  // Ingest writes the frames' metadata last: present means the frames are complete.
+  const ingest = input.ingest ?? !(await deps.store.exists(arrayMetadataKey(keys.videoFrames(params.videoId))));
+  const job = newJob({ id: input.id, kind: input.kind, stages: stagesFor(input.kind, { ingest }), params: jobParamsJson(params) });
+  // Every stage's work message must build from these params, before anything is stored.
   for (const stage of jobStages(job)) buildStageRequest(job, stage);
-  const created = await deps.jobs.create(job);
+  const created = await recordNewJob(deps.jobs, job);
+  // The caller's span names the job: its stages' spans (other processes) join this trace.
+  trace.getActiveSpan()?.setAttributes({ [ATTR.jobId]: created.id, [ATTR.jobKind]: created.kind, [ATTR.videoId]: params.videoId });
+  mitosisInstruments().jobsStarted.add(1, { [ATTR.jobKind]: created.kind });
   const first = nextStage(created);
-  if (first !== undefined) await publishStage(deps, created, first);
+  try {
+    await input.beforePublish?.(created);
+    if (first !== undefined) await publishStage(deps, created, first);
+  } catch (error: unknown) {
+    deps.log?.error('could not queue the first stage', { jobId: created.id, stage: first, error });
+    const reason = `the gateway could not queue stage ${first ?? '(none)'}`;
+    await recordTransition(deps.jobs, created.id, (record) => failJob(record, { error: { kind: 'INTERNAL', message: reason, ...(first === undefined ? {} : { stage: first }) } }), ['job-ended']).catch(
+      (markError: unknown) => deps.log?.error('could not mark the job FAILED', { jobId: created.id, error: markError }),
+    );
+    throw new MitosisError('INTERNAL', reason, { cause: error });
+  }
+  deps.log?.info('job queued', { jobId: created.id, kind: input.kind, stages: jobStages(created) });
   return created;
 }
 
@@ -215,39 +229,17 @@ export interface CompleteStageResult {
  * lost), and the msg id drops a repeat within the duplicate window.
  */
 export async function completeStage(deps: ChainDeps, input: CompleteStageInput): Promise<CompleteStageResult> {
-  const at = (input.now ?? new Date()).toISOString();
-  let recorded = false;
-  let next: Stage | undefined;
-  const job = await deps.jobs.update(input.jobId, (j) => {
-    recorded = false;
-    next = undefined;
-    if (isFinalJobState(j.state)) return;
-    let status = j.stages[input.stage];
-    if (status === undefined) throw new InvalidInputError(`stage ${input.stage} is not a stage of job ${j.id}`);
-    if (input.deliveryCount !== undefined && status.attempts > input.deliveryCount) return;
-    recorded = true;
-    Object.assign(j.outputs, input.outputs);
-    status = { ...status, state: 'SUCCEEDED', attempts: Math.max(status.attempts, input.deliveryCount ?? 0) };
-    if (status.total > 0) status.done = status.total;
-    delete status.error;
-    status.startedAt ??= at;
-    status.endedAt = at;
-    j.stages[input.stage] = status;
-    next = nextStage(j, input.stage);
-    if (next === undefined) {
-      j.state = 'SUCCEEDED';
-      j.startedAt ??= at;
-      j.endedAt = at;
-    } else if (j.state === 'QUEUED') {
-      j.state = 'RUNNING';
-      j.startedAt ??= at;
-    }
-  });
-  if (!recorded || next === undefined) return { job, recorded };
+  const finish = (job: Job): Job =>
+    finishStage(job, { stage: input.stage, outputs: input.outputs, ...(input.deliveryCount === undefined ? {} : { delivery: input.deliveryCount }), ...(input.now ? { at: input.now } : {}) });
+  // An ended job or a later delivery's record takes nothing from this one.
+  const { job, applied } = await recordTransition(deps.jobs, input.jobId, finish, ['job-ended', 'stale-delivery']);
+  if (!applied) return { job, recorded: false };
+  const next = nextStage(job, input.stage);
+  if (next === undefined) return { job, recorded: true };
   const nextStatus = job.stages[next];
-  if (nextStatus !== undefined && (nextStatus.attempts > 0 || nextStatus.state !== 'QUEUED')) return { job, recorded, next };
+  if (nextStatus !== undefined && (nextStatus.attempts > 0 || nextStatus.state !== 'QUEUED')) return { job, recorded: true, next };
   const published = await publishStage(deps, job, next);
-  return { job, recorded, next, published };
+  return { job, recorded: true, next, published };
 }
 
 /**

@@ -1,5 +1,5 @@
-import type { Job, JobState as JobStateName } from '@mitosis/events';
-import { isFinalJobState } from '@mitosis/events';
+import type { Job } from '@mitosis/events';
+import { cancelJob as cancelJobRecord, recordTransition } from '@mitosis/events';
 import type { JobServiceServer, ListJobsRequest, ListJobsResponse } from '@mitosis/proto';
 import { JobKind, JobState } from '@mitosis/proto';
 import { checkAlive, serverStreaming, unary } from '../grpc/calls';
@@ -47,22 +47,13 @@ export async function listJobs(ctx: ServiceContext, request: ListJobsRequest): P
 }
 
 /**
- * Records the cancel: the job and every stage not yet ended become CANCELLED. Queued work is
- * dropped by the consumer when it sees the job cancelled; a running stage stops at its next
- * progress report (the events lib aborts its signal). An ended job is returned unchanged.
+ * Records the cancel through the lifecycle (cancelJob): the job and every stage not yet ended
+ * become CANCELLED. Queued work is dropped by the consumer when it sees the job cancelled; a
+ * running stage stops at its next progress report (the events lib aborts its signal). An ended
+ * job is returned unchanged.
  */
 export async function cancelJob(ctx: ServiceContext, jobId: string): Promise<Job> {
-  return ctx.jobs.update(checkId(jobId, 'job_id'), (job) => {
-    if (isFinalJobState(job.state)) return;
-    const at = new Date().toISOString();
-    job.state = 'CANCELLED';
-    job.endedAt = at;
-    for (const status of Object.values(job.stages)) {
-      if (status === undefined || isFinalJobState(status.state)) continue;
-      status.state = 'CANCELLED' satisfies JobStateName;
-      status.endedAt = at;
-    }
-  });
+  return (await recordTransition(ctx.jobs, checkId(jobId, 'job_id'), (job) => cancelJobRecord(job), ['job-ended'])).job;
 }
 
 export function jobService(ctx: ServiceContext): JobServiceServer {
