@@ -5,8 +5,8 @@ import { InvalidInputError, parseFrameRange } from '@mitosis/core';
 import type { Command } from 'commander';
 import { initBackend, maxWasmThreads } from '@mitosis/models';
 import type { StoredVideoMeta } from '@mitosis/stages';
-import { storePreprocessedVideo } from '@mitosis/stages';
-import { encodeRgbPng, preprocessVideo, probeVideo, readVideo } from '@mitosis/video';
+import { runIngestStage } from '@mitosis/stages';
+import { encodeRgbPng, probeVideo } from '@mitosis/video';
 import type { RgbImage } from '@mitosis/stages';
 import { writeFile } from 'node:fs/promises';
 
@@ -74,7 +74,11 @@ export function parseNonNegativeInt(text: string, what: string): number {
   return Number(text);
 }
 
-/** Reads (a range of) a video file or folder, preprocesses it and stores it under `key`. */
+/**
+ * Ingest for every CLI command: the frames of `frames` (default all) of a video file or folder,
+ * preprocessed by the services' own ingest (runIngestStage: normalised on the whole video) and
+ * stored under `key`.
+ */
 export async function ingestVideo(
   store: BlobStore,
   key: string,
@@ -85,9 +89,8 @@ export async function ingestVideo(
 ): Promise<{ meta: StoredVideoMeta; range: FrameRange; frameCount: number }> {
   const info = await probeVideo(videoPath);
   const range = frames ? parseFrameRange(frames, info.frameCount) : { first: 1, last: info.frameCount };
-  const raw = await readVideo(videoPath, { frames: range });
-  const meta = await storePreprocessedVideo(store, key, preprocessVideo(raw, { factor, flatField }), videoPath);
-  return { meta, range, frameCount: info.frameCount };
+  const { meta, frameCount } = await runIngestStage(store, key, videoPath, { factor, flatField, frames: range });
+  return { meta, range, frameCount };
 }
 
 export async function writeImage(file: string, image: RgbImage): Promise<void> {

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BlobStore, FrameRange, ProgressSink } from '@mitosis/core';
-import { InvalidInputError, MitosisError, NotFoundError, PreconditionError, silentProgress } from '@mitosis/core';
+import { InvalidInputError, NotFoundError, PreconditionError, silentProgress } from '@mitosis/core';
 import type { Job, Stage } from '@mitosis/events';
 import type { StageRequest } from '@mitosis/proto';
 import { VideoFormat } from '@mitosis/proto';
@@ -14,11 +14,10 @@ import {
   readVideoMeta,
   runDetectionStage,
   runEventLengthStage,
+  runIngestStage,
   runNormalCellMapStage,
   runTrainingStage,
-  storePreprocessedVideo,
 } from '@mitosis/stages';
-import { preprocessVideo, readVideo } from '@mitosis/video';
 import type { StageDefaults } from './config';
 import { DEFAULT_STAGE_DEFAULTS } from './config';
 import { detectSourceFormat, readFrameArchive } from './frame-archive';
@@ -410,8 +409,8 @@ async function frameCount(store: BlobStore, task: { framesKey: string; range?: F
 }
 
 /**
- * Ingest (method step 1): the uploaded bytes into a temporary file (or folder, for a tar of
- * frames), readVideo, preprocessVideo (rescale to [0,1], downscale), storePreprocessedVideo.
+ * Ingest (method step 1) in the worker: the uploaded bytes into a temporary file (or folder, for
+ * a tar of frames), then runIngestStage, the CLI's ingest (normalised on the whole video).
  * A video has one set of frames, which other jobs may be reading: frames already stored are
  * reused (ingest is cheap to repeat, so any job may start with it), never rewritten with another
  * factor; asking for another factor explicitly is a FAILED_PRECONDITION.
@@ -449,36 +448,20 @@ async function ingest(task: IngestTask, store: BlobStore, progress: ProgressSink
       for (const frame of await readFrameArchive(bytes, task.sourceKey)) await writeFile(path.join(local, frame.name), frame.data);
     }
     check();
-    progress({ step: 'ingest', done: 1, total: 3, detail: 'decoding frames' });
-    const raw = await readVideo(local).catch((error: unknown) => {
-      // The temporary path means nothing to the user: name the stored source instead.
-      if (error instanceof MitosisError) throw new MitosisError(error.kind, error.message.split(local).join(task.sourceKey), { cause: error });
-      throw error;
-    });
-    const { frames, height, width } = raw.volume;
-    if (task.hints.frameCount !== undefined && task.hints.frameCount !== frames) {
-      throw new InvalidInputError(`${task.sourceKey}: ${frames} frames decoded, but the upload announced ${task.hints.frameCount}`);
-    }
-    if (task.hints.bitDepth !== undefined && task.hints.bitDepth !== raw.bitDepth) {
-      throw new InvalidInputError(`${task.sourceKey}: ${raw.bitDepth}-bit samples decoded, but the upload announced ${task.hints.bitDepth}-bit`);
-    }
-    if (task.factor > Math.min(width, height)) {
-      throw new InvalidInputError(`downscale factor ${task.factor} is larger than the ${width}x${height} frames of ${task.sourceKey}`);
-    }
-    check();
-    progress({ step: 'ingest', done: 2, total: 3, detail: 'preprocessing' });
-    const pre = preprocessVideo(raw, { factor: task.factor });
-    await storePreprocessedVideo(store, task.framesKey, pre, task.sourceKey);
-    progress({ step: 'ingest', done: 3, total: 3 });
+    const expect = {
+      ...(task.hints.frameCount !== undefined ? { frameCount: task.hints.frameCount } : {}),
+      ...(task.hints.bitDepth !== undefined ? { bitDepth: task.hints.bitDepth } : {}),
+    };
+    const result = await runIngestStage(store, task.framesKey, local, { factor: task.factor, source: task.sourceKey, expect, onProgress: progress, check });
     return {
       reused: 0,
-      frames,
-      width,
-      height,
-      bitDepth: raw.bitDepth,
-      factor: task.factor,
-      downscaledWidth: pre.volume.width,
-      downscaledHeight: pre.volume.height,
+      frames: result.frameCount,
+      width: result.width,
+      height: result.height,
+      bitDepth: result.bitDepth,
+      factor: result.factor,
+      downscaledWidth: result.meta.width,
+      downscaledHeight: result.meta.height,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,5 +1,7 @@
 export { METHOD_DEFAULTS } from './defaults';
 export type { MethodDefaults } from './defaults';
+export { runIngestStage } from './ingest';
+export type { IngestOptions, IngestResult } from './ingest';
 export { recommendSequenceLength } from './recommendation';
 export type { EventLengthStatistics, Recommendation } from './recommendation';
 export { buildMitosisLabels } from './labels';
