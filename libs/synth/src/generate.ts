@@ -36,8 +36,10 @@ export function generateSyntheticVideo(options: SynthOptions = {}): SyntheticVid
   const texture = root.fork();
   const flicker = root.fork();
   const noise = root.fork();
+  // Forked after the others, so videos without a moving gradient keep their streams.
+  const illumination = root.fork();
   const simulation = simulateCells(o, population);
-  const volume = renderVideo(o, simulation.drawings, { background, texture, flicker, noise });
+  const volume = renderVideo(o, simulation.drawings, { background, texture, flicker, noise, illumination });
   return {
     volume,
     bitDepth: o.bitDepth,

@@ -10,3 +10,7 @@ export { summarizeTruth, mitosesCsv, eventsCsv } from './truth';
 export type { SyntheticTruth } from './truth';
 export { writeSyntheticVideo } from './write';
 export type { SyntheticFiles } from './write';
+export { durationPmf, mixtureP75, scaledDuration } from './durations';
+export { dishSize, viewOrigin } from './stage';
+export { syntheticPanel } from './panel';
+export type { SyntheticPanelCase } from './panel';

@@ -1,4 +1,5 @@
 import { InvalidInputError } from '@mitosis/core';
+import { eventLengthScale, lowestDuration } from './durations';
 
 /** Grey levels of the written video: 8-bit (0..255) or 16-bit (0..65535). */
 export type BitDepth = 8 | 16;
@@ -68,6 +69,48 @@ export interface SynthOptions {
   readonly unevenness?: number;
   /** 8 or 16 [8]. */
   readonly bitDepth?: BitDepth;
+  /**
+   * Fraction of the frame the first frame's cells cover, counting each as a disc of `cellRadius`
+   * [unset: `initialCells` applies]. Sets `initialCells` to coverage x area / (pi cellRadius^2),
+   * placed by a relaxation that lets them touch without piling up: 0.5 at 480x384 with radius 10
+   * gives about 290 touching cells. Give it or `initialCells`, not two that disagree; null is unset.
+   */
+  readonly coverage?: number | null;
+  /**
+   * Crowding, 0 to 1 [1 with `coverage`, else 0]: above 0, cells collide as ellipses rather than
+   * circles, several times per frame, so touching cells press without overlapping much; a cell
+   * moving into a neighbour loses (at 1: reverses half of) that part of its velocity (contact
+   * inhibition of locomotion), pressed cells align with their neighbours and shorten, and a cell
+   * without room stops growing. 0 keeps the sparse videos' soft circular repulsion.
+   */
+  readonly contactInhibition?: number;
+  /**
+   * Target p75 of all event lengths, frames [unset: the three distributions as given]. Scales
+   * the mitosis, death and transient distributions (mean, sd, min, max) by one common factor,
+   * chosen so that the mixture of the three, weighted by their rates, has this 75th percentile:
+   * the `durations.all.p75` of truth.json lands within about a frame of it on a long video.
+   * null is unset.
+   */
+  readonly eventLengthP75?: number | null;
+  /** Amplitude of the cells' phase signal (bodies, halos, rounded discs) relative to today's look [1]. */
+  readonly contrast?: number;
+  /**
+   * Stage drift, px per frame [0, 0]: the whole field (cells and debris, not the illumination)
+   * translates by this much each frame. Positions in the truth are where things are in the frame.
+   */
+  readonly drift?: { readonly x?: number; readonly y?: number };
+  /** Lamp flicker: innovation sd of the AR(1) global level, fraction of the grey range [0.002]. */
+  readonly flicker?: number;
+  /**
+   * Illumination ramp over the video: the light, so every grey level, is multiplied by
+   * 1 + ramp x (t - 1) / (frames - 1) [0]; -0.3 dims the last frame by 30%.
+   */
+  readonly illuminationRamp?: number;
+  /**
+   * A moving uneven illumination: a linear gradient of this relative amplitude (the light is
+   * 1 +- this at the frame's far corners) whose direction turns half a turn over the video [0].
+   */
+  readonly illuminationGradient?: number;
 }
 
 /** The options with every default filled in: what a video was made from (written to truth.json). */
@@ -92,6 +135,19 @@ export interface ResolvedSynthOptions {
   readonly noise: number;
   readonly unevenness: number;
   readonly bitDepth: BitDepth;
+  readonly coverage: number | null;
+  readonly contactInhibition: number;
+  readonly eventLengthP75: number | null;
+  /**
+   * The factor `eventLengthP75` chose, 1 without it: the durations drawn are those above with
+   * mean, sd, min and max scaled by it ({@link scaledDuration}).
+   */
+  readonly eventLengthScale: number;
+  readonly contrast: number;
+  readonly drift: { readonly x: number; readonly y: number };
+  readonly flicker: number;
+  readonly illuminationRamp: number;
+  readonly illuminationGradient: number;
 }
 
 export const defaultMitosisDuration: DurationDistribution = { mean: 7, sd: 2, min: 3, max: 16 };
@@ -119,6 +175,10 @@ export const synthDefaults = {
   noise: 0.012,
   unevenness: 0.05,
   bitDepth: 8,
+  contrast: 1,
+  flicker: 0.002,
+  illuminationRamp: 0,
+  illuminationGradient: 0,
 } as const;
 
 /** Area per initial cell in px^2 when `initialCells` is not given. */
@@ -174,12 +234,26 @@ export function resolveSynthOptions(options: SynthOptions = {}, label: OptionLab
   const persistence = options.persistence ?? D.persistence;
   const bitDepth: number = options.bitDepth ?? D.bitDepth;
   const cellRadius = inRange('cellRadius', options.cellRadius ?? Math.min(12, shorter / 8), 2, shorter / 4);
+  const coverage = options.coverage === undefined || options.coverage === null ? null : inRange('coverage', options.coverage, 0.01, 0.8);
+  const byCoverage = coverage === null ? undefined : Math.max(1, Math.round((coverage * width * height) / (Math.PI * cellRadius * cellRadius)));
+  if (byCoverage !== undefined && options.initialCells !== undefined && options.initialCells !== byCoverage) {
+    throw new InvalidInputError(
+      `synthetic video: give ${label('initialCells')} or ${label('coverage')}, not both (${label('coverage')} ${String(coverage)} means ${byCoverage} cells, ${label('initialCells')} says ${String(options.initialCells)})`,
+    );
+  }
+  const driftX = inRange('drift.x', options.drift?.x ?? 0, -4, 4);
+  const driftY = inRange('drift.y', options.drift?.y ?? 0, -4, 4);
   const resolved: ResolvedSynthOptions = {
     seed: integer('seed', options.seed ?? D.seed, 0, 2 ** 32 - 1),
     frames,
     width,
     height,
-    initialCells: integer('initialCells', options.initialCells ?? Math.max(1, Math.round((width * height) / areaPerInitialCell)), 0, 100_000),
+    initialCells: integer(
+      'initialCells',
+      options.initialCells ?? byCoverage ?? Math.max(1, Math.round((width * height) / areaPerInitialCell)),
+      0,
+      100_000,
+    ),
     cellRadius,
     speed: inRange('speed', options.speed ?? D.speed, 0, cellRadius),
     persistence: check('persistence', persistence, persistence >= 0 && persistence < 1, 'a number in [0, 1)'),
@@ -195,12 +269,47 @@ export function resolveSynthOptions(options: SynthOptions = {}, label: OptionLab
     noise: inRange('noise', options.noise ?? D.noise, 0, 0.5),
     unevenness: inRange('unevenness', options.unevenness ?? D.unevenness, 0, 0.3),
     bitDepth: check('bitDepth', bitDepth, bitDepth === 8 || bitDepth === 16, '8 or 16') as BitDepth,
+    coverage,
+    contactInhibition: inRange('contactInhibition', options.contactInhibition ?? (coverage === null ? 0 : 1), 0, 1),
+    eventLengthP75: options.eventLengthP75 === undefined || options.eventLengthP75 === null ? null : inRange('eventLengthP75', options.eventLengthP75, 2, 40),
+    eventLengthScale: 1,
+    contrast: inRange('contrast', options.contrast ?? D.contrast, 0.1, 3),
+    drift: { x: driftX, y: driftY },
+    flicker: inRange('flicker', options.flicker ?? D.flicker, 0, 0.05),
+    illuminationRamp: inRange('illuminationRamp', options.illuminationRamp ?? D.illuminationRamp, -0.9, 2),
+    illuminationGradient: inRange('illuminationGradient', options.illuminationGradient ?? D.illuminationGradient, 0, 0.9),
   };
+  // The field of view sweeps a dish as long as the drift carries it; that dish is what is simulated.
+  const dishWidth = width + Math.ceil(Math.abs(driftX) * (frames - 1));
+  const dishHeight = height + Math.ceil(Math.abs(driftY) * (frames - 1));
+  if (dishWidth > 4 * width || dishHeight > 4 * height) {
+    throw new InvalidInputError(
+      `synthetic video: ${label('drift.x')}, ${label('drift.y')} carry the view ${dishWidth - width}x${dishHeight - height} px over ${frames} frames, more than 3 frame sizes`,
+    );
+  }
   const total = resolved.mitosisRate + resolved.deathRate + resolved.transientRate;
   if (total > 1) {
     throw new InvalidInputError(
       `synthetic video: ${label('mitosisRate')} + ${label('deathRate')} + ${label('transientRate')} must be at most 1, got ${total}`,
     );
   }
-  return resolved;
+  if (resolved.eventLengthP75 === null) return resolved;
+  const target = resolved.eventLengthP75;
+  // Weights: the share of events of each kind. A mitosis needs minCycleFrames since the cell's
+  // birth, so a cell is eligible for it about 1 / (1 + minCycleFrames x rate) of the time.
+  const scale = eventLengthScale(
+    [
+      { law: resolved.mitosisDuration, weight: resolved.mitosisRate / (1 + resolved.minCycleFrames * resolved.mitosisRate), lowest: lowestDuration.mitosis },
+      { law: resolved.deathDuration, weight: resolved.deathRate, lowest: lowestDuration.death },
+      { law: resolved.transientDuration, weight: resolved.transientRate, lowest: lowestDuration['transient-rounding'] },
+    ],
+    target,
+    Math.max(2, frames - 2),
+  );
+  if (scale === undefined) {
+    throw new InvalidInputError(
+      `synthetic video: ${label('eventLengthP75')} ${target} cannot be reached by scaling the event durations within ${frames} frames`,
+    );
+  }
+  return { ...resolved, eventLengthScale: scale };
 }

@@ -3,6 +3,7 @@ import { createVolume } from '@mitosis/volume';
 import type { Volume } from '@mitosis/volume';
 import type { ResolvedSynthOptions } from './options';
 import type { CellDrawing } from './simulate';
+import { dishSize, hasDrift, viewOrigin } from './stage';
 
 // Math's members as module constants: under Jest's vm context every lookup of a global such as
 // `Math` inside a hot loop goes through a slow interceptor (measured: 40x slower rendering).
@@ -83,11 +84,38 @@ function sampleTexture(tile: Float32Array, x: number, y: number): number {
   return top * (1 - ay) + bottom * ay;
 }
 
+/** A speck of debris on the dish, in dish coordinates. */
+interface Speck {
+  readonly x: number;
+  readonly y: number;
+  readonly radius: number;
+  readonly strength: number;
+}
+
+/** Adds specks, shifted by (-ox, -oy), to a W x H field: each a dark core with a bright rim. */
+function drawDebris(field: Float32Array, W: number, H: number, specks: readonly Speck[], ox: number, oy: number): void {
+  for (const s of specks) {
+    const px = s.x - ox;
+    const py = s.y - oy;
+    const radius = s.radius;
+    const ext = ceil(radius + 3);
+    if (px < -ext || py < -ext || px > W + ext || py > H + ext) continue;
+    for (let y = max(0, floor(py - ext)); y <= min(H - 1, ceil(py + ext)); y++) {
+      for (let x = max(0, floor(px - ext)); x <= min(W - 1, ceil(px + ext)); x++) {
+        const d = hypot(x - px, y - py) - radius;
+        field[y * W + x] += s.strength * (bump(d / 1.2) - 0.8 * bump((d + radius) / max(radius, 0.8)));
+      }
+    }
+  }
+}
+
 /**
  * The empty dish: a level with smooth illumination unevenness (a few low-frequency waves and a
- * vignette) and a sprinkle of small static debris, as on real plates.
+ * vignette) and a sprinkle of small static debris, as on real plates. With drift the debris
+ * moves with the dish, so it is returned apart (`specks`, to draw per frame) and left out of the
+ * field; without, it is drawn into the field.
  */
-export function makeBackground(o: ResolvedSynthOptions, rng: Rng): Float32Array {
+export function makeBackground(o: ResolvedSynthOptions, rng: Rng): { field: Float32Array; specks: Speck[] } {
   const { width: W, height: H } = o;
   const field = new Float32Array(W * H);
   const waves = Array.from({ length: 4 }, () => ({
@@ -115,22 +143,20 @@ export function makeBackground(o: ResolvedSynthOptions, rng: Rng): Float32Array 
   const span = hi - lo || 1;
   for (let i = 0; i < field.length; i++) field[i] = backgroundLevel + o.unevenness * (2 * (field[i] - lo) / span - 1);
 
-  // Debris: tiny particles, each a dark core with a bright rim.
-  const debris = round((W * H) / 6000);
+  // Debris: tiny particles over the whole dish (the frame, without drift).
+  const dish = dishSize(o);
+  const debris = round((dish.width * dish.height) / 6000);
+  const specks: Speck[] = [];
   for (let k = 0; k < debris; k++) {
-    const px = rng.uniform(0, W);
-    const py = rng.uniform(0, H);
+    const x = rng.uniform(0, dish.width);
+    const y = rng.uniform(0, dish.height);
     const radius = rng.uniform(0.8, 2.2);
     const strength = rng.uniform(0.02, 0.06);
-    const ext = ceil(radius + 3);
-    for (let y = max(0, floor(py - ext)); y <= min(H - 1, ceil(py + ext)); y++) {
-      for (let x = max(0, floor(px - ext)); x <= min(W - 1, ceil(px + ext)); x++) {
-        const d = hypot(x - px, y - py) - radius;
-        field[y * W + x] += strength * (bump(d / 1.2) - 0.8 * bump((d + radius) / max(radius, 0.8)));
-      }
-    }
+    specks.push({ x, y, radius, strength });
+    // One speck at a time, as the frame was always drawn.
+    if (!hasDrift(o)) drawDebris(field, W, H, [specks[k]], 0, 0);
   }
-  return field;
+  return { field, specks: hasDrift(o) ? specks : [] };
 }
 
 /**
@@ -245,6 +271,31 @@ export interface RenderStreams {
   readonly texture: Rng;
   readonly flicker: Rng;
   readonly noise: Rng;
+  /** The moving gradient's starting direction (drawn only when there is a gradient). */
+  readonly illumination: Rng;
+}
+
+/**
+ * The light over frame t (0-based) as a per-pixel gain: the ramp's global factor times a
+ * linear gradient of amplitude `illuminationGradient` at the corners whose direction starts at
+ * a random angle and turns half a turn over the video. Undefined when the light is constant.
+ */
+function makeIllumination(o: ResolvedSynthOptions, rng: Rng): ((t: number, gain: Float32Array) => void) | undefined {
+  if (o.illuminationRamp === 0 && o.illuminationGradient === 0) return undefined;
+  const { width: W, height: H, frames } = o;
+  const start = o.illuminationGradient > 0 ? rng.uniform(0, 2 * PI) : 0;
+  const half = hypot(W - 1, H - 1) / 2;
+  return (t, gain) => {
+    const progress = frames > 1 ? t / (frames - 1) : 0;
+    const level = 1 + o.illuminationRamp * progress;
+    const angle = start + PI * progress;
+    const gx = (o.illuminationGradient * cos(angle)) / half;
+    const gy = (o.illuminationGradient * sin(angle)) / half;
+    for (let y = 0; y < H; y++) {
+      const row = gy * (y - (H - 1) / 2);
+      for (let x = 0; x < W; x++) gain[y * W + x] = level * (1 + row + gx * (x - (W - 1) / 2));
+    }
+  };
 }
 
 /** Draws every frame (background, cells, a little flicker, noise) and quantises to the bit depth. */
@@ -254,7 +305,12 @@ export function renderVideo(
   streams: RenderStreams,
 ): Volume<Uint8Array | Uint16Array> {
   const { width: W, height: H, frames } = o;
-  const background = makeBackground(o, streams.background);
+  const { field: background, specks } = makeBackground(o, streams.background);
+  const illumination = makeIllumination(o, streams.illumination);
+  // Today's arithmetic, operation for operation, when no new look option is set.
+  const plain = illumination === undefined && specks.length === 0 && o.contrast === 1;
+  const gain = new Float32Array(illumination ? W * H : 0);
+  const debris = new Float32Array(specks.length > 0 ? W * H : 0);
   const tile = makeTexture(streams.texture);
   const table = normalTable(streams.noise);
   const volume: Volume<Uint8Array | Uint16Array> =
@@ -269,11 +325,26 @@ export function renderVideo(
   let flicker = 0;
   for (let t = 0; t < frames; t++) {
     // Lamp flicker: a slow AR(1) drift of the global level, well under the cells' contrast.
-    flicker = 0.8 * flicker + 0.002 * streams.flicker.normal();
+    flicker = 0.8 * flicker + o.flicker * streams.flicker.normal();
     layers.dark.fill(0);
     layers.bright.fill(0);
     for (const cell of drawings[t]) drawCell(layers, W, H, cell, tile);
-    for (let i = 0; i < size; i++) frame[i] = background[i] + flicker + layers.dark[i] + layers.bright[i];
+    if (plain) {
+      for (let i = 0; i < size; i++) frame[i] = background[i] + flicker + layers.dark[i] + layers.bright[i];
+    } else {
+      if (specks.length > 0) {
+        const at = viewOrigin(o, t);
+        debris.fill(0);
+        drawDebris(debris, W, H, specks, at.x, at.y);
+      }
+      if (illumination) illumination(t, gain);
+      const k = o.contrast;
+      for (let i = 0; i < size; i++) {
+        // The light multiplies what the dish and the cells transmit; the lamp flicker stays additive, as before.
+        const scene = background[i] + (specks.length > 0 ? debris[i] : 0) + k * (layers.dark[i] + layers.bright[i]);
+        frame[i] = (illumination ? gain[i] * scene : scene) + flicker;
+      }
+    }
     for (let i = 0; i < size; i++) {
       state = (state + 0x6d2b79f5) | 0;
       let r = imul(state ^ (state >>> 15), state | 1);

@@ -1,5 +1,7 @@
 import type { Rng } from '@mitosis/core';
+import { durationLaws } from './durations';
 import type { DurationDistribution, ResolvedSynthOptions } from './options';
+import { dishSize, hasDrift, viewOrigin } from './stage';
 
 // Math's members as module constants: under Jest's vm context every lookup of a global such as
 // `Math` inside a hot loop goes through a slow interceptor (measured: 40x slower rendering).
@@ -98,6 +100,18 @@ interface Program {
   readonly event: MutableEvent;
 }
 
+/** A cell's collision outline for the crowding passes: its ellipse, or its disc while rounded. */
+function contactRadius(c: Cell, ux: number, uy: number): number {
+  if (c.program) return roundFactor * c.radius + 1;
+  // Radius of the ellipse along (ux, uy): A B / sqrt((B cos phi)^2 + (A sin phi)^2).
+  const sq = sqrt(c.elongation);
+  const A = c.radius * sq;
+  const B = c.radius / sq;
+  const cp = ux * cos(c.theta) + uy * sin(c.theta);
+  const sp = -ux * sin(c.theta) + uy * cos(c.theta);
+  return (A * B) / sqrt((B * cp) ** 2 + (A * sp) ** 2);
+}
+
 interface MutableEvent {
   kind: SyntheticEventKind;
   cellId: number;
@@ -107,6 +121,8 @@ interface MutableEvent {
   y: number;
   /** 0-based frame where the daughters first show as two bodies (mitosis). */
   split: number;
+  /** Outside the drifting view for its whole length: simulated, not part of the truth. */
+  hidden: boolean;
 }
 
 interface Cell {
@@ -134,6 +150,8 @@ interface Cell {
   normalSince: number;
   entering: boolean;
   program: Program | undefined;
+  /** Neighbours touching it in the last crowding pass (contact inhibition only). */
+  contacts: number;
 }
 
 /** Rounded disc radius relative to the flat cell's equivalent radius (real mitotic cells: about the same area seen from above, a bit smaller). */
@@ -202,7 +220,12 @@ export function simulateCells(o: ResolvedSynthOptions, root: Rng): Simulation {
   const entries = root.fork();
   const cellStreams = root.fork();
 
-  const { width: W, height: H, cellRadius: r0, frames } = o;
+  // Cells live in dish coordinates; the frame is a window on the dish (the dish without drift).
+  const { cellRadius: r0, frames } = o;
+  const { width: W, height: H } = dishSize(o);
+  const drifting = hasDrift(o);
+  const origin = (t: number): { x: number; y: number } => (drifting ? viewOrigin(o, t) : { x: 0, y: 0 });
+  const crowding = o.contactInhibition > 0;
   const cells: Cell[] = [];
   let nextId = 1;
 
@@ -233,24 +256,30 @@ export function simulateCells(o: ResolvedSynthOptions, root: Rng): Simulation {
       normalSince: bornAt,
       entering: false,
       program: undefined,
+      contacts: 0,
     };
     cells.push(cell);
     return cell;
   };
 
   // Initial cells: spread out (rejection sampling on a minimum distance), random ages so that
-  // some may divide at once.
-  for (let i = 0; i < o.initialCells; i++) {
+  // some may divide at once. A drifting view sweeps a larger dish, seeded at the same density.
+  const initialCells = drifting ? round((o.initialCells * W * H) / (o.width * o.height)) : o.initialCells;
+  // A dense layout cannot keep 2 radii between centres: the crowding passes below separate it.
+  const spacing = o.coverage === null ? 2 * r0 : r0;
+  for (let i = 0; i < initialCells; i++) {
     let x = 0;
     let y = 0;
     for (let attempt = 0; attempt < 200; attempt++) {
       x = layout.uniform(0, W);
       y = layout.uniform(0, H);
-      if (cells.every((c) => (c.x - x) ** 2 + (c.y - y) ** 2 > (2 * r0) ** 2)) break;
+      if (cells.every((c) => (c.x - x) ** 2 + (c.y - y) ** 2 > spacing ** 2)) break;
     }
     const cell = newCell(x, y, r0 * layout.uniform(0.85, 1.2), -1 - layout.int(2 * o.minCycleFrames + 1));
     cell.normalSince = -10;
   }
+  // A crowded first frame: let the cells settle into touching, not overlapping, positions.
+  if (crowding) for (let k = 0; k < 12; k++) crowd(cells, o.contactInhibition, W, H);
 
   const events: MutableEvent[] = [];
   const drawings: CellDrawing[][] = [];
@@ -259,8 +288,9 @@ export function simulateCells(o: ResolvedSynthOptions, root: Rng): Simulation {
 
   const ones = (n: number): number[] => new Array<number>(n).fill(1);
 
-  const startEvent = (c: Cell, kind: SyntheticEventKind, duration: number, t: number): void => {
-    const event: MutableEvent = { kind, cellId: c.id, begin: t, duration, x: c.x, y: c.y, split: -1 };
+  const startEvent = (c: Cell, kind: SyntheticEventKind, duration: number, t: number, hidden: boolean): void => {
+    const at = origin(t);
+    const event: MutableEvent = { kind, cellId: c.id, begin: t, duration, x: drifting ? c.x - at.x : c.x, y: drifting ? c.y - at.y : c.y, split: -1, hidden };
     events.push(event);
     c.vx = 0;
     c.vy = 0;
@@ -317,17 +347,40 @@ export function simulateCells(o: ResolvedSynthOptions, root: Rng): Simulation {
     }
     // The annotation: where and when the two daughters are first two bodies (SPEC step 7 labels).
     event.split = t;
-    event.x = (pair[0].x + pair[1].x) / 2;
-    event.y = (pair[0].y + pair[1].y) / 2;
+    const at = origin(t);
+    event.x = (pair[0].x + pair[1].x) / 2 - at.x;
+    event.y = (pair[0].y + pair[1].y) / 2 - at.y;
     cells.splice(cells.indexOf(mother), 1);
   };
 
+  // The laws as eventLengthP75 scaled them (unchanged without it).
+  const { mitosis: mitosisLaw, death: deathLaw, 'transient-rounding': transientLaw } = durationLaws(o);
   const durationFor = (kind: SyntheticEventKind): number =>
     kind === 'mitosis'
-      ? drawDuration(mitosisDurations, o.mitosisDuration)
+      ? drawDuration(mitosisDurations, mitosisLaw)
       : kind === 'death'
-        ? drawDuration(deathDurations, o.deathDuration)
-        : drawDuration(transientDurations, o.transientDuration);
+        ? drawDuration(deathDurations, deathLaw)
+        : drawDuration(transientDurations, transientLaw);
+
+  /**
+   * Where an event of a still cell stands with respect to the drifting view over frames t to
+   * t + duration: inside it (with the same margin as the dish borders) throughout, outside it
+   * by more than the cell's reach throughout (simulated but hidden), or straddling its edge
+   * (not started: its length could not be seen whole).
+   */
+  const visibility = (c: Cell, t: number, duration: number): 'inside' | 'hidden' | 'straddling' => {
+    const m = margin(c);
+    const out = 3 * c.radius + 10;
+    let inside = true;
+    let hidden = true;
+    for (const at of [origin(t), origin(t + duration)]) {
+      const x = c.x - at.x;
+      const y = c.y - at.y;
+      inside &&= x >= m && x <= o.width - m && y >= m && y <= o.height - m;
+      hidden &&= x < -out || x > o.width + out || y < -out || y > o.height + out;
+    }
+    return inside ? 'inside' : hidden ? 'hidden' : 'straddling';
+  };
 
   const speedAxis = o.speed / SQRT2;
   const innovation = sqrt(1 - o.persistence * o.persistence) * speedAxis;
@@ -368,7 +421,9 @@ export function simulateCells(o: ResolvedSynthOptions, root: Rng): Simulation {
           c.x >= m && c.x <= W - m && c.y >= m && c.y <= H - m &&
           // The event and one normal frame after it fit in the video, so its length is exact.
           t + duration <= frames - 1;
-        if (eligible) startEvent(c, kind, duration, t);
+        if (!eligible) continue;
+        const seen = drifting ? visibility(c, t, duration) : 'inside';
+        if (seen !== 'straddling') startEvent(c, kind, duration, t, seen === 'hidden');
       }
 
       // 3. Motion of free cells: persistent random walk, long axis following the motion, slow
@@ -401,11 +456,22 @@ export function simulateCells(o: ResolvedSynthOptions, root: Rng): Simulation {
         c.theta += follow * wrapHalfTurn(atan2(c.vy, c.vx) - c.theta) + 0.03 * rng.normal();
         c.elongation = min(4, max(1.3, c.elongation + 0.05 * (c.baseElongation - c.elongation) + 0.05 * rng.normal()));
         for (let k = 0; k < 3; k++) c.phase[k] += 0.08 * rng.normal();
-        c.radius = min(maxGrowth * r0, c.radius * (1 + o.growth));
+        if (!crowding) c.radius = min(maxGrowth * r0, c.radius * (1 + o.growth));
+        else if (c.contacts > 4) {
+          // Confluent cells get smaller as the monolayer packs (down to 0.6 of a new cell).
+          c.radius = max(0.6 * r0, c.radius * (1 - o.growth * o.contactInhibition));
+        } else {
+          // Contact inhibition of growth: a cell with room grows, a hemmed-in one does not.
+          const room = 1 - o.contactInhibition * min(1, c.contacts / 3);
+          c.radius = min(maxGrowth * r0, c.radius * (1 + o.growth * room));
+        }
       }
 
-      // 4. Soft repulsion: overlapping cells push each other apart; cells in an event do not move.
-      for (let i = 0; i < cells.length; i++) {
+      // 4. Crowding: touching cells press as ellipses without overlapping much.
+      if (crowding) crowd(cells, o.contactInhibition, W, H);
+
+      // 4'. Soft repulsion: overlapping cells push each other apart; cells in an event do not move.
+      for (let i = 0; !crowding && i < cells.length; i++) {
         const a = cells[i];
         const ra = a.program ? roundFactor * a.radius + 2 : 1.15 * a.radius;
         for (let j = i + 1; j < cells.length; j++) {
@@ -468,9 +534,15 @@ export function simulateCells(o: ResolvedSynthOptions, root: Rng): Simulation {
       }
     }
 
-    // 7. Record what is drawn in this frame.
+    // 7. Record what is drawn in this frame, in the frame's coordinates.
     const drawn: CellDrawing[] = [];
+    const at = origin(t);
     for (const c of cells) {
+      const x = drifting ? c.x - at.x : c.x;
+      const y = drifting ? c.y - at.y : c.y;
+      // Off the drifting view by more than the cell's reach: neither drawn nor observed.
+      const out = 3 * c.radius + 10;
+      if (drifting && (x < -out || x > o.width + out || y < -out || y > o.height + out)) continue;
       const p = c.program;
       const j = p ? t - p.begin : 0;
       const a = p ? p.roundness[j] : 0;
@@ -481,8 +553,8 @@ export function simulateCells(o: ResolvedSynthOptions, root: Rng): Simulation {
       const semiMinor = (1 - a) * c.radius / sq + a * roundRadius;
       const flat = 1 - a;
       drawn.push({
-        x: c.x,
-        y: c.y,
+        x,
+        y,
         theta: c.theta,
         semiMajor,
         semiMinor,
@@ -500,8 +572,8 @@ export function simulateCells(o: ResolvedSynthOptions, root: Rng): Simulation {
       observations.push({
         frame: t + 1,
         cellId: c.id,
-        x: c.x,
-        y: c.y,
+        x,
+        y,
         radius: sqrt(semiMajor * semiMinor),
         roundness: a,
         phase: p ? p.kind : 'normal',
@@ -511,7 +583,8 @@ export function simulateCells(o: ResolvedSynthOptions, root: Rng): Simulation {
   }
 
   const round2 = (v: number): number => round(v * 100) / 100;
-  const finished: SyntheticEvent[] = events
+  const shown = events.filter((e) => !e.hidden);
+  const finished: SyntheticEvent[] = shown
     .map((e) => ({
       kind: e.kind,
       cellId: e.cellId,
@@ -522,9 +595,102 @@ export function simulateCells(o: ResolvedSynthOptions, root: Rng): Simulation {
       y: round2(e.y),
     }))
     .sort((a, b) => a.start - b.start || a.cellId - b.cellId);
-  const mitoses: MitosisAnnotation[] = events
+  const mitoses: MitosisAnnotation[] = shown
     .filter((e) => e.kind === 'mitosis')
     .map((e) => ({ frame: e.split + 1, x: round2(e.x), y: round2(e.y) }))
     .sort((a, b) => a.frame - b.frame || a.x - b.x || a.y - b.y);
   return { drawings, cells: observations, events: finished, mitoses };
+}
+
+/** How many passes of pairwise separation each frame: enough for a packed monolayer to settle. */
+const crowdPasses = 4;
+
+/**
+ * One frame of crowding (contact inhibition > 0): a few passes over the touching pairs (found on
+ * a grid of cells twice the largest contact radius) that push overlapping outlines apart along
+ * the line of centres, measured as ellipses; a free cell moving into a neighbour loses that part
+ * of its velocity (reversed by half at full inhibition), and touching free cells turn towards
+ * a common axis, as confluent cells align. Cells in an event hold still and are not pushed.
+ */
+function crowd(cells: Cell[], inhibition: number, W: number, H: number): void {
+  let reachMax = 1;
+  for (const c of cells) reachMax = max(reachMax, c.radius * 2);
+  const size = 2 * reachMax;
+  const cols = max(1, Math.ceil(W / size) + 2);
+  const rows = max(1, Math.ceil(H / size) + 2);
+  for (const c of cells) c.contacts = 0;
+  for (let pass = 0; pass < crowdPasses; pass++) {
+    const grid = new Map<number, Cell[]>();
+    const key = (gx: number, gy: number): number => gy * cols + gx;
+    const cellOf = (c: Cell): [number, number] => [
+      min(cols - 1, max(0, Math.floor(c.x / size) + 1)),
+      min(rows - 1, max(0, Math.floor(c.y / size) + 1)),
+    ];
+    for (const c of cells) {
+      const [gx, gy] = cellOf(c);
+      const list = grid.get(key(gx, gy));
+      if (list) list.push(c);
+      else grid.set(key(gx, gy), [c]);
+    }
+    for (const a of cells) {
+      const [gx, gy] = cellOf(a);
+      for (let ny = gy - 1; ny <= gy + 1; ny++) {
+        for (let nx = gx - 1; nx <= gx + 1; nx++) {
+          const list = grid.get(key(nx, ny));
+          if (!list) continue;
+          for (const b of list) {
+            // Each pair once, in a fixed order.
+            if (b.id <= a.id || (a.program && b.program)) continue;
+            let dx = b.x - a.x;
+            let dy = b.y - a.y;
+            let dist = hypot(dx, dy);
+            if (dist > 2 * reachMax) continue;
+            if (dist < 1e-6) {
+              dx = cos(a.id + b.id);
+              dy = sin(a.id + b.id);
+              dist = 1;
+            }
+            const ux = dx / dist;
+            const uy = dy / dist;
+            const overlap = contactRadius(a, ux, uy) + contactRadius(b, ux, uy) - dist;
+            // Within a pixel of touching counts as a contact.
+            if (overlap <= -1) continue;
+            if (pass === 0) {
+              a.contacts++;
+              b.contacts++;
+              if (!a.program && !b.program) {
+                // Alignment: each turns a little towards the other's axis (axes are modulo pi).
+                const turn = 0.1 * inhibition * wrapHalfTurn(b.theta - a.theta);
+                a.theta += turn;
+                b.theta -= turn;
+              }
+              for (const [c, sx, sy] of [[a, ux, uy], [b, -ux, -uy]] as const) {
+                if (c.program) continue;
+                // Contact inhibition of locomotion: no pushing on into a neighbour.
+                const towards = c.vx * sx + c.vy * sy;
+                if (towards > 0) {
+                  c.vx -= (1 + 0.5 * inhibition) * inhibition * towards * sx;
+                  c.vy -= (1 + 0.5 * inhibition) * inhibition * towards * sy;
+                }
+              }
+            }
+            if (overlap <= 0) continue;
+            const shareA = a.program ? 0 : b.program ? 1 : 0.5;
+            const shareB = b.program ? 0 : a.program ? 1 : 0.5;
+            a.x -= ux * overlap * shareA;
+            a.y -= uy * overlap * shareA;
+            b.x += ux * overlap * shareB;
+            b.y += uy * overlap * shareB;
+          }
+        }
+      }
+    }
+  }
+  // Pressed cells keep inside the dish (entering ones are still on their way in).
+  for (const c of cells) {
+    if (c.program || c.entering) continue;
+    const m = 0.3 * c.radius;
+    c.x = min(W - m, max(m, c.x));
+    c.y = min(H - m, max(m, c.y));
+  }
 }

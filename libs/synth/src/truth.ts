@@ -1,7 +1,8 @@
 import { describeLengths } from '@mitosis/volume';
 import type { LengthStatistics } from '@mitosis/volume';
 import type { SyntheticVideo } from './generate';
-import type { ResolvedSynthOptions } from './options';
+import { durationLaws } from './durations';
+import type { DurationDistribution, ResolvedSynthOptions } from './options';
 import type { MitosisAnnotation, SyntheticEvent, SyntheticEventKind } from './simulate';
 
 /** Counts and duration statistics of a synthetic video: the numbers M1/M2/M3 are checked against. */
@@ -24,6 +25,8 @@ export interface SyntheticTruth {
    * `durations.all.p75`.
    */
   readonly durations: { readonly all: LengthStatistics } & Readonly<Record<SyntheticEventKind, LengthStatistics>>;
+  /** The laws the durations were drawn from: the options' ones, scaled by `eventLengthScale`. */
+  readonly durationLaws: Readonly<Record<SyntheticEventKind, DurationDistribution>>;
 }
 
 export function summarizeTruth(video: SyntheticVideo): SyntheticTruth {
@@ -48,6 +51,7 @@ export function summarizeTruth(video: SyntheticVideo): SyntheticTruth {
       death: lengths(ofKind('death')),
       'transient-rounding': lengths(ofKind('transient-rounding')),
     },
+    durationLaws: durationLaws(options),
   };
 }
 
