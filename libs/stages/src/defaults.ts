@@ -21,10 +21,10 @@ export const METHOD_DEFAULTS = {
   },
   /** Cleaning of the binarised normal-cell map before M2 learns on it. */
   cleaning: {
-    /** Erosions (paper III.C: 1). */
-    erosions: 1,
-    /** Components under this many pixels dropped; 0 keeps all, as the paper. */
-    minArea: 0,
+    /** Erosions (paper III.C: 1): 'auto' takes 0 or 1, whichever keeps more persistent cells of the chosen map. */
+    erosions: 'auto' as 'auto' | number,
+    /** Components under this many pixels dropped (the paper keeps all): 'auto' drops specks under 3 px. */
+    minArea: 'auto' as 'auto' | number,
     /** Trajectories present in fewer frames dropped; 0 keeps all, as the paper. */
     minFrames: 0,
   },
@@ -41,6 +41,8 @@ export const METHOD_DEFAULTS = {
     lossMargin: 0,
     /** Frames per M2 training sequence. */
     sequenceLength: 16,
+    /** M2 trainings from successive seeds; k is the median of their k (the paper trains once). */
+    runs: 3,
   },
   m3: {
     /** M3 training updates (paper III.H: 6000; fewer, with weighted positives, train in minutes). */

@@ -13,11 +13,14 @@ export interface EventLengthOptions {
   readonly minVoxels?: number;
 }
 
-export interface EventLengthReport extends Recommendation {
+/** The predicted events and their lengths, before any recommendation. */
+export interface MeasuredEvents {
   readonly statistics: EventLengthStatistics;
   readonly lengths: number[];
   readonly events: Component[];
 }
+
+export interface EventLengthReport extends Recommendation, MeasuredEvents {}
 
 /**
  * Event lengths (SPEC step 6, paper III.E): e' binarised at 0.5, temporally overlapping areas
@@ -25,10 +28,15 @@ export interface EventLengthReport extends Recommendation {
  * recommended k and annotation budget.
  */
 export function measureEventLengths(eventProbability: Volume<Float32Array>, options: EventLengthOptions = {}): EventLengthReport {
+  const measured = measureEvents(eventProbability, options);
+  return { ...recommendSequenceLength(measured.statistics), ...measured };
+}
+
+/** The events of e' and their lengths; none found is not an error here (count 0). */
+export function measureEvents(eventProbability: Volume<Float32Array>, options: EventLengthOptions = {}): MeasuredEvents {
   const binary = binarize(eventProbability, options.threshold ?? 0.5);
   const minVoxels = options.minVoxels ?? 2;
   const events = connectedComponents(binary, { connectivity: 'overlap-4', weights: eventProbability }).components.filter((c) => c.size >= minVoxels);
   const lengths = temporalLengths(events);
-  const statistics = describeLengths(lengths);
-  return { ...recommendSequenceLength(statistics), statistics, lengths, events };
+  return { statistics: describeLengths(lengths), lengths, events };
 }

@@ -6,14 +6,16 @@ export { recommendSequenceLength } from './recommendation';
 export type { EventLengthStatistics, Recommendation } from './recommendation';
 export { buildMitosisLabels } from './labels';
 export type { SequenceGrid, LabelOptions } from './labels';
-export { scoreFeatureMaps, chooseNormalCellMap, normalCellMapFrom } from './normal-cell-map';
-export type { FeatureMapScore, MapSelectionOptions, NormalCellMapCleaning } from './normal-cell-map';
+export { scoreFeatureMaps, rankFeatureMaps, chooseNormalCellMap, normalCellMapFrom, mapSelectionDefaults } from './normal-cell-map';
+export type { FeatureMapScore, MapRanking, MapSelectionOptions, NormalCellMapCleaning } from './normal-cell-map';
+export { runNormalCellMapStage, runEventLengthStage, eventLengthStageDefaults } from './analysis';
+export type { NormalCellMapStageOptions, NormalCellMapChoice, EventLengthStageOptions, AnalysisStats, M2Run, MapAttempt } from './analysis';
 export { trainNormalCellModel, extractFeatureMaps } from './normal-cell-model';
 export type { NormalCellTrainingOptions } from './normal-cell-model';
 export { linkTrajectories, makeArtificialEvents, trainEventModel, predictCellEvents, inferenceWindows } from './event-model';
 export type { ArtificialEventOptions, CellEventInferenceOptions, EventModelTrainingOptions } from './event-model';
-export { measureEventLengths } from './event-lengths';
-export type { EventLengthOptions, EventLengthReport } from './event-lengths';
+export { measureEventLengths, measureEvents } from './event-lengths';
+export type { EventLengthOptions, EventLengthReport, MeasuredEvents } from './event-lengths';
 export { trainDetector, detectMitoses, windowStarts, windowedProbability, detectionsFrom, mergeNearbyGroups, chooseDetectionThreshold, thresholdCandidates } from './detector';
 export type { DetectorTrainingOptions, DetectionOptions, DetectionResult, WindowedProbability, ThresholdChoice } from './detector';
 export { randomCrop, randomAugmentation, stackSequences } from './sampling';
@@ -25,18 +27,12 @@ export {
   getJson,
   joinKey,
   analysisKeys,
-  runNormalCellMapStage,
-  runEventLengthStage,
   runTrainingStage,
   readDetectorMeta,
   runDetectionStage,
 } from './pipeline';
 export type {
   StoredVideoMeta,
-  NormalCellMapStageOptions,
-  NormalCellMapChoice,
-  EventLengthStageOptions,
-  AnalysisStats,
   DetectorMeta,
 } from './pipeline';
 export { histogramImage, featureMapMontage, overlayMarks } from './figures';

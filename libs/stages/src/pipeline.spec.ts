@@ -4,7 +4,8 @@ import type { ProgressEvent } from '@mitosis/core';
 import { generateSyntheticVideo } from '@mitosis/synth';
 import { preprocessVideo } from '@mitosis/video';
 import { readArray } from '@mitosis/tensor-store';
-import { analysisKeys, runEventLengthStage, runNormalCellMapStage, runTrainingStage, storePreprocessedVideo } from './pipeline';
+import { runEventLengthStage, runNormalCellMapStage } from './analysis';
+import { analysisKeys, runTrainingStage, storePreprocessedVideo } from './pipeline';
 
 describe('the M2 stage on a stored analysis', () => {
   beforeAll(async () => {
@@ -23,7 +24,7 @@ describe('the M2 stage on a stored analysis', () => {
       const seen = new Set<string>();
       return { sink: (e) => seen.add(e.step), seen };
     };
-    const options = { training: { iterations: 1, crop: 16, seed: 1, sequenceLength: 4, model: { hidden: 2, encoderWidths: [2, 2], decoderWidth: 2 } }, lengths: { minVoxels: 1 }, inference: { window: 0 } };
+    const options = { training: { iterations: 1, crop: 16, seed: 1, sequenceLength: 4, model: { hidden: 2, encoderWidths: [2, 2], decoderWidth: 2 } }, lengths: { minVoxels: 1 }, inference: { window: 0 }, runs: 1 };
     const measure = async (reuse: boolean, sink: (e: ProgressEvent) => void): Promise<unknown> =>
       runEventLengthStage(store, { videoKey: 'video', prefix: 'a' }, { ...options, reuseStoredModel: reuse, onProgress: sink }).then(
         (r) => r.stats,

@@ -1,5 +1,5 @@
-import type { BlobStore, FrameRange, ProgressSink } from '@mitosis/core';
-import { InvalidInputError, NotFoundError, PreconditionError, silentProgress } from '@mitosis/core';
+import type { BlobStore, FrameRange } from '@mitosis/core';
+import { InvalidInputError, NotFoundError, PreconditionError } from '@mitosis/core';
 import { loadModel, saveModel } from '@mitosis/models';
 import type { MitosisPoint } from '@mitosis/scoring';
 import { checkPointsInside } from '@mitosis/scoring';
@@ -8,16 +8,8 @@ import type { PreprocessedVideo } from '@mitosis/video';
 import type { Volume } from '@mitosis/volume';
 import type { DetectionOptions, DetectorTrainingOptions, ThresholdChoice } from './detector';
 import { chooseDetectionThreshold, detectMitoses, trainDetector } from './detector';
-import type { EventLengthOptions, EventLengthReport } from './event-lengths';
-import { measureEventLengths } from './event-lengths';
-import type { CellEventInferenceOptions, EventModelTrainingOptions } from './event-model';
-import { predictCellEvents, trainEventModel } from './event-model';
 import type { SequenceGrid } from './labels';
 import { buildMitosisLabels } from './labels';
-import type { FeatureMapScore, MapSelectionOptions } from './normal-cell-map';
-import { chooseNormalCellMap, normalCellMapFrom, scoreFeatureMaps } from './normal-cell-map';
-import type { NormalCellTrainingOptions } from './normal-cell-model';
-import { extractFeatureMaps, trainNormalCellModel } from './normal-cell-model';
 
 /**
  * The stages of the method as functions from stored tensors to stored tensors (SPEC "the system"):
@@ -95,7 +87,7 @@ export function joinKey(prefix: string, file: string): string {
   return trimmed === '' ? file : `${trimmed}/${file}`;
 }
 
-async function putJson(store: BlobStore, key: string, value: unknown): Promise<void> {
+export async function putJson(store: BlobStore, key: string, value: unknown): Promise<void> {
   await store.put(key, new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`));
 }
 
@@ -119,125 +111,6 @@ export function analysisKeys(prefix: string) {
     eventProbability: `${prefix}/event-probability`,
     stats: `${prefix}/stats.json`,
   } as const;
-}
-
-export interface NormalCellMapStageOptions {
-  readonly training?: NormalCellTrainingOptions;
-  readonly selection?: MapSelectionOptions;
-  /** The user's choice of map, overriding the automatic one. */
-  readonly normalMap?: number;
-  /** Erosions of the binarised map (paper III.C). Default 1. */
-  readonly erosions?: number;
-  /** Drop 2D components of y_t under this many pixels (NormalCellMapCleaning.minArea). Default 0. */
-  readonly minArea?: number;
-  /** Drop trajectories of y_t shorter than this many frames (NormalCellMapCleaning.minFrames). Default 0. */
-  readonly minFrames?: number;
-  readonly onProgress?: ProgressSink;
-}
-
-export interface NormalCellMapChoice {
-  readonly chosen: number;
-  readonly automatic: boolean;
-  readonly scores: FeatureMapScore[];
-}
-
-/** M1 stage: train on the stored frames, store the model, the feature maps and y_t. */
-export async function runNormalCellMapStage(
-  store: BlobStore,
-  input: { videoKey: string; range?: FrameRange; prefix: string },
-  options: NormalCellMapStageOptions = {},
-): Promise<NormalCellMapChoice> {
-  const keys = analysisKeys(input.prefix);
-  const { volume } = await loadStoredFrames(store, input.videoKey, input.range);
-  const progress = options.onProgress ?? silentProgress;
-  const { model } = trainNormalCellModel(volume, { ...options.training, onProgress: progress });
-  try {
-    await saveModel(store, keys.m1, model);
-    const winner = extractFeatureMaps(model, volume, progress);
-    const scores = scoreFeatureMaps(winner, model.config.maps, options.selection);
-    const shape = [volume.frames, volume.height, volume.width];
-    // Stored before the choice, so that when no map looks like cells the user can still look at
-    // the maps and pick one (--normal-map).
-    await writeArray(store, keys.featureMaps, { data: winner.data, shape }, { dimensionNames: ['t', 'y', 'x'], attributes: { scores } });
-    const chosen = chooseNormalCellMap(scores, options.normalMap);
-    const normalCellMap = normalCellMapFrom(winner, chosen, { erosions: options.erosions ?? 1, minArea: options.minArea ?? 0, minFrames: options.minFrames ?? 0 });
-    await writeArray(store, keys.normalCellMap, { data: normalCellMap.data, shape }, { dimensionNames: ['t', 'y', 'x'] });
-    const choice: NormalCellMapChoice = { chosen, automatic: options.normalMap === undefined, scores };
-    await putJson(store, keys.mapChoice, choice);
-    return choice;
-  } finally {
-    model.dispose();
-  }
-}
-
-export interface EventLengthStageOptions {
-  readonly training?: EventModelTrainingOptions;
-  readonly inference?: Omit<CellEventInferenceOptions, 'onProgress'>;
-  readonly lengths?: EventLengthOptions;
-  /**
-   * Re-measure with the M2 already stored for this analysis instead of training a new one (to try
-   * other inference or length options on the same model); trains when none is stored.
-   */
-  readonly reuseStoredModel?: boolean;
-  readonly onProgress?: ProgressSink;
-}
-
-/** The content of stats.json: Table I of the paper plus the recommendation. */
-export interface AnalysisStats {
-  readonly count: number;
-  readonly mean: number;
-  readonly std: number;
-  readonly min: number;
-  readonly max: number;
-  readonly p50: number;
-  readonly p75: number;
-  readonly histogram: readonly { length: number; count: number }[];
-  readonly recommendedK: number;
-  readonly recommendedAnnotationFrames: number;
-  readonly annotationFramesRange: readonly [number, number];
-  readonly reason: string;
-  readonly normalCellMap: number;
-  readonly frames: { readonly first: number; readonly last: number };
-}
-
-/** M2 stage: train on artificial events of the stored y_t, infer e' on the real y_t, measure event lengths. */
-export async function runEventLengthStage(
-  store: BlobStore,
-  input: { videoKey: string; range?: FrameRange; prefix: string },
-  options: EventLengthStageOptions = {},
-): Promise<{ stats: AnalysisStats; report: EventLengthReport }> {
-  const keys = analysisKeys(input.prefix);
-  const meta = await readVideoMeta(store, input.videoKey);
-  const choice = await getJson<NormalCellMapChoice>(store, keys.mapChoice).catch((error: unknown) => {
-    if (error instanceof NotFoundError) throw new PreconditionError('the normal-cell map stage (M1) has not run for this analysis', { cause: error });
-    throw error;
-  });
-  const stored = await readArray(store, keys.normalCellMap);
-  const [frames = 0, height = 0, width = 0] = stored.shape;
-  const normalCellMap: Volume<Uint8Array> = { data: stored.data as Uint8Array, frames, height, width };
-  const progress = options.onProgress ?? silentProgress;
-  const reuse = options.reuseStoredModel === true && (await store.exists(`${keys.m2}/model.json`));
-  const model = reuse ? await loadModel(store, keys.m2, 'm2') : trainEventModel(normalCellMap, { ...options.training, onProgress: progress }).model;
-  try {
-    if (!reuse) await saveModel(store, keys.m2, model);
-    const eventProbability = predictCellEvents(model, normalCellMap, { ...options.inference, onProgress: progress });
-    await writeArray(store, keys.eventProbability, { data: eventProbability.data, shape: [frames, height, width] }, { dimensionNames: ['t', 'y', 'x'] });
-    const report = measureEventLengths(eventProbability, options.lengths);
-    const grid = gridOf(meta, input.range);
-    const stats: AnalysisStats = {
-      ...report.statistics,
-      recommendedK: report.recommendedK,
-      recommendedAnnotationFrames: report.recommendedAnnotationFrames,
-      annotationFramesRange: report.annotationFramesRange,
-      reason: report.reason,
-      normalCellMap: choice.chosen,
-      frames: { first: grid.firstFrame, last: grid.firstFrame + grid.frames - 1 },
-    };
-    await putJson(store, keys.stats, stats);
-    return { stats, report };
-  } finally {
-    model.dispose();
-  }
 }
 
 /** What is stored beside a trained M3 (`<prefix>/training.json`). */

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidInputError, createLocalBlobStore, exitCodes } from '@mitosis/core';
 import type { AnalysisStats, NormalCellMapChoice } from '@mitosis/stages';
-import { METHOD_DEFAULTS, analysisKeys, featureMapMontage, histogramImage, loadStoredFrames, runEventLengthStage, runNormalCellMapStage } from '@mitosis/stages';
+import { METHOD_DEFAULTS, analysisKeys, mapSelectionDefaults, featureMapMontage, histogramImage, loadStoredFrames, runEventLengthStage, runNormalCellMapStage } from '@mitosis/stages';
 import { readArray, readArrayMetadata } from '@mitosis/tensor-store';
 import { encodePng } from '@mitosis/video';
 import { createProgressRenderer } from '../progress';
@@ -25,6 +25,7 @@ interface AnalyzeOptions extends ComputeOptions {
   readonly normalMap?: string;
   readonly erosions: string;
   readonly minArea: string;
+  readonly m2Runs: string;
   readonly minFrames: string;
   readonly seed: string;
   readonly json?: boolean;
@@ -50,8 +51,10 @@ export async function analyzeVideo(videoPath: string, options: AnalyzeOptions): 
   const m1Iterations = parsePositiveInt(options.m1Iterations, '--m1-iterations');
   const m2Iterations = parsePositiveInt(options.m2Iterations, '--m2-iterations');
   const sequenceLength = parsePositiveInt(options.sequenceLength, '--sequence-length');
-  const erosions = parseNonNegativeInt(options.erosions, '--erosions');
-  const minArea = parseNonNegativeInt(options.minArea, '--min-area');
+  // Absent: the cleaning that keeps more persistent cells of the chosen map (0 or 1 erosions).
+  const erosions = options.erosions === 'auto' ? undefined : parseNonNegativeInt(options.erosions, '--erosions');
+  const minArea = options.minArea === 'auto' ? undefined : parseNonNegativeInt(options.minArea, '--min-area');
+  const m2Runs = parsePositiveInt(options.m2Runs, '--m2-runs');
   const minFrames = parseNonNegativeInt(options.minFrames, '--min-frames');
   const m2Crop = options.m2Crop === undefined ? crop : parsePositiveInt(options.m2Crop, '--m2-crop');
   const m2Batch = parsePositiveInt(options.m2Batch, '--m2-batch');
@@ -68,8 +71,8 @@ export async function analyzeVideo(videoPath: string, options: AnalyzeOptions): 
       { videoKey: 'video', prefix },
       {
         training: { iterations: m1Iterations, crop, seed },
-        erosions,
-        minArea,
+        ...(erosions === undefined ? {} : { erosions }),
+        ...(minArea === undefined ? {} : { minArea }),
         minFrames,
         ...(normalMap === undefined ? {} : { normalMap }),
         onProgress: renderer.sink,
@@ -78,7 +81,7 @@ export async function analyzeVideo(videoPath: string, options: AnalyzeOptions): 
       // No map was chosen: still show the maps, so the user can pick one with --normal-map.
       if (error instanceof InvalidInputError && (await store.exists(`${keys.featureMaps}/zarr.json`))) {
         const scores = ((await readArrayMetadata(store, keys.featureMaps)).attributes['scores'] ?? []) as NormalCellMapChoice['scores'];
-        await writeFeatureMapsFigure(outDir, store, keys, { chosen: -1, automatic: true, scores }, range.first);
+        await writeFeatureMapsFigure(outDir, store, keys, { chosen: -1, scores }, range.first);
         throw new InvalidInputError(`${error.message} (the maps are in ${path.join(outDir, 'feature-maps.png')})`, { cause: error });
       }
       throw error;
@@ -98,10 +101,13 @@ export async function analyzeVideo(videoPath: string, options: AnalyzeOptions): 
           lossMargin: m2LossMargin,
           model: { positiveWeight: m2PositiveWeight },
         },
+        runs: m2Runs,
         onProgress: renderer.sink,
       },
     );
     renderer.stop();
+    // M2 fell back on another map: the figures show the one used.
+    if (stats.normalCellMap !== choice.chosen) await writeMapFigures(outDir, store, keys, { ...choice, chosen: stats.normalCellMap }, range.first);
     await writeFile(path.join(outDir, 'stats.json'), `${JSON.stringify(stats, null, 2)}\n`);
     await writeImage(path.join(outDir, 'event-lengths.png'), histogramImage(stats.histogram));
     return { stats, choice, outDir };
@@ -135,7 +141,7 @@ async function writeFeatureMapsFigure(
   outDir: string,
   store: ReturnType<typeof createLocalBlobStore>,
   keys: ReturnType<typeof analysisKeys>,
-  choice: NormalCellMapChoice,
+  choice: Pick<NormalCellMapChoice, 'chosen' | 'scores'>,
   firstFrame: number,
 ): Promise<void> {
   const winner = await readArray(store, keys.featureMaps);
@@ -151,10 +157,14 @@ async function writeFeatureMapsFigure(
 
 export function summaryText(stats: AnalysisStats, choice: NormalCellMapChoice, outDir: string): string {
   const s = (v: number): string => v.toFixed(2);
+  const { mapChoice, kSpread } = stats;
+  const chosenBy = !choice.automatic ? 'chosen by you' : stats.normalCellMap === choice.chosen ? 'chosen automatically' : `map ${choice.chosen} gave too few events`;
+  const cleaning = `${mapChoice.cleaning.erosions} erosion${mapChoice.cleaning.erosions === 1 ? '' : 's'}, specks under ${mapChoice.cleaning.minArea} px dropped${mapChoice.cleaning.chosenBy === 'given' ? ' (given)' : ''}`;
   return [
-    `normal-cell map: ${choice.chosen} (${choice.automatic ? 'chosen automatically' : 'chosen by you'}; scores ${choice.scores.map((c) => c.score.toFixed(3)).join(' ')})`,
+    `normal-cell map: ${stats.normalCellMap} (${chosenBy}; margin ${s(mapChoice.margin)} over the next map${mapChoice.confident ? '' : ', uncertain'}; scores ${mapChoice.scores.map((c) => `${c.index}:${c.score.toFixed(3)}`).join(' ')}; ${cleaning})`,
     `cell events: ${stats.count}, temporal length mean ${s(stats.mean)}, sd ${s(stats.std)}, p50 ${s(stats.p50)}, p75 ${s(stats.p75)} (frames ${stats.frames.first}-${stats.frames.last})`,
-    `recommended ConvLSTM sequence length k = ${stats.recommendedK}; annotate ${stats.recommendedAnnotationFrames} consecutive frames (${stats.annotationFramesRange[0]}-${stats.annotationFramesRange[1]})`,
+    `recommended ConvLSTM sequence length k = ${stats.recommendedK} (median of ${kSpread.runs.length} M2 run${kSpread.runs.length === 1 ? '' : 's'}: ${kSpread.runs.join(', ')}); annotate ${stats.recommendedAnnotationFrames} consecutive frames (${stats.annotationFramesRange[0]}-${stats.annotationFramesRange[1]})`,
+    ...stats.warnings.map((w) => `warning: ${w}`),
     `results in ${outDir}: stats.json, normal-cell-map/, feature-maps.png, event-lengths.png`,
   ].join('\n');
 }
@@ -176,8 +186,9 @@ export const registerAnalyze: RegisterCommand = (program) => {
     .option('--m2-loss-margin <px>', 'pixels along each M2 crop edge left out of its loss, where cells leave the crop unlabelled (paper: 0, whole frames)', String(METHOD_DEFAULTS.m2.lossMargin))
     .option('--sequence-length <n>', 'frames per M2 training sequence', String(METHOD_DEFAULTS.m2.sequenceLength))
     .option('--normal-map <i>', 'use feature map i as the normal-cell map instead of the automatic choice')
-    .option('--erosions <n>', 'erosions of the binarised normal-cell map (paper: 1)', String(METHOD_DEFAULTS.cleaning.erosions))
-    .option('--min-area <px>', 'drop normal-cell map components under this many pixels (0: keep all, as the paper)', String(METHOD_DEFAULTS.cleaning.minArea))
+    .option('--erosions <n>', 'erosions of the binarised normal-cell map (paper: 1; auto: 0 or 1, whichever keeps more persistent cells)', String(METHOD_DEFAULTS.cleaning.erosions))
+    .option('--min-area <px>', `drop normal-cell map components under this many pixels (paper: 0; auto: ${mapSelectionDefaults.minArea})`, String(METHOD_DEFAULTS.cleaning.minArea))
+    .option('--m2-runs <n>', 'M2 trainings from seeds seed, seed+1, ...; k is the median of theirs', String(METHOD_DEFAULTS.m2.runs))
     .option('--min-frames <n>', 'drop normal-cell map trajectories present in fewer frames (0: keep all, as the paper)', String(METHOD_DEFAULTS.cleaning.minFrames))
     .option('--no-flat-field', 'skip the flat-field correction of uneven illumination (the paper rescales only)')
     .option('--seed <n>', 'seed of every random choice', String(METHOD_DEFAULTS.seed))

@@ -23,6 +23,7 @@ describe("the CLI's option defaults", () => {
     ['analyze', '--erosions', D.cleaning.erosions],
     ['analyze', '--min-area', D.cleaning.minArea],
     ['analyze', '--min-frames', D.cleaning.minFrames],
+    ['analyze', '--m2-runs', D.m2.runs],
     ['analyze', '--seed', D.seed],
     ['train', '--factor', D.factor],
     ['train', '--iterations', D.m3.iterations],

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { exitCodes } from '@mitosis/core';
 import { formatPointsCsv, scoreAtThresholds } from '@mitosis/scoring';
+import { METHOD_DEFAULTS } from '@mitosis/stages';
 import { generateSyntheticVideo, summarizeTruth, writeSyntheticVideo } from '@mitosis/synth';
 import type { ComputeOptions } from '../runtime';
 import { computeCommand, parseNonNegativeInt, parsePositiveInt } from '../runtime';
@@ -87,6 +88,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     m2PositiveWeight: '5',
     m2LossMargin: '8',
     sequenceLength: '16',
+    m2Runs: String(METHOD_DEFAULTS.m2.runs),
     seed: String(seed),
   });
   log(summaryText(analysis.stats, analysis.choice, analysis.outDir).replace(/^/gm, '    '));

@@ -1,0 +1,332 @@
+import type { BlobStore, FrameRange, ProgressSink } from '@mitosis/core';
+import { InvalidInputError, NotFoundError, PreconditionError, silentProgress } from '@mitosis/core';
+import type { M2Model } from '@mitosis/models';
+import { loadModel, saveModel } from '@mitosis/models';
+import { readArray, writeArray } from '@mitosis/tensor-store';
+import type { Volume } from '@mitosis/volume';
+import { describeLengths } from '@mitosis/volume';
+import type { EventLengthOptions } from './event-lengths';
+import { measureEvents } from './event-lengths';
+import type { MeasuredEvents } from './event-lengths';
+import type { CellEventInferenceOptions, EventModelTrainingOptions } from './event-model';
+import { predictCellEvents, trainEventModel } from './event-model';
+import type { FeatureMapScore, MapSelectionOptions, NormalCellMapCleaning } from './normal-cell-map';
+import { chooseNormalCellMap, normalCellMapFrom, rankFeatureMaps, scoreFeatureMaps } from './normal-cell-map';
+import type { NormalCellTrainingOptions } from './normal-cell-model';
+import { extractFeatureMaps, trainNormalCellModel } from './normal-cell-model';
+import { analysisKeys, getJson, gridOf, loadStoredFrames, putJson, readVideoMeta } from './pipeline';
+import type { Recommendation } from './recommendation';
+import { recommendSequenceLength } from './recommendation';
+
+/**
+ * The unsupervised half of the method as two stages (M1: the normal-cell map; M2: the event
+ * lengths and the recommendation), each from stored tensors to stored tensors, shared by the CLI
+ * and the m1 / m2 workers.
+ */
+
+export interface NormalCellMapStageOptions {
+  readonly training?: NormalCellTrainingOptions;
+  readonly selection?: MapSelectionOptions;
+  /** The user's choice of map, overriding the automatic one. */
+  readonly normalMap?: number;
+  /** Erosions of the binarised map (paper III.C: 1). Default: the one the map was scored with (0 or 1). */
+  readonly erosions?: number;
+  /** Drop 2D components of y_t under this many pixels (NormalCellMapCleaning.minArea). Default: the scoring's. */
+  readonly minArea?: number;
+  /** Drop trajectories of y_t shorter than this many frames (NormalCellMapCleaning.minFrames). Default 0. */
+  readonly minFrames?: number;
+  readonly onProgress?: ProgressSink;
+}
+
+/** What M1's stage decided, stored as `normal-cell-map.json` and reported in stats.json. */
+export interface NormalCellMapChoice {
+  readonly chosen: number;
+  readonly automatic: boolean;
+  readonly scores: FeatureMapScore[];
+  /** Maps by score, best first. */
+  readonly order: readonly number[];
+  /** (best - second) / best of the scores. */
+  readonly margin: number;
+  readonly confident: boolean;
+  /** How y_t was made from the chosen map, and why. */
+  readonly cleaning: Required<NormalCellMapCleaning> & { readonly chosenBy: 'given' | 'scoring' };
+  readonly warnings: readonly string[];
+}
+
+function cleaningFor(score: FeatureMapScore | undefined, options: NormalCellMapStageOptions): NormalCellMapChoice['cleaning'] {
+  const given = options.erosions !== undefined || options.minArea !== undefined;
+  return {
+    erosions: options.erosions ?? score?.cleaning.erosions ?? 1,
+    minArea: options.minArea ?? score?.cleaning.minArea ?? 0,
+    minFrames: options.minFrames ?? 0,
+    chosenBy: given ? 'given' : 'scoring',
+  };
+}
+
+/** M1 stage: train on the stored frames, store the model, the feature maps and y_t. */
+export async function runNormalCellMapStage(
+  store: BlobStore,
+  input: { videoKey: string; range?: FrameRange; prefix: string },
+  options: NormalCellMapStageOptions = {},
+): Promise<NormalCellMapChoice> {
+  const keys = analysisKeys(input.prefix);
+  const { volume } = await loadStoredFrames(store, input.videoKey, input.range);
+  const progress = options.onProgress ?? silentProgress;
+  const { model } = trainNormalCellModel(volume, { ...options.training, onProgress: progress });
+  try {
+    await saveModel(store, keys.m1, model);
+    const winner = extractFeatureMaps(model, volume, progress);
+    const scores = scoreFeatureMaps(winner, model.config.maps, { ...options.selection, ...(options.erosions === undefined ? {} : { erosions: options.erosions }) });
+    const shape = [volume.frames, volume.height, volume.width];
+    // Stored before the choice, so that when no map looks like cells the user can still look at
+    // the maps and pick one (--normal-map).
+    await writeArray(store, keys.featureMaps, { data: winner.data, shape }, { dimensionNames: ['t', 'y', 'x'], attributes: { scores } });
+    const chosen = chooseNormalCellMap(scores, options.normalMap);
+    const ranking = rankFeatureMaps(scores);
+    const cleaning = cleaningFor(scores[chosen], options);
+    const warnings: string[] = [];
+    if (options.normalMap === undefined && !ranking.confident) {
+      const second = ranking.order[1] ?? chosen;
+      warnings.push(
+        `the normal-cell map choice is uncertain: map ${chosen} scored ${fmt(scores[chosen]?.score)} and map ${second} ${fmt(scores[second]?.score)} (margin ${ranking.margin.toFixed(2)}); look at feature-maps.png and pass --normal-map ${second} if it holds the cell interiors`,
+      );
+    }
+    const normalCellMap = normalCellMapFrom(winner, chosen, cleaning);
+    await writeArray(store, keys.normalCellMap, { data: normalCellMap.data, shape }, { dimensionNames: ['t', 'y', 'x'] });
+    const choice: NormalCellMapChoice = {
+      chosen,
+      automatic: options.normalMap === undefined,
+      scores,
+      order: ranking.order,
+      margin: ranking.margin,
+      confident: ranking.confident,
+      cleaning,
+      warnings,
+    };
+    await putJson(store, keys.mapChoice, choice);
+    return choice;
+  } finally {
+    model.dispose();
+  }
+}
+
+function fmt(value: number | undefined): string {
+  return (value ?? 0).toFixed(3);
+}
+
+export interface EventLengthStageOptions {
+  readonly training?: EventModelTrainingOptions;
+  readonly inference?: Omit<CellEventInferenceOptions, 'onProgress'>;
+  readonly lengths?: EventLengthOptions;
+  /**
+   * Re-measure with the M2 already stored for this analysis instead of training a new one (to try
+   * other inference or length options on the same model); trains when none is stored.
+   */
+  readonly reuseStoredModel?: boolean;
+  /** M2 trainings from seeds seed, seed + 1, ...; k is the median of their k. Default 3. */
+  readonly runs?: number;
+  /** Fewest events one map must give for a recommendation; with fewer the next map is tried. Default 5. */
+  readonly minEvents?: number;
+  /** Most maps tried, the chosen one first, when the choice was automatic. Default 3. */
+  readonly maxMaps?: number;
+  readonly onProgress?: ProgressSink;
+}
+
+export const eventLengthStageDefaults = { runs: 3, minEvents: 5, maxMaps: 3 } as const;
+
+/** One M2 training and what it measured. */
+export interface M2Run {
+  readonly seed: number;
+  readonly events: number;
+  readonly p75: number;
+  readonly mean: number;
+  /** Its recommended k, or null when it gave too few events. */
+  readonly k: number | null;
+}
+
+/** One normal-cell map M2 was tried on. */
+export interface MapAttempt {
+  readonly map: number;
+  readonly runs: readonly M2Run[];
+  /** Why the map was not used, when it was not. */
+  readonly rejected?: string;
+}
+
+/** The content of stats.json: Table I of the paper plus the recommendation and how sure it is. */
+export interface AnalysisStats {
+  readonly count: number;
+  readonly mean: number;
+  readonly std: number;
+  readonly min: number;
+  readonly max: number;
+  readonly p50: number;
+  readonly p75: number;
+  readonly histogram: readonly { length: number; count: number }[];
+  readonly recommendedK: number;
+  readonly recommendedAnnotationFrames: number;
+  readonly annotationFramesRange: readonly [number, number];
+  readonly reason: string;
+  readonly normalCellMap: number;
+  readonly frames: { readonly first: number; readonly last: number };
+  /** Every map's score, the margin between the best two, and the cleaning of y_t. */
+  readonly mapChoice: Pick<NormalCellMapChoice, 'automatic' | 'order' | 'margin' | 'confident' | 'cleaning'> & {
+    readonly scores: readonly { readonly index: number; readonly score: number }[];
+  };
+  /** The maps M2 was trained on, in order, with each run's events and k. */
+  readonly mapsTried: readonly MapAttempt[];
+  /** k of each M2 run on the map used, and their range. */
+  readonly kSpread: { readonly runs: readonly number[]; readonly min: number; readonly max: number };
+  readonly warnings: readonly string[];
+}
+
+/**
+ * M2 stage: train on artificial events of the stored y_t, infer e' on the real y_t, measure event
+ * lengths, recommend k. Two guards make the recommendation hold on videos it was not tuned on:
+ * - M2's outcome moves with its seed (and with float32 summation order), so it is trained
+ *   `runs` times from different seeds and k is the median of the runs' k; the stored model, e'
+ *   and statistics are those of the median run, and every run's k is reported.
+ * - When the map chosen automatically gives fewer than `minEvents` events, y_t is rebuilt from
+ *   the next maps by score (up to `maxMaps`) before giving up; the maps tried are reported, and
+ *   the failure names each one and what it gave.
+ */
+export async function runEventLengthStage(
+  store: BlobStore,
+  input: { videoKey: string; range?: FrameRange; prefix: string },
+  options: EventLengthStageOptions = {},
+): Promise<{ stats: AnalysisStats }> {
+  const keys = analysisKeys(input.prefix);
+  const meta = await readVideoMeta(store, input.videoKey);
+  const choice = await getJson<NormalCellMapChoice>(store, keys.mapChoice).catch((error: unknown) => {
+    if (error instanceof NotFoundError) throw new PreconditionError('the normal-cell map stage (M1) has not run for this analysis', { cause: error });
+    throw error;
+  });
+  const runs = options.runs ?? eventLengthStageDefaults.runs;
+  const minEvents = options.minEvents ?? eventLengthStageDefaults.minEvents;
+  const maxMaps = options.maxMaps ?? eventLengthStageDefaults.maxMaps;
+  if (!Number.isInteger(runs) || runs < 1) throw new InvalidInputError(`M2 runs must be a whole number >= 1, got ${runs}`);
+  if (!Number.isInteger(minEvents) || minEvents < 1) throw new InvalidInputError(`the fewest events must be a whole number >= 1, got ${minEvents}`);
+  const stored = await readArray(store, keys.normalCellMap);
+  const [frames = 0, height = 0, width = 0] = stored.shape;
+  const shape = [frames, height, width];
+  const chosenMap: Volume<Uint8Array> = { data: stored.data as Uint8Array, frames, height, width };
+  const progress = options.onProgress ?? silentProgress;
+  const seed = options.training?.seed ?? 1;
+  const reuse = options.reuseStoredModel === true && (await store.exists(`${keys.m2}/model.json`));
+
+  const candidates = choice.automatic && !reuse ? [choice.chosen, ...(choice.order ?? []).filter((m) => m !== choice.chosen && (choice.scores[m]?.score ?? 0) > 0)].slice(0, Math.max(1, maxMaps)) : [choice.chosen];
+  const attempts: MapAttempt[] = [];
+  for (const map of candidates) {
+    const normalCellMap = map === choice.chosen ? chosenMap : await rebuildNormalCellMap(store, keys.featureMaps, map, choice);
+    const measured: { run: M2Run; model: M2Model; probability: Volume<Float32Array>; events: MeasuredEvents; recommendation?: Recommendation }[] = [];
+    try {
+      for (let r = 0; r < (reuse ? 1 : runs); r++) {
+        const runSeed = seed + r;
+        const model = reuse ? await loadModel(store, keys.m2, 'm2') : trainEventModel(normalCellMap, { ...options.training, seed: runSeed, onProgress: progress }).model;
+        const probability = predictCellEvents(model, normalCellMap, { ...options.inference, onProgress: progress });
+        const events = measureEvents(probability, options.lengths);
+        const statistics = events.statistics;
+        const recommendation = statistics.count >= minEvents ? recommendSequenceLength(statistics) : undefined;
+        measured.push({
+          run: { seed: runSeed, events: statistics.count, p75: statistics.p75, mean: statistics.mean, k: recommendation?.recommendedK ?? null },
+          model,
+          probability,
+          events,
+          ...(recommendation ? { recommendation } : {}),
+        });
+        // A map whose first run finds (almost) nothing is not worth more runs.
+        if (r === 0 && !recommendation) break;
+      }
+      const usable = measured.filter((m) => m.recommendation);
+      const attempt: MapAttempt = { map, runs: measured.map((m) => m.run) };
+      if (usable.length * 2 <= measured.length && !(usable.length === 1 && measured.length === 1)) {
+        // Kept so that the lengths can be re-measured with other options (reuseStoredModel); a
+        // later map that gives events overwrites it.
+        const firstRun = measured[0];
+        if (!reuse && map === choice.chosen && firstRun) await saveModel(store, keys.m2, firstRun.model);
+        const most = Math.max(0, ...measured.map((m) => m.run.events));
+        attempts.push({ ...attempt, rejected: `${most === 0 ? 'no' : `at most ${most}`} cell events predicted (fewer than ${minEvents})` });
+        continue;
+      }
+      attempts.push(attempt);
+      const median = medianRun(usable);
+      if (!reuse) await saveModel(store, keys.m2, median.model);
+      await writeArray(store, keys.eventProbability, { data: median.probability.data, shape }, { dimensionNames: ['t', 'y', 'x'] });
+      const ks = usable.map((m) => m.run.k ?? 0);
+      const stats = analysisStats(median.events, median.recommendation ?? recommendSequenceLength(median.events.statistics), choice, map, attempts, ks, gridOf(meta, input.range));
+      if (map !== choice.chosen) {
+        // The map that gave events becomes y_t of this analysis, for M3's users and the figures.
+        await writeArray(store, keys.normalCellMap, { data: normalCellMap.data, shape }, { dimensionNames: ['t', 'y', 'x'] });
+        await putJson(store, keys.mapChoice, { ...choice, chosen: map, warnings: stats.warnings });
+      }
+      await putJson(store, keys.stats, stats);
+      return { stats };
+    } finally {
+      for (const m of measured) m.model.dispose();
+    }
+  }
+  const tried = attempts.map((a) => `map ${a.map}: ${a.rejected ?? 'no usable run'}`).join('; ');
+  throw new InvalidInputError(
+    `no cell events were predicted, so no sequence length can be recommended (${tried}). ` +
+      (choice.automatic
+        ? 'Look at feature-maps.png: if a map holds the cell interiors, pass it with --normal-map; if the cells look like specks, use a smaller --factor; or give M1 and M2 more frames or iterations'
+        : `map ${choice.chosen} was given with --normal-map: try the automatic choice or another map, a smaller --factor, or more frames`),
+  );
+}
+
+/** The run whose k is the median of the runs' k (the lower one of the middle two). */
+function medianRun<T extends { run: M2Run }>(runs: readonly T[]): T {
+  const sorted = [...runs].sort((a, b) => (a.run.k ?? 0) - (b.run.k ?? 0) || a.run.seed - b.run.seed);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (!median) throw new InvalidInputError('no M2 run to take the median of');
+  return median;
+}
+
+async function rebuildNormalCellMap(store: BlobStore, featureMapsKey: string, map: number, choice: NormalCellMapChoice): Promise<Volume<Uint8Array>> {
+  const stored = await readArray(store, featureMapsKey);
+  const [frames = 0, height = 0, width = 0] = stored.shape;
+  const winner: Volume<Uint8Array> = { data: stored.data as Uint8Array, frames, height, width };
+  const cleaning = choice.cleaning.chosenBy === 'given' ? choice.cleaning : { ...choice.cleaning, ...(choice.scores[map]?.cleaning ?? {}) };
+  return normalCellMapFrom(winner, map, cleaning);
+}
+
+function analysisStats(
+  measured: MeasuredEvents,
+  recommendation: Recommendation,
+  choice: NormalCellMapChoice,
+  map: number,
+  attempts: readonly MapAttempt[],
+  ks: readonly number[],
+  grid: ReturnType<typeof gridOf>,
+): AnalysisStats {
+  const spread = describeLengths(ks);
+  const warnings = [...(choice.warnings ?? [])];
+  if (map !== choice.chosen) {
+    warnings.push(`map ${choice.chosen} (the best score) gave too few cell events; map ${map}, the next by score, was used instead`);
+  }
+  if (spread.max - spread.min > 2) {
+    warnings.push(`the M2 runs disagree on k (${ks.join(', ')}): the median is used; more frames or --m2-iterations steady it`);
+  }
+  if (measured.statistics.count < 20) {
+    warnings.push(`only ${measured.statistics.count} cell events were measured: k rests on few events; more frames make it surer`);
+  }
+  return {
+    ...measured.statistics,
+    recommendedK: recommendation.recommendedK,
+    recommendedAnnotationFrames: recommendation.recommendedAnnotationFrames,
+    annotationFramesRange: recommendation.annotationFramesRange,
+    reason: `${recommendation.reason}; median k of ${ks.length} M2 run${ks.length === 1 ? '' : 's'} (${ks.join(', ')})`,
+    normalCellMap: map,
+    frames: { first: grid.firstFrame, last: grid.firstFrame + grid.frames - 1 },
+    mapChoice: {
+      automatic: choice.automatic,
+      order: choice.order ?? [],
+      margin: choice.margin ?? 0,
+      confident: choice.confident ?? true,
+      cleaning: choice.cleaning,
+      scores: choice.scores.map((s) => ({ index: s.index, score: s.score })),
+    },
+    mapsTried: attempts,
+    kSpread: { runs: ks, min: spread.min, max: spread.max },
+    warnings,
+  };
+}
