@@ -33,11 +33,15 @@ count() { printf '%s\n' "$summary" | { grep -oE "[0-9]+ $1" || true; } | awk '{s
 passed=$(count passed)
 failed=$(count failed)
 skipped=$(count skipped)
+# The production build and install run a job (a missing run-time dependency fails here).
+production=passed
+bash tools/production-check.sh || { production=FAILED; status=1; }
 # CI shows the tail of the output: name the failed suites and tests there, not only in the middle.
 if [ "$failed" -gt 0 ] || printf '%s\n' "$plain" | grep -qE '^ *FAIL '; then
   echo "== failed"
   printf '%s\n' "$plain" | grep -E '^ *FAIL ' | sort -u || true
   printf '%s\n' "$plain" | grep -E '^ +● ' | grep -vE '● Console$' | awk '!seen[$0]++' | head -60 || true
 fi
+echo "== production check (tools/production-check.sh): ${production}"
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 exit "$status"

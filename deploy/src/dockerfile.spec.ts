@@ -5,13 +5,8 @@ import { REPO_ROOT } from './repo-facts';
 import { readText } from './yaml-files';
 
 const DOCKER = path.join(REPO_ROOT, 'deploy', 'docker');
-const CMD: Record<string, string[]> = {
-  gateway: ['node', 'apps/gateway/bin/gateway.js'],
-  ingest: ['node', 'apps/ingest/start.js'],
-  m1: ['node', 'apps/m1/start.js'],
-  m2: ['node', 'apps/m2/start.js'],
-  m3: ['node', 'apps/m3/start.js'],
-};
+/** Each service runs its build (the app's Nx `build` target, tools/build/build-apps.ts) with plain node. */
+const CMD = (target: string): string[] => ['node', '--enable-source-maps', `dist/apps/${target}/main.js`];
 const IMAGES: Record<string, string[]> = { Dockerfile: ['gateway', 'ingest', 'm1', 'm2', 'm3'], 'Dockerfile.gpu': ['m1', 'm2', 'm3'] };
 
 describe('parseDockerfile', () => {
@@ -47,9 +42,23 @@ describe.each(Object.keys(IMAGES))('deploy/docker/%s', (file) => {
     const copies = chain.flatMap((s) => s.instructions).filter((i) => i.keyword === 'COPY' && i.args.includes('--from='));
     expect(copies.some((i) => i.args.includes('node_modules'))).toBe(true);
     expect(isNonRootUser(effectiveUser(stages, target))).toBe(true);
-    const cmd = effectiveCmd(stages, target, source);
-    expect(cmd).toEqual(CMD[target]);
-    expect(existsSync(path.join(REPO_ROOT, cmd?.[1] ?? ''))).toBe(true);
+    expect(effectiveCmd(stages, target, source)).toEqual(CMD(target));
+    // The bundle comes from the build stage, built there by the same script as the app's build target.
+    const bundle = chain.flatMap((s) => s.instructions).find((i) => i.keyword === 'COPY' && i.args.includes(`dist/apps/${target}/`));
+    expect(bundle?.args).toBe(`--from=build /src/dist/apps/${target}/ dist/apps/${target}/`);
+    const build = stageChain(stages, 'build').flatMap((s) => s.instructions).filter((i) => i.keyword === 'RUN').map((i) => i.args);
+    expect(build.some((run) => new RegExp(`^npx tsx tools/build/build-apps\\.ts( \\S+)* ${target}( |$)`).test(run))).toBe(true);
+    const project = JSON.parse(readText(path.join(REPO_ROOT, 'apps', target, 'project.json'))) as { targets: Record<string, { options?: { command?: string }; outputs?: string[] }> };
+    expect(project.targets['build']?.options?.command).toBe(`tsx tools/build/build-apps.ts ${target}`);
+    expect(project.targets['build']?.outputs).toEqual([`{workspaceRoot}/dist/apps/${target}`]);
+  });
+
+  it('runs no TypeScript in the runtime images: no tsx, no sources, production dependencies only', () => {
+    const runtime = stages.filter((s) => s.name !== 'build');
+    const words = runtime.flatMap((s) => s.instructions).map((i) => `${i.keyword} ${i.args}`);
+    expect(words.filter((w) => /\btsx\b|TSX_TSCONFIG_PATH/.test(w))).toEqual([]);
+    expect(words.filter((w) => /^COPY (?!--from=)\S*(libs|apps|proto)\//.test(w))).toEqual([]);
+    expect(words.filter((w) => /npm ci/.test(w)).every((w) => w.includes('--omit=dev'))).toBe(true);
   });
 
   it('copies only paths that exist and pins its base images', () => {
