@@ -28,7 +28,7 @@ import { generateSyntheticVideo } from '@mitosis/synth';
 import { readArray } from '@mitosis/tensor-store';
 import type { NatsServerFixture, S3ServerFixture } from '@mitosis/testing';
 import { startNatsServer, startS3Server, uniqueBucketName, uniqueName } from '@mitosis/testing';
-import { writeTiffStack } from '@mitosis/video';
+import { preprocessVideo, readVideo, writeTiffStack } from '@mitosis/video';
 import { runCliCaptured } from './testing';
 
 /**
@@ -213,6 +213,9 @@ describe('the CLI and the cluster', () => {
     const cliFrames = await frameBytes(cli, 'video');
     expect(cliFrames.length).toBeGreaterThan(0);
     expect((await frameBytes(store, keys.videoFrames(videoId), FRAMES)).equals(cliFrames)).toBe(true);
+    // Normalised on the sub-range alone (what the CLI once did), the frames would differ.
+    const alone = preprocessVideo(await readVideo(videoFile, { frames: FRAMES }), { factor: FACTOR, flatField: true });
+    expect(bytesOf(alone.volume.data).equals(cliFrames)).toBe(false);
     // The same normal-cell map, voxel for voxel, and the same statistics and k.
     const cliMap = await readArray(cli, analysisKeys('analysis').normalCellMap);
     const clusterMap = await readArray(store, keys.analysis(job!.jobId).normalCellMap);
