@@ -361,3 +361,24 @@ describe('completeStage', () => {
     await expect(publishStage(deps, { id: 'c3', kind: 'training', params: { videoId: 'v1' } }, 'm3-train')).rejects.toThrow('job params: annotationSetId is required');
   });
 });
+
+describe('startJob', () => {
+  it('fails the job it recorded when its first stage cannot be queued, and refuses a taken id', async () => {
+    const { store, names, jobs } = await setUp();
+    const deps = { jobs, js: nc.jetstream(), names, store, log };
+    const refused = startJob(deps, {
+      id: 'lost-1',
+      kind: 'analysis',
+      params: { videoId: 'v1' },
+      beforePublish: () => Promise.reject(new Error('the model record could not be written')),
+    });
+    await expect(refused).rejects.toMatchObject({ kind: 'INTERNAL', message: 'the gateway could not queue stage ingest' });
+    expect(await jobs.get('lost-1')).toMatchObject({
+      state: 'FAILED',
+      error: { kind: 'INTERNAL', message: 'the gateway could not queue stage ingest', stage: 'ingest' },
+      stages: { ingest: { state: 'FAILED' }, m1: { state: 'FAILED' }, m2: { state: 'FAILED' } },
+    });
+    expect((await streamCounts(names)).work).toBe(0);
+    await expect(startJob(deps, { id: 'lost-1', kind: 'analysis', params: { videoId: 'v1' } })).rejects.toMatchObject({ kind: 'ALREADY_EXISTS' });
+  });
+});
