@@ -41,6 +41,7 @@ describe('the method defaults', () => {
     ['analysis.proto', 'AnalysisOptions', 'm2_iterations', `0 means ${METHOD_DEFAULTS.m2.iterations}`],
     ['analysis.proto', 'AnalysisOptions', 'feature_maps', `0 means ${METHOD_DEFAULTS.m1.featureMaps}`],
     ['analysis.proto', 'AnalysisOptions', 'erosions', `absent means ${METHOD_DEFAULTS.cleaning.erosions}`],
+    ['analysis.proto', 'AnalysisOptions', 'min_area', `absent means ${METHOD_DEFAULTS.cleaning.minArea}`],
     ['analysis.proto', 'AnalysisOptions', 'm2_batch', `0 means ${METHOD_DEFAULTS.m2.batch}`],
     ['analysis.proto', 'AnalysisOptions', 'm2_positive_weight', `0 means ${METHOD_DEFAULTS.m2.positiveWeight}`],
     ['analysis.proto', 'AnalysisOptions', 'crop', `0 means ${METHOD_DEFAULTS.m1.crop}`],

@@ -159,6 +159,9 @@ describe('resolveStageTask', () => {
     expect(resolveStageTask(buildStageRequest(tuned, 'm1'), { job: tuned })).toMatchObject({ crop: 64, erosions: 0, minArea: 5, minFrames: 3 });
     expect(resolveStageTask(buildStageRequest(tuned, 'm2'), { job: tuned })).toMatchObject({ crop: 32, batch: 4, positiveWeight: 2.5, lossMargin: 4 });
     for (const key of ['erosions', 'minArea', 'minFrames']) expect(m1).not.toHaveProperty(key);
+    // min_area 0 is the paper's "keep all", not the automatic default of an absent one.
+    const keepAll = newJob({ id: 'a4', kind: 'analysis', stages: ['m1'], params: { videoId: 'v1', minArea: 0 } });
+    expect(resolveStageTask(buildStageRequest(keepAll, 'm1'), { job: keepAll })).toMatchObject({ minArea: 0 });
     for (const key of ['batch', 'positiveWeight', 'lossMargin']) expect(m2).not.toHaveProperty(key);
     const bare = newJob({ id: 'a2', kind: 'analysis', stages: ['m1'], params: { videoId: 'v1' } });
     expect(resolveStageTask(buildStageRequest(bare, 'm1'))).toMatchObject({ iterations: DEFAULT_STAGE_DEFAULTS.m1Iterations, crop: 96, seed: 1 });

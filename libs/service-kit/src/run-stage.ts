@@ -209,7 +209,7 @@ export function resolveStageTask(
         ...(v.featureMaps ? { maps: v.featureMaps } : {}),
         ...(v.normalCellMapOverride !== undefined ? { normalMap: v.normalCellMapOverride } : {}),
         ...(extras.erosions !== undefined ? { erosions: extras.erosions } : {}),
-        ...(extras.minArea ? { minArea: extras.minArea } : {}),
+        ...(extras.minArea !== undefined ? { minArea: extras.minArea } : {}),
         ...(extras.minFrames ? { minFrames: extras.minFrames } : {}),
       };
     }

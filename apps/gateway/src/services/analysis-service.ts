@@ -34,7 +34,7 @@ export async function analysisParams(ctx: ServiceContext, request: StartAnalysis
     ...(override === undefined ? {} : { normalCellMapOverride: override }),
     // M2's training and the map cleaning; left out where the request leaves the default.
     ...(options?.erosions === undefined ? {} : { erosions: options.erosions }),
-    ...(options?.minArea ? { minArea: options.minArea } : {}),
+    ...(options?.minArea === undefined ? {} : { minArea: options.minArea }),
     ...(options?.minFrames ? { minFrames: options.minFrames } : {}),
     ...(options?.m2Crop ? { m2Crop: options.m2Crop } : {}),
     ...(options?.m2Batch ? { m2Batch: options.m2Batch } : {}),

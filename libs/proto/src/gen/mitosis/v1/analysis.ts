@@ -43,17 +43,20 @@ export interface AnalysisOptions {
     | number
     | undefined;
   /**
-   * Erosions of the binarised normal-cell map y_t before M2 learns on it; absent means 1, the
-   * paper's value (III.C). 0 keeps the map as thresholded.
+   * Erosions of the binarised normal-cell map y_t before M2 learns on it; absent means auto: 0 or
+   * 1, whichever keeps more persistent cells of the chosen map (the paper's is 1, III.C). 0 keeps
+   * the map as thresholded.
    */
   erosions?:
     | number
     | undefined;
   /**
-   * Normal-cell map components smaller than this many (downscaled) pixels are dropped; 0 keeps all,
-   * as the paper.
+   * Normal-cell map components smaller than this many (downscaled) pixels are dropped; absent
+   * means auto: specks under 3 px dropped; 0 keeps all, as the paper.
    */
-  minArea: number;
+  minArea?:
+    | number
+    | undefined;
   /**
    * Normal-cell map trajectories present in fewer frames than this are dropped; 0 keeps all, as
    * the paper.
@@ -166,7 +169,7 @@ function createBaseAnalysisOptions(): AnalysisOptions {
     featureMaps: 0,
     normalCellMapOverride: undefined,
     erosions: undefined,
-    minArea: 0,
+    minArea: undefined,
     minFrames: 0,
     m2Crop: 0,
     m2Batch: 0,
@@ -197,7 +200,7 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
     if (message.erosions !== undefined) {
       writer.uint32(48).uint32(message.erosions);
     }
-    if (message.minArea !== 0) {
+    if (message.minArea !== undefined) {
       writer.uint32(56).uint32(message.minArea);
     }
     if (message.minFrames !== 0) {
@@ -389,7 +392,7 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
         ? globalThis.Number(object.minArea)
         : isSet(object.min_area)
         ? globalThis.Number(object.min_area)
-        : 0,
+        : undefined,
       minFrames: isSet(object.minFrames)
         ? globalThis.Number(object.minFrames)
         : isSet(object.min_frames)
@@ -444,7 +447,7 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
     if (message.erosions !== undefined) {
       obj.erosions = Math.round(message.erosions);
     }
-    if (message.minArea !== 0) {
+    if (message.minArea !== undefined) {
       obj.minArea = Math.round(message.minArea);
     }
     if (message.minFrames !== 0) {
@@ -482,7 +485,7 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
     message.featureMaps = object.featureMaps ?? 0;
     message.normalCellMapOverride = object.normalCellMapOverride ?? undefined;
     message.erosions = object.erosions ?? undefined;
-    message.minArea = object.minArea ?? 0;
+    message.minArea = object.minArea ?? undefined;
     message.minFrames = object.minFrames ?? 0;
     message.m2Crop = object.m2Crop ?? 0;
     message.m2Batch = object.m2Batch ?? 0;
