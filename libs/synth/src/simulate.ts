@@ -569,6 +569,8 @@ export function simulateCells(o: ResolvedSynthOptions, root: Rng): Simulation {
         nucU: c.nucU,
         nucV: c.nucV,
       });
+      // Observed (the truth) when its centre is within a radius of the frame, as entering cells are without drift.
+      if (drifting && (x < -c.radius || x > o.width + c.radius || y < -c.radius || y > o.height + c.radius)) continue;
       observations.push({
         frame: t + 1,
         cellId: c.id,

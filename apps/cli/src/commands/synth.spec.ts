@@ -6,7 +6,7 @@ import { exitCodes } from '@mitosis/core';
 import { readVideo } from '@mitosis/video';
 import type { CliResult } from '../testing';
 import { runCliCaptured } from '../testing';
-import { parseSize, synthOptionsFromFlags } from './synth';
+import { parseDensity, parseDrift, parseSize, synthOptionsFromFlags } from './synth';
 
 const bin = path.join(__dirname, '..', '..', '..', '..', 'bin', 'mitosis.js');
 
@@ -76,6 +76,55 @@ describe('mitosis synth', () => {
     expect(errors).toEqual([`mitosis: ${message}`]);
   });
 
+  it('makes a dense, drifting, unevenly lit video of a chosen event-length p75 and records it in truth.json', async () => {
+    const out = path.join(dir, 'e');
+    const args = ['--frames', '24', '--size', '160x128', '--radius', '8', '--density', 'dense', '--event-p75', '6'];
+    args.push('--contrast', '1.2', '--drift', '0.5,-0.25', '--flicker', '0.01', '--illumination-ramp', '-0.2');
+    args.push('--illumination-gradient', '0.1', '--contact-inhibition', '0.8', '--out', out);
+    const { code, stdout, errors } = await synth(args);
+    expect(errors).toEqual([]);
+    expect(code).toBe(exitCodes.OK);
+    const truth = JSON.parse(readFileSync(path.join(out, 'truth.json'), 'utf8')) as {
+      options: Record<string, unknown>;
+      counts: { cellsFirstFrame: number };
+      durationLaws: { mitosis: { mean: number } };
+    };
+    expect(truth.options).toMatchObject({
+      coverage: 0.5,
+      initialCells: Math.round((0.5 * 160 * 128) / (Math.PI * 64)),
+      contactInhibition: 0.8,
+      eventLengthP75: 6,
+      contrast: 1.2,
+      drift: { x: 0.5, y: -0.25 },
+      flicker: 0.01,
+      illuminationRamp: -0.2,
+      illuminationGradient: 0.1,
+    });
+    expect(truth.options['eventLengthScale']).not.toBe(1);
+    expect(truth.durationLaws.mitosis.mean).toBeCloseTo(7 * (truth.options['eventLengthScale'] as number), 10);
+    expect(truth.counts.cellsFirstFrame).toBeGreaterThan(40);
+    expect(stdout).toContain('Frames out of normal appearance per event (target p75 6): all n=');
+  });
+
+  it.each([
+    [['--density', 'crowded'], '--density "crowded" must be sparse, dense or the covered fraction of the frame, e.g. 0.4'],
+    [['--density', '0.95'], 'synthetic video: --density must be a number in [0.01, 0.8], got 0.95'],
+    [['--density', 'dense', '--cells', '5'], 'synthetic video: give --cells or --density, not both (--density 0.5 means 91 cells, --cells says 5)'],
+    [['--contact-inhibition', '2'], 'synthetic video: --contact-inhibition must be a number in [0, 1], got 2'],
+    [['--event-p75', '1'], 'synthetic video: --event-p75 must be a number in [2, 40], got 1'],
+    [['--event-p75', '30', '--frames', '20'], 'synthetic video: --event-p75 30 cannot be reached by scaling the event durations within 20 frames'],
+    [['--contrast', '5'], 'synthetic video: --contrast must be a number in [0.1, 3], got 5'],
+    [['--drift', '1'], '--drift "1" must be DX,DY in px per frame, e.g. 0.5,-0.25'],
+    [['--drift', '0,9'], 'synthetic video: --drift y must be a number in [-4, 4], got 9'],
+    [['--flicker', '0.2'], 'synthetic video: --flicker must be a number in [0, 0.05], got 0.2'],
+    [['--illumination-ramp', '-1'], 'synthetic video: --illumination-ramp must be a number in [-0.9, 2], got -1'],
+    [['--illumination-gradient', 'strong'], '--illumination-gradient "strong" is not a number'],
+  ])('rejects the new option %j naming its flag', async (extra, message) => {
+    const { code, errors } = await synth([...extra, '--out', path.join(dir, 'bad2')]);
+    expect(code).toBe(exitCodes.INVALID_ARGUMENT);
+    expect(errors).toEqual([`mitosis: ${message}`]);
+  });
+
   it('runs as a real process and fails with one line on stderr', () => {
     const ok = spawnSync(process.execPath, [bin, 'synth', '--frames', '6', '--size', '48x40', '--out', path.join(dir, 'c')], { encoding: 'utf8' });
     expect(ok.status).toBe(0);
@@ -83,6 +132,10 @@ describe('mitosis synth', () => {
     const bad = spawnSync(process.execPath, [bin, 'synth', '--noise', 'loud', '--out', path.join(dir, 'd')], { encoding: 'utf8' });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr.trim()).toBe('mitosis: --noise "loud" is not a number');
+    const help = spawnSync(process.execPath, [bin, 'synth', '--help'], { encoding: 'utf8' });
+    for (const flag of ['--density', '--contact-inhibition', '--event-p75', '--contrast', '--drift', '--flicker', '--illumination-ramp', '--illumination-gradient']) {
+      expect(help.stdout).toContain(flag);
+    }
   });
 });
 
@@ -100,5 +153,13 @@ describe('synth flags', () => {
       bitDepth: 16,
       minCycleFrames: 4,
     });
+    expect(synthOptionsFromFlags({ out: 'x', density: 'sparse' })).toEqual({});
+    expect(synthOptionsFromFlags({ out: 'x', density: 'Dense', drift: ' 1, -0.5', eventP75: '12' })).toEqual({
+      coverage: 0.5,
+      drift: { x: 1, y: -0.5 },
+      eventLengthP75: 12,
+    });
+    expect(parseDensity('0.3')).toBe(0.3);
+    expect(parseDrift('-2,0')).toEqual({ x: -2, y: 0 });
   });
 });

@@ -35,7 +35,19 @@ const flagOf: Record<string, string> = {
   noise: '--noise',
   unevenness: '--unevenness',
   bitDepth: '--bit-depth',
+  coverage: '--density',
+  contactInhibition: '--contact-inhibition',
+  eventLengthP75: '--event-p75',
+  contrast: '--contrast',
+  'drift.x': '--drift x',
+  'drift.y': '--drift y',
+  flicker: '--flicker',
+  illuminationRamp: '--illumination-ramp',
+  illuminationGradient: '--illumination-gradient',
 };
+
+/** `--density dense`: the share of the frame the first frame's cells cover. */
+export const denseCoverage = 0.5;
 
 /** 'mitosisDuration.min' -> '--mitosis-duration-min'; the scalar options from the table. */
 function flagName(option: string): string {
@@ -61,6 +73,24 @@ export function parseSize(text: string): { width: number; height: number } {
   return { width: Number(match[1]), height: Number(match[2]) };
 }
 
+/** `--density sparse|dense|FRACTION`: sparse is the default layout, dense or a fraction set `coverage`. */
+export function parseDensity(text: string): number | undefined {
+  const t = text.trim().toLowerCase();
+  if (t === 'sparse') return undefined;
+  if (t === 'dense') return denseCoverage;
+  if (!numberPattern.test(t)) throw new InvalidInputError(`--density "${text}" must be sparse, dense or the covered fraction of the frame, e.g. 0.4`);
+  return Number(t);
+}
+
+/** `--drift DX,DY` in px per frame, e.g. 0.5,-0.25. */
+export function parseDrift(text: string): { x: number; y: number } {
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.length !== 2 || !parts.every((p) => numberPattern.test(p))) {
+    throw new InvalidInputError(`--drift "${text}" must be DX,DY in px per frame, e.g. 0.5,-0.25`);
+  }
+  return { x: Number(parts[0]), y: Number(parts[1]) };
+}
+
 function durationFlags(flags: SynthFlags, kind: 'mitosis' | 'death' | 'transient'): Partial<DurationDistribution> | undefined {
   const d: { mean?: number; sd?: number; min?: number; max?: number } = {};
   for (const part of ['mean', 'sd', 'min', 'max'] as const) {
@@ -81,6 +111,7 @@ export function synthOptionsFromFlags(flags: SynthFlags): SynthOptions {
   const mitosisDuration = durationFlags(flags, 'mitosis');
   const deathDuration = durationFlags(flags, 'death');
   const transientDuration = durationFlags(flags, 'transient');
+  const coverage = flags['density'] === undefined ? undefined : parseDensity(flags['density']);
   return {
     ...size,
     ...scalar('seed', 'seed', '--seed'),
@@ -101,6 +132,14 @@ export function synthOptionsFromFlags(flags: SynthFlags): SynthOptions {
     ...(mitosisDuration ? { mitosisDuration } : {}),
     ...(deathDuration ? { deathDuration } : {}),
     ...(transientDuration ? { transientDuration } : {}),
+    ...(coverage === undefined ? {} : { coverage }),
+    ...scalar('contactInhibition', 'contactInhibition', '--contact-inhibition'),
+    ...scalar('eventP75', 'eventLengthP75', '--event-p75'),
+    ...scalar('contrast', 'contrast', '--contrast'),
+    ...(flags['drift'] === undefined ? {} : { drift: parseDrift(flags['drift']) }),
+    ...scalar('flicker', 'flicker', '--flicker'),
+    ...scalar('illuminationRamp', 'illuminationRamp', '--illumination-ramp'),
+    ...scalar('illuminationGradient', 'illuminationGradient', '--illumination-gradient'),
   };
 }
 
@@ -119,7 +158,8 @@ export function describeSynthetic(dir: string, truth: SyntheticTruth): string {
     `Synthesised ${o.frames} frames of ${o.width}x${o.height} (${o.bitDepth}-bit, seed ${o.seed}) into ${dir}: ` +
     `${c.mitoses} mitoses, ${c.deaths} deaths, ${c.transientRoundings} transient round-ups; ` +
     `cells ${c.cellsFirstFrame} in frame 1, ${c.cellsLastFrame} in frame ${o.frames}. ` +
-    `Frames out of normal appearance per event: ${stats('all', d.all)}; ${stats('mitosis', d.mitosis)}; ` +
+    `Frames out of normal appearance per event${o.eventLengthP75 === null ? '' : ` (target p75 ${o.eventLengthP75})`}: ` +
+    `${stats('all', d.all)}; ${stats('mitosis', d.mitosis)}; ` +
     `${stats('death', d.death)}; ${stats('transient', d['transient-rounding'])}. ` +
     `Files: video.tif, mitoses.csv, events.csv, preview.png, truth.json.\n`
   );
@@ -145,6 +185,11 @@ export const registerSynth: RegisterCommand = (program) => {
     .option('--size <WxH>', `frame WIDTHxHEIGHT in pixels, like image tools [${D.width}x${D.height}]`)
     .option('--seed <n>', `random seed: the same options and seed give the same files [${D.seed}]`)
     .option('--cells <n>', 'cells in the first frame [one per 3400 px^2]')
+    .option(
+      '--density <sparse|dense|f>',
+      `first frame's layout: sparse (--cells), dense (touching cells covering ${denseCoverage} of the frame) or the covered fraction, 0.01..0.8 [sparse]`,
+    )
+    .option('--contact-inhibition <c>', 'crowding 0..1: cells press as ellipses, stop pushing into and align with neighbours, stop growing when hemmed in [1 with --density, else 0]')
     .option('--radius <px>', 'equivalent radius of a new cell [12, at most an eighth of the shorter side]')
     .option('--speed <px>', `rms speed of a free cell per frame [${D.speed}]`)
     .option('--persistence <p>', `persistence of the random walk, 0..<1 [${D.persistence}]`)
@@ -165,9 +210,21 @@ export const registerSynth: RegisterCommand = (program) => {
       .option(`--${kind}-duration-max <frames>`, `${kind} duration: upper bound, redrawn above ${dd(defaults, 'max')}`);
   }
   command
+    .option(
+      '--event-p75 <frames>',
+      'target p75 of all event lengths, 2..40: scales the three duration laws by one factor so that truth.json durations.all.p75 lands near it [unset]',
+    )
     .option('--entry-rate <n>', `cells entering through the borders per frame [${D.entryRate}]`)
     .option('--noise <sd>', `pixel noise sd, fraction of the grey range [${D.noise}]`)
     .option('--unevenness <a>', `illumination unevenness, fraction of the grey range [${D.unevenness}]`)
+    .option('--contrast <a>', `amplitude of the cells' phase signal relative to the default look, 0.1..3 [${D.contrast}]`)
+    .option('--drift <dx,dy>', 'stage drift: the field (cells and debris) moves by DX,DY px per frame, each in -4..4 [0,0]')
+    .option('--flicker <sd>', `lamp flicker, innovation sd of the AR(1) global level, 0..0.05 [${D.flicker}]`)
+    .option('--illumination-ramp <r>', `the light times 1 + r over the video (-0.3: last frame 30% darker), -0.9..2 [${D.illuminationRamp}]`)
+    .option(
+      '--illumination-gradient <a>',
+      `moving uneven light: a gradient of +-a at the corners turning half a turn over the video, 0..0.9 [${D.illuminationGradient}]`,
+    )
     .option('--bit-depth <8|16>', `grey levels of video.tif [${D.bitDepth}]`)
     .option('--json', 'print truth.json instead of the summary paragraph')
     .action(async (flags: SynthFlags) => {
