@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidInputError } from '@mitosis/core';
-import type { Environment, ServiceConfig } from '@mitosis/service-kit';
+import type { Environment, GatewayEnvName, ServiceConfig } from '@mitosis/service-kit';
 import { loadConfig } from '@mitosis/service-kit';
 
 /** The services' config (service-kit's loadConfig) plus what only the gateway reads. */
@@ -10,6 +10,8 @@ export interface GatewayConfig extends ServiceConfig {
   readonly uploadDir: string;
 }
 
+const UPLOAD_DIR: GatewayEnvName = 'MITOSIS_UPLOAD_DIR';
+
 /**
  * Every MITOSIS_* variable the gateway reads, checked at once: service-kit's (NATS, store,
  * prefix, gRPC address, auth tokens, TLS, upload limit, log level...) and MITOSIS_UPLOAD_DIR.
@@ -17,8 +19,8 @@ export interface GatewayConfig extends ServiceConfig {
  */
 export function loadGatewayConfig(env: Environment): GatewayConfig {
   const problems: string[] = [];
-  const uploadDir = env['MITOSIS_UPLOAD_DIR']?.trim() || tmpdir();
-  if (!path.isAbsolute(uploadDir)) problems.push(`MITOSIS_UPLOAD_DIR "${uploadDir}" must be an absolute path`);
+  const uploadDir = env[UPLOAD_DIR]?.trim() || tmpdir();
+  if (!path.isAbsolute(uploadDir)) problems.push(`${UPLOAD_DIR} "${uploadDir}" must be an absolute path`);
   let config: ServiceConfig | undefined;
   try {
     config = loadConfig(env);

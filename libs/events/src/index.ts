@@ -1,5 +1,6 @@
 export {
   STAGES,
+  WORKER_STAGES,
   DEFAULT_PREFIX,
   HEADERS,
   isStage,
@@ -7,7 +8,7 @@ export {
   checkStage,
   checkJobId,
 } from './names';
-export type { Stage, EventNames } from './names';
+export type { Stage, EventNames, WorkerName } from './names';
 export { jsonCodec, bytesCodec } from './codec';
 export type { Codec } from './codec';
 export { ensureTopology, ensureStageConsumer, DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_DELIVER } from './topology';

@@ -10,6 +10,18 @@ import { InvalidInputError } from '@mitosis/core';
 export const STAGES = ['ingest', 'm1', 'm2', 'm3-train', 'm3-detect'] as const;
 export type Stage = (typeof STAGES)[number];
 
+/**
+ * The stage workers (apps/<name>) and the stages each consumes: each app's main.ts passes its row
+ * to runWorkerMain, and deploy checks the manifests' autoscaling against it.
+ */
+export const WORKER_STAGES = {
+  ingest: ['ingest'],
+  m1: ['m1'],
+  m2: ['m2'],
+  m3: ['m3-train', 'm3-detect'],
+} as const satisfies Readonly<Record<string, readonly Stage[]>>;
+export type WorkerName = keyof typeof WORKER_STAGES;
+
 export function isStage(value: unknown): value is Stage {
   return typeof value === 'string' && (STAGES as readonly string[]).includes(value);
 }

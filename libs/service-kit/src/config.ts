@@ -102,6 +102,47 @@ export interface ServiceConfig {
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
+/**
+ * Every MITOSIS_* variable loadConfig reads itself (the NATS credentials are events'
+ * NATS_CREDENTIAL_VARIABLES); loadConfig reads no name outside this list (its reader takes only
+ * these), and deploy checks the manifests' variables against it.
+ */
+export const SERVICE_ENV_NAMES = [
+  'MITOSIS_ACK_WAIT_MS',
+  'MITOSIS_AUTH_TOKENS',
+  'MITOSIS_BACKEND',
+  'MITOSIS_CONCURRENCY',
+  'MITOSIS_CROP',
+  'MITOSIS_DOWNSCALE_FACTOR',
+  'MITOSIS_DRAIN_TIMEOUT_MS',
+  'MITOSIS_GRPC_ADDR',
+  'MITOSIS_HEALTH_ADDR',
+  'MITOSIS_HEALTH_GRPC_ADDR',
+  'MITOSIS_HEARTBEAT_MS',
+  'MITOSIS_LOG_LEVEL',
+  'MITOSIS_M1_ITERATIONS',
+  'MITOSIS_M2_ITERATIONS',
+  'MITOSIS_M2_SEQUENCE_LENGTH',
+  'MITOSIS_M3_BATCH',
+  'MITOSIS_M3_CROP',
+  'MITOSIS_M3_ITERATIONS',
+  'MITOSIS_M3_POSITIVE_WEIGHT',
+  'MITOSIS_MAX_DELIVER',
+  'MITOSIS_MAX_UPLOAD_BYTES',
+  'MITOSIS_NATS_URL',
+  'MITOSIS_PREFIX',
+  'MITOSIS_PROGRESS_INTERVAL_MS',
+  'MITOSIS_STAGE_ISOLATION',
+  'MITOSIS_STORE',
+  'MITOSIS_TLS_CERT',
+  'MITOSIS_TLS_KEY',
+  'MITOSIS_WASM_THREADS',
+] as const;
+export type ServiceEnvName = (typeof SERVICE_ENV_NAMES)[number];
+/** What apps/gateway's loadGatewayConfig reads on top of SERVICE_ENV_NAMES (it names them by this type). */
+export const GATEWAY_ENV_NAMES = ['MITOSIS_UPLOAD_DIR'] as const;
+export type GatewayEnvName = (typeof GATEWAY_ENV_NAMES)[number];
+
 const GIB = 1024 ** 3;
 const PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -111,11 +152,11 @@ const PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
  */
 export function loadConfig(env: Environment = process.env): ServiceConfig {
   const problems: string[] = [];
-  const read = (name: string): string | undefined => {
+  const read = (name: ServiceEnvName): string | undefined => {
     const value = env[name];
     return value === undefined || value.trim() === '' ? undefined : value.trim();
   };
-  const attempt = <T>(name: string, parse: (value: string) => T, fallback: T): T => {
+  const attempt = <T>(name: ServiceEnvName, parse: (value: string) => T, fallback: T): T => {
     const value = read(name);
     if (value === undefined) return fallback;
     try {
@@ -125,14 +166,14 @@ export function loadConfig(env: Environment = process.env): ServiceConfig {
       return fallback;
     }
   };
-  const required = <T>(name: string, parse: (value: string) => T, what: string): T | undefined => {
+  const required = <T>(name: ServiceEnvName, parse: (value: string) => T, what: string): T | undefined => {
     if (read(name) === undefined) {
       problems.push(`${name} is not set (${what})`);
       return undefined;
     }
     return attempt<T | undefined>(name, parse, undefined);
   };
-  const integer = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number =>
+  const integer = (name: ServiceEnvName, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number =>
     attempt(name, (value) => parseInteger(name, value, min, max), fallback);
 
   const natsServers = required('MITOSIS_NATS_URL', (value) => parseNatsServers(value), 'nats://host:4222, comma-separated for several');

@@ -1,6 +1,6 @@
 // Config and wiring
-export { loadConfig, parseHostPort, parseByteSize, DEFAULT_STAGE_DEFAULTS } from './config';
-export type { ServiceConfig, StageDefaults, BackendChoice, LogLevel, StageIsolation, Environment } from './config';
+export { loadConfig, parseHostPort, parseByteSize, DEFAULT_STAGE_DEFAULTS, SERVICE_ENV_NAMES, GATEWAY_ENV_NAMES } from './config';
+export type { ServiceConfig, StageDefaults, BackendChoice, LogLevel, StageIsolation, Environment, ServiceEnvName, GatewayEnvName } from './config';
 export { parseStoreUrl, createStore } from './store';
 export type { StoreLocation, ServiceStore } from './store';
 export { withTransientRetries, isTransientConnectionError } from './transient-retry';

@@ -1,0 +1,38 @@
+import { STAGES } from '@mitosis/events';
+import { loadConfig } from '@mitosis/service-kit';
+import { gatewayHealthServices, knownEnvironmentNames, workerStages } from './repo-facts';
+
+describe('repo facts the checks use', () => {
+  it('covers every stage once, in the workers the apps run', () => {
+    const stages = workerStages();
+    expect(Object.keys(stages).sort()).toEqual(['ingest', 'm1', 'm2', 'm3']);
+    expect(Object.values(stages).flat().sort()).toEqual([...STAGES].sort());
+  });
+
+  it('knows exactly the variables loadConfig reads, plus the gateway upload folder', () => {
+    // An environment that records every name asked for: what loadConfig reads, not what a list says.
+    const asked = new Set<string>();
+    const env = new Proxy({} as Record<string, string | undefined>, {
+      get: (_target, name) => {
+        if (typeof name === 'string') asked.add(name);
+        return undefined;
+      },
+    });
+    expect(() => loadConfig(env)).toThrow(/MITOSIS_NATS_URL is not set/);
+    const known = knownEnvironmentNames();
+    expect([...asked].filter((name) => !known.has(name))).toEqual([]);
+    expect([...known].filter((name) => !asked.has(name))).toEqual(['MITOSIS_UPLOAD_DIR']);
+  });
+
+  it("names the gateway's six public services and the server as a whole", () => {
+    expect([...gatewayHealthServices()].sort()).toEqual([
+      '',
+      'mitosis.v1.AnalysisService',
+      'mitosis.v1.AnnotationService',
+      'mitosis.v1.DetectionService',
+      'mitosis.v1.JobService',
+      'mitosis.v1.ModelService',
+      'mitosis.v1.VideoService',
+    ]);
+  });
+});
