@@ -34,8 +34,11 @@ import type { Telemetry } from '@mitosis/telemetry';
 import { initTelemetry, inSpan, traceContextInterceptor } from '@mitosis/telemetry';
 import { readArray } from '@mitosis/tensor-store';
 import { preprocessVideo, readVideo, writeTiffStack } from '@mitosis/video';
-import type { Cluster, ClusterProcess, LogLine } from './cluster';
-import { isRunning, startCluster } from './cluster';
+import type { LogLine } from './logs';
+import type { ClusterProcess } from './process';
+import { isRunning } from './process';
+import type { Cluster } from './supervisor';
+import { startCluster } from './supervisor';
 import type { CollectedSpan, OtlpCollector } from './otlp-collector';
 import { startOtlpCollector } from './otlp-collector';
 
