@@ -338,7 +338,8 @@ describe('the cluster through gRPC', () => {
     expect(annotated).toMatchObject({ pointCount: mitoses.length, annotatedFrames: ALL });
     const training = await call<StartTrainingResponse>((cb) =>
       grpc().models.startTraining(
-        { videoId: videoId ?? '', annotationSetId: annotated.annotationSetId, trainingFrames: TRAINING.frames, k: TRAINING.k, iterations: TRAINING.iterations, seed: TRAINING.seed },
+        // 0: the method's default, as when the field is absent on the wire.
+        { videoId: videoId ?? '', annotationSetId: annotated.annotationSetId, trainingFrames: TRAINING.frames, k: TRAINING.k, iterations: TRAINING.iterations, seed: TRAINING.seed, crop: 0, batch: 0, positiveWeight: 0, threshold: 0 },
         cb,
       ),
     );
@@ -347,7 +348,7 @@ describe('the cluster through gRPC', () => {
     expect(await watch(trainingId, 'training')).toBe(JobState.JOB_STATE_SUCCEEDED);
     say(`training done at ${Date.now() - t0} ms`);
 
-    const { job: detection } = await call<{ job?: Job }>((cb) => grpc().detections.runDetection({ videoId: videoId ?? '', modelId: training.modelId }, cb));
+    const { job: detection } = await call<{ job?: Job }>((cb) => grpc().detections.runDetection({ videoId: videoId ?? '', modelId: training.modelId, threshold: 0, vote: 0 }, cb));
     const detectionId = detection?.jobId ?? '';
     expect(await watch(detectionId, 'detection')).toBe(JobState.JOB_STATE_SUCCEEDED);
     const listed = await call<ListDetectionsResponse>((cb) => grpc().detections.listDetections({ jobId: detectionId, pageSize: 0, pageToken: '' }, cb));
