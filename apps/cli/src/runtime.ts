@@ -69,6 +69,11 @@ export function parseThreshold(text: string, what: string): number {
   return value;
 }
 
+/** `--factor`: a whole number >= 1, or 'auto' (from the cells' measured size). */
+export function parseFactor(text: string): number | 'auto' {
+  return text.trim() === 'auto' ? 'auto' : parsePositiveInt(text, '--factor');
+}
+
 export function parseNonNegativeInt(text: string, what: string): number {
   if (!/^\s*\d+\s*$/.test(text)) throw new InvalidInputError(`${what} "${text}" must be a whole number >= 0`);
   return Number(text);
@@ -84,7 +89,7 @@ export async function ingestVideo(
   key: string,
   videoPath: string,
   frames: string | undefined,
-  factor: number,
+  factor: number | 'auto',
   flatField = true,
 ): Promise<{ meta: StoredVideoMeta; range: FrameRange; frameCount: number }> {
   const info = await probeVideo(videoPath);

@@ -18,7 +18,8 @@ export type StageIsolation = 'thread' | 'inline';
  */
 export interface StageDefaults {
   /** Spatial downscaling of ingest. */
-  readonly downscaleFactor: number;
+  /** 'auto': from the cells' measured size (METHOD_DEFAULTS.factor). */
+  readonly downscaleFactor: number | 'auto';
   readonly m1Iterations: number;
   readonly m2Iterations: number;
   /** M3 training updates. */
@@ -239,7 +240,7 @@ export function loadConfig(env: Environment = process.env): ServiceConfig {
   const stageIsolation = attempt<StageIsolation>('MITOSIS_STAGE_ISOLATION', (value) => oneOf('MITOSIS_STAGE_ISOLATION', value, ['thread', 'inline'] as const), 'thread');
   const d = DEFAULT_STAGE_DEFAULTS;
   const stageDefaults: StageDefaults = {
-    downscaleFactor: integer('MITOSIS_DOWNSCALE_FACTOR', d.downscaleFactor, 1, 64),
+    downscaleFactor: attempt('MITOSIS_DOWNSCALE_FACTOR', (value) => (value === 'auto' ? 'auto' : parseInteger('MITOSIS_DOWNSCALE_FACTOR', value, 1, 64)), d.downscaleFactor),
     m1Iterations: integer('MITOSIS_M1_ITERATIONS', d.m1Iterations, 1),
     m2Iterations: integer('MITOSIS_M2_ITERATIONS', d.m2Iterations, 1),
     m3Iterations: integer('MITOSIS_M3_ITERATIONS', d.m3Iterations, 1),

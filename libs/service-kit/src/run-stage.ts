@@ -42,7 +42,8 @@ interface TaskBase {
 export interface IngestTask extends TaskBase {
   readonly stage: 'ingest';
   readonly sourceKey: string;
-  readonly factor: number;
+  /** 'auto': ingest measures the cells and chooses (chooseDownscaleFactor). */
+  readonly factor: number | 'auto';
   /** Whether the request or the job chose the factor (else it is the configured default). */
   readonly factorChosen: boolean;
   readonly hints: { readonly format?: 'tiff' | 'frame-archive'; readonly frameCount?: number; readonly bitDepth?: number };

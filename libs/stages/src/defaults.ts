@@ -5,8 +5,11 @@
  * compute the same thing. Where a value departs from the paper, the field says why.
  */
 export const METHOD_DEFAULTS = {
-  /** Spatial downscaling of ingest (paper: 4, 1040x1392 -> 260x348). */
-  factor: 4,
+  /**
+   * Spatial downscaling of ingest (paper: 4, 1040x1392 -> 260x348): 'auto' measures the cells'
+   * radius on the raw frames and takes the largest factor up to 4 that leaves them 1.5 px of it.
+   */
+  factor: 'auto' as 'auto' | number,
   /** Flat-field correction of uneven illumination before the rescale (the paper rescales only). */
   flatField: true,
   /** Seed of every random choice. */

@@ -1,14 +1,14 @@
 import type { BlobStore, FrameRange, ProgressSink } from '@mitosis/core';
 import { InvalidInputError, MitosisError, silentProgress } from '@mitosis/core';
 import type { PreprocessedVideo } from '@mitosis/video';
-import { preprocessVideo, readVideo } from '@mitosis/video';
+import { chooseDownscaleFactor, estimateCellSize, preprocessVideo, readVideo } from '@mitosis/video';
 import { METHOD_DEFAULTS } from './defaults';
 import type { StoredVideoMeta } from './pipeline';
 import { storePreprocessedVideo } from './pipeline';
 
 export interface IngestOptions {
-  /** Spatial downscaling; default METHOD_DEFAULTS.factor. */
-  readonly factor?: number;
+  /** Spatial downscaling; absent or 'auto': from the cells' measured size (chooseDownscaleFactor). */
+  readonly factor?: number | 'auto';
   /** Flat-field correction before the rescale; default METHOD_DEFAULTS.flatField. */
   readonly flatField?: boolean;
   /** Frames to store (1-based, inclusive); absent: the whole video. */
@@ -47,7 +47,6 @@ export interface IngestResult {
  * decoding every frame even when a few are asked for.
  */
 export async function runIngestStage(store: BlobStore, key: string, videoPath: string, options: IngestOptions = {}): Promise<IngestResult> {
-  const factor = options.factor ?? METHOD_DEFAULTS.factor;
   const flatField = options.flatField ?? METHOD_DEFAULTS.flatField;
   const source = options.source ?? videoPath;
   const progress = options.onProgress ?? silentProgress;
@@ -65,6 +64,10 @@ export async function runIngestStage(store: BlobStore, key: string, videoPath: s
   if (options.expect?.bitDepth !== undefined && options.expect.bitDepth !== raw.bitDepth) {
     throw new InvalidInputError(`${source}: ${raw.bitDepth}-bit samples decoded, but the upload announced ${options.expect.bitDepth}-bit`);
   }
+  // Measured on the whole video, so every job on it (and the CLI) arrives at the same factor.
+  const cellRadius = estimateCellSize(raw.volume).radius;
+  const given = options.factor ?? METHOD_DEFAULTS.factor;
+  const factor = given === 'auto' ? chooseDownscaleFactor(cellRadius) : given;
   if (factor > Math.min(width, height)) throw new InvalidInputError(`downscale factor ${factor} is larger than the ${width}x${height} frames of ${source}`);
   const range = options.frames ?? { first: 1, last: frames };
   if (!Number.isInteger(range.first) || !Number.isInteger(range.last) || range.first < 1 || range.last < range.first || range.last > frames) {
@@ -73,7 +76,10 @@ export async function runIngestStage(store: BlobStore, key: string, videoPath: s
   check();
   progress({ step: 'ingest', done: 2, total: 3, detail: 'preprocessing' });
   const whole = preprocessVideo(raw, { factor, flatField });
-  const meta = await storePreprocessedVideo(store, key, sliceFrames(whole, range), source);
+  const meta = await storePreprocessedVideo(store, key, sliceFrames(whole, range), source, {
+    cellRadius,
+    factorChosenBy: given === 'auto' ? 'cell-size' : 'given',
+  });
   progress({ step: 'ingest', done: 3, total: 3 });
   return { meta, range, frameCount: frames, width, height, bitDepth: raw.bitDepth, factor };
 }

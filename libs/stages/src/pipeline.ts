@@ -32,6 +32,10 @@ export interface StoredVideoMeta {
   readonly source: string;
   /** Whether the frames were flat-field corrected (absent in videos stored before: no). */
   readonly flatField?: boolean;
+  /** The cells' measured radius in original pixels (estimateCellSize), where measured. */
+  readonly cellRadius?: number;
+  /** Whether `factor` was given or follows the cell size. */
+  readonly factorChosenBy?: 'given' | 'cell-size';
 }
 
 export function gridOf(meta: StoredVideoMeta, range?: FrameRange): SequenceGrid {
@@ -41,7 +45,13 @@ export function gridOf(meta: StoredVideoMeta, range?: FrameRange): SequenceGrid 
 }
 
 /** Preprocess, stored: the downscaled [0,1] frames as a float32 array chunked by frame. */
-export async function storePreprocessedVideo(store: BlobStore, key: string, video: PreprocessedVideo, source: string): Promise<StoredVideoMeta> {
+export async function storePreprocessedVideo(
+  store: BlobStore,
+  key: string,
+  video: PreprocessedVideo,
+  source: string,
+  scale: Pick<StoredVideoMeta, 'cellRadius' | 'factorChosenBy'> = {},
+): Promise<StoredVideoMeta> {
   const { volume } = video;
   const meta: StoredVideoMeta = {
     firstFrame: video.firstFrame,
@@ -54,6 +64,7 @@ export async function storePreprocessedVideo(store: BlobStore, key: string, vide
     bitDepth: video.bitDepth,
     source,
     flatField: video.flatField,
+    ...scale,
   };
   await writeArray(store, key, { data: volume.data, shape: [volume.frames, volume.height, volume.width] }, {
     dimensionNames: ['t', 'y', 'x'],

@@ -7,7 +7,7 @@ import { readArray, readArrayMetadata } from '@mitosis/tensor-store';
 import { encodePng } from '@mitosis/video';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
-import { computeCommand, ingestVideo, initCompute, pad3, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber, writeImage } from '../runtime';
+import { computeCommand, parseFactor, ingestVideo, initCompute, pad3, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber, writeImage } from '../runtime';
 import type { RegisterCommand } from './index';
 
 interface AnalyzeOptions extends ComputeOptions {
@@ -44,7 +44,7 @@ export async function analyzeVideo(videoPath: string, options: AnalyzeOptions): 
   const outDir = path.resolve(options.out);
   await mkdir(outDir, { recursive: true });
   const store = createLocalBlobStore(path.join(outDir, 'store'));
-  const factor = parsePositiveInt(options.factor, '--factor');
+  const factor = parseFactor(options.factor);
   const seed = parseNonNegativeInt(options.seed, '--seed');
   const normalMap = options.normalMap === undefined ? undefined : parseNonNegativeInt(options.normalMap, '--normal-map');
   const crop = parsePositiveInt(options.crop, '--crop');
@@ -176,7 +176,7 @@ export const registerAnalyze: RegisterCommand = (program) => {
     .argument('<video>', 'multi-page TIFF or folder of PNG/TIFF frames')
     .requiredOption('--out <dir>', 'folder for stats.json, the normal-cell map PNGs and figures')
     .option('--frames <A:B>', '1-based inclusive frames to learn from (default: all; the paper uses 1:110)')
-    .option('--factor <n>', 'downscale factor (paper: 4)', String(METHOD_DEFAULTS.factor))
+    .option('--factor <n>', 'downscale factor (paper: 4); auto: the largest up to 4 that leaves the measured cells 1.5 px of radius', String(METHOD_DEFAULTS.factor))
     .option('--m1-iterations <n>', 'M1 training updates', String(METHOD_DEFAULTS.m1.iterations))
     .option('--m2-iterations <n>', 'M2 training updates', String(METHOD_DEFAULTS.m2.iterations))
     .option('--crop <px>', 'side of the square training crops', String(METHOD_DEFAULTS.m1.crop))

@@ -6,7 +6,7 @@ import type { DetectorMeta } from '@mitosis/stages';
 import { METHOD_DEFAULTS, runTrainingStage } from '@mitosis/stages';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
-import { computeCommand, ingestVideo, initCompute, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber, parseThreshold } from '../runtime';
+import { computeCommand, parseFactor, ingestVideo, initCompute, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber, parseThreshold } from '../runtime';
 import type { RegisterCommand } from './index';
 
 interface TrainOptions extends ComputeOptions {
@@ -28,7 +28,7 @@ interface TrainOptions extends ComputeOptions {
 /** M3 training on the annotated frames of a video; the model folder gets model.json, weights.bin and training.json. */
 export async function trainModel(videoPath: string, options: TrainOptions): Promise<DetectorMeta> {
   const k = parsePositiveInt(options.k, '--k');
-  const factor = parsePositiveInt(options.factor, '--factor');
+  const factor = parseFactor(options.factor);
   const iterations = parsePositiveInt(options.iterations, '--iterations');
   const crop = parsePositiveInt(options.crop, '--crop');
   const batch = parsePositiveInt(options.batch, '--batch');
@@ -68,7 +68,7 @@ export const registerTrain: RegisterCommand = (program) => {
     .requiredOption('--frames <A:B>', 'the annotated frames to train on (at least k of them)')
     .requiredOption('--k <n>', 'ConvLSTM sequence length (mitosis analyze recommends one)')
     .requiredOption('--out <dir>', 'model folder to write')
-    .option('--factor <n>', 'downscale factor (paper: 4)', String(D.factor))
+    .option('--factor <n>', 'downscale factor (paper: 4); auto: the largest up to 4 that leaves the measured cells 1.5 px of radius', String(D.factor))
     .option('--iterations <n>', 'training updates (paper: 6000)', String(D.m3.iterations))
     .option('--crop <px>', 'side of the square training crops (paper: whole frames)', String(D.m3.crop))
     .option('--batch <n>', 'windows per update', String(D.m3.batch))

@@ -19,7 +19,10 @@ export interface IngestParams {
   hints?:
     | FrameFormatHints
     | undefined;
-  /** Spatial downscaling factor; 0 means 4, the paper's value (1040x1392 -> 260x348). */
+  /**
+   * Spatial downscaling factor; 0 means the service default (auto: the largest factor up to the
+   * paper's 4 that leaves the cells, measured on the raw frames, 1.5 px of radius).
+   */
   downscaleFactor: number;
 }
 
