@@ -42,6 +42,8 @@ export interface AnalysisJobParams {
   readonly m2PositiveWeight?: number;
   /** Pixels along each M2 crop edge left out of its loss; 0 or absent for none (paper). */
   readonly m2LossMargin?: number;
+  /** M2 trainings whose median k is recommended; 0 or absent for METHOD_DEFAULTS.m2.runs. */
+  readonly m2Runs?: number;
 }
 
 export interface TrainingJobParams {
@@ -124,6 +126,7 @@ export function checkJobParams<K extends JobKind>(kind: K, params: unknown): Job
     f.int('m2Batch', 0, 256);
     if (p['m2PositiveWeight'] !== 0) f.positive('m2PositiveWeight');
     f.int('m2LossMargin', 0, 1024);
+    f.int('m2Runs', 0, 16);
     const maps = typeof p['featureMaps'] === 'number' && p['featureMaps'] > 0 ? p['featureMaps'] : 6;
     if (typeof p['normalCellMapOverride'] === 'number' && p['normalCellMapOverride'] >= maps) {
       throw new InvalidInputError(`job params: normalCellMapOverride ${p['normalCellMapOverride']} is not one of the ${maps} feature maps (0..${maps - 1})`);
@@ -176,6 +179,7 @@ const KNOWN_FIELDS: Readonly<Record<JobKind, readonly string[]>> = {
     'm2Batch',
     'm2PositiveWeight',
     'm2LossMargin',
+    'm2Runs',
   ],
   training: [...COMMON, 'annotationSetId', 'modelId', 'trainingFrames', 'k', 'iterations', 'crop', 'batch', 'positiveWeight', 'threshold'],
   detection: [...COMMON, 'modelId', 'frames', 'windowStep', 'vote', 'threshold', 'mergeDistance'],

@@ -46,6 +46,7 @@ describe('the method defaults', () => {
     ['analysis.proto', 'AnalysisOptions', 'm2_positive_weight', `0 means ${METHOD_DEFAULTS.m2.positiveWeight}`],
     ['analysis.proto', 'AnalysisOptions', 'crop', `0 means ${METHOD_DEFAULTS.m1.crop}`],
     ['analysis.proto', 'AnalysisOptions', 'sequence_length', `0 means ${METHOD_DEFAULTS.m2.sequenceLength}`],
+    ['analysis.proto', 'AnalysisOptions', 'm2_runs', `0 means ${METHOD_DEFAULTS.m2.runs}`],
     ['model.proto', 'StartTrainingRequest', 'iterations', `0 means ${METHOD_DEFAULTS.m3.iterations}`],
     ['model.proto', 'StartTrainingRequest', 'crop', `0 means ${METHOD_DEFAULTS.m3.crop}`],
     ['model.proto', 'StartTrainingRequest', 'batch', `0 means ${METHOD_DEFAULTS.m3.batch}`],

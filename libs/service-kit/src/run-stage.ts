@@ -78,6 +78,8 @@ export interface EventLengthTask extends TaskBase {
   readonly batch?: number;
   readonly positiveWeight?: number;
   readonly lossMargin?: number;
+  /** M2 trainings whose median k is recommended (the stage's default where absent). */
+  readonly runs?: number;
 }
 
 export interface TrainTask extends TaskBase {
@@ -230,6 +232,7 @@ export function resolveStageTask(
         ...(extras.m2Batch ? { batch: extras.m2Batch } : {}),
         ...(extras.m2PositiveWeight ? { positiveWeight: extras.m2PositiveWeight } : {}),
         ...(extras.m2LossMargin ? { lossMargin: extras.m2LossMargin } : {}),
+        ...(extras.m2Runs ? { runs: extras.m2Runs } : {}),
       };
     }
     case 'm3Train': {
@@ -343,6 +346,7 @@ export async function executeStage(task: StageTask, deps: ExecuteDeps): Promise<
             ...(task.lossMargin !== undefined ? { lossMargin: task.lossMargin } : {}),
             ...(task.positiveWeight !== undefined ? { model: { positiveWeight: task.positiveWeight } } : {}),
           },
+          ...(task.runs !== undefined ? { runs: task.runs } : {}),
           onProgress: progress,
         },
       );

@@ -14,6 +14,7 @@ import type { FeatureMapScore, MapSelectionOptions, NormalCellMapCleaning } from
 import { chooseNormalCellMap, normalCellMapFrom, rankFeatureMaps, scoreFeatureMaps } from './normal-cell-map';
 import type { NormalCellTrainingOptions } from './normal-cell-model';
 import { extractFeatureMaps, trainNormalCellModel } from './normal-cell-model';
+import { METHOD_DEFAULTS } from './defaults';
 import { analysisKeys, getJson, gridOf, loadStoredFrames, putJson, readVideoMeta } from './pipeline';
 import type { Recommendation } from './recommendation';
 import { recommendSequenceLength } from './recommendation';
@@ -132,7 +133,7 @@ export interface EventLengthStageOptions {
   readonly onProgress?: ProgressSink;
 }
 
-export const eventLengthStageDefaults = { runs: 3, minEvents: 5, maxMaps: 3 } as const;
+export const eventLengthStageDefaults = { runs: METHOD_DEFAULTS.m2.runs, minEvents: 5, maxMaps: 3 } as const;
 
 /** One M2 training and what it measured. */
 export interface M2Run {

@@ -40,6 +40,7 @@ export async function analysisParams(ctx: ServiceContext, request: StartAnalysis
     ...(options?.m2Batch ? { m2Batch: options.m2Batch } : {}),
     ...(options?.m2PositiveWeight ? { m2PositiveWeight: options.m2PositiveWeight } : {}),
     ...(options?.m2LossMargin ? { m2LossMargin: options.m2LossMargin } : {}),
+    ...(options?.m2Runs ? { m2Runs: options.m2Runs } : {}),
     ...(options?.crop ? { crop: options.crop } : {}),
     ...(options?.sequenceLength ? { sequenceLength: options.sequenceLength } : {}),
   };

@@ -83,6 +83,8 @@ export interface AnalysisOptions {
   crop: number;
   /** Frames per M2 training sequence; 0 means 16. At least 2. */
   sequenceLength: number;
+  /** M2 trainings from seeds seed, seed + 1, ...; k is the median of their k; 0 means 3. */
+  m2Runs: number;
 }
 
 /** Request of StartAnalysis. */
@@ -177,6 +179,7 @@ function createBaseAnalysisOptions(): AnalysisOptions {
     m2LossMargin: 0,
     crop: 0,
     sequenceLength: 0,
+    m2Runs: 0,
   };
 }
 
@@ -223,6 +226,9 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
     }
     if (message.sequenceLength !== 0) {
       writer.uint32(112).uint32(message.sequenceLength);
+    }
+    if (message.m2Runs !== 0) {
+      writer.uint32(120).uint32(message.m2Runs);
     }
     return writer;
   },
@@ -352,6 +358,14 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
             message.sequenceLength = reader.uint32();
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.m2Runs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -424,6 +438,11 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
         : isSet(object.sequence_length)
         ? globalThis.Number(object.sequence_length)
         : 0,
+      m2Runs: isSet(object.m2Runs)
+        ? globalThis.Number(object.m2Runs)
+        : isSet(object.m2_runs)
+        ? globalThis.Number(object.m2_runs)
+        : 0,
     };
   },
 
@@ -471,6 +490,9 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
     if (message.sequenceLength !== 0) {
       obj.sequenceLength = Math.round(message.sequenceLength);
     }
+    if (message.m2Runs !== 0) {
+      obj.m2Runs = Math.round(message.m2Runs);
+    }
     return obj;
   },
 
@@ -493,6 +515,7 @@ export const AnalysisOptions: MessageFns<AnalysisOptions> = {
     message.m2LossMargin = object.m2LossMargin ?? 0;
     message.crop = object.crop ?? 0;
     message.sequenceLength = object.sequenceLength ?? 0;
+    message.m2Runs = object.m2Runs ?? 0;
     return message;
   },
 };
