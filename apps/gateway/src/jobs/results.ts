@@ -56,7 +56,7 @@ export function createJobResults(store: BlobStore, log: GatewayLogger, options: 
     switch (job.kind) {
       case 'analysis': {
         const stats = await readRecord(store, keys.analysisStats(job.id), isStoredAnalysisStats, `stats of job "${job.id}" not found`);
-        return { $case: 'analysis', value: { normalCellMapIndex: stats.normalCellMap, recommendedK: stats.recommendedK } };
+        return { $case: 'analysis', value: { normalCellMapIndex: stats.normalCellMap, recommendedK: stats.recommendedK, warnings: [...(stats.warnings ?? [])] } };
       }
       case 'training': {
         const modelId = String(job.params['modelId']);

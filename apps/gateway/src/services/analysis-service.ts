@@ -69,6 +69,11 @@ export async function eventLengthReport(ctx: ServiceContext, jobId: string): Pro
     recommendedAnnotationFrames: stats.recommendedAnnotationFrames,
     normalCellMapIndex: stats.normalCellMap,
     normalCellMapOverridden: typeof job.params['normalCellMapOverride'] === 'number',
+    mapScores: [...(stats.mapChoice?.scores ?? [])].sort((a, b) => a.index - b.index).map((s) => s.score),
+    mapMargin: stats.mapChoice?.margin ?? 0,
+    kRuns: [...(stats.kSpread?.runs ?? [])],
+    mapsTried: (stats.mapsTried ?? []).map((a) => a.map),
+    warnings: [...(stats.warnings ?? [])],
   };
 }
 

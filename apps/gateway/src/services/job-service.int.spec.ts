@@ -233,6 +233,10 @@ describe('AnalysisService.GetEventLengthReport', () => {
       histogram: [{ length: 8, count: 1 }, { length: 2, count: 2 }, { length: 12, count: 1 }],
       recommendedK: 8, recommendedAnnotationFrames: 14, annotationFramesRange: [14, 18], reason: 'p75', normalCellMap: 2,
       frames: { first: 1, last: 8 },
+      mapChoice: { margin: 0.4, scores: [{ index: 1, score: 0.2 }, { index: 0, score: 0 }, { index: 2, score: 0.5 }] },
+      kSpread: { runs: [7, 8, 9], min: 7, max: 9 },
+      mapsTried: [{ map: 2, runs: [] }],
+      warnings: ['only 4 cell events were measured'],
     };
     await gateway.store.put(`analyses/${jobId}/stats.json`, new TextEncoder().encode(JSON.stringify(stats)));
     await worker.succeed(jobId, 'ingest');
@@ -243,9 +247,10 @@ describe('AnalysisService.GetEventLengthReport', () => {
       jobId, videoId, frames: { first: 1, last: 8 }, count: 4, mean: 6.38, std: 5.63, p50: 5, p75: 8,
       histogram: [{ length: 2, count: 2 }, { length: 8, count: 1 }, { length: 12, count: 1 }],
       recommendedK: 8, recommendedAnnotationFrames: 14, normalCellMapIndex: 2, normalCellMapOverridden: true,
+      mapScores: [0, 0.2, 0.5], mapMargin: 0.4, kRuns: [7, 8, 9], mapsTried: [2], warnings: ['only 4 cell events were measured'],
     });
     const { job: done } = await getJob(jobId);
-    expect(done!.result).toEqual({ $case: 'analysis', value: { normalCellMapIndex: 2, recommendedK: 8 } });
+    expect(done!.result).toEqual({ $case: 'analysis', value: { normalCellMapIndex: 2, recommendedK: 8, warnings: ['only 4 cell events were measured'] } });
   });
 });
 

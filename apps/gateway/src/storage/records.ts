@@ -64,6 +64,11 @@ export interface StoredAnalysisStats {
   readonly recommendedAnnotationFrames: number;
   readonly normalCellMap: number;
   readonly frames: FrameRange;
+  /** Absent in stats stored before the map scores, the M2 runs and the warnings were. */
+  readonly mapChoice?: { readonly margin?: number; readonly scores?: readonly { readonly index: number; readonly score: number }[] };
+  readonly kSpread?: { readonly runs?: readonly number[] };
+  readonly mapsTried?: readonly { readonly map: number }[];
+  readonly warnings?: readonly string[];
 }
 
 /** The DetectorMeta (training.json) fields the gateway needs. */

@@ -149,6 +149,22 @@ export interface EventLengthReport {
    * choice.
    */
   normalCellMapOverridden: boolean;
+  /**
+   * Score of every M1 feature map as a normal-cell map (separate round interiors that persist
+   * over time), by map index.
+   */
+  mapScores: number[];
+  /**
+   * (best - second best) / best of the map scores: near 0, two maps look alike and the choice is
+   * uncertain.
+   */
+  mapMargin: number;
+  /** k recommended by each M2 training (the report's k is their median). */
+  kRuns: number[];
+  /** The maps M2 was trained on, in order; more than one when the first gave too few events. */
+  mapsTried: number[];
+  /** Plain-language warnings about how sure the recommendation is, empty when none. */
+  warnings: string[];
 }
 
 /** Request of GetEventLengthReport. */
@@ -796,6 +812,11 @@ function createBaseEventLengthReport(): EventLengthReport {
     recommendedAnnotationFrames: 0,
     normalCellMapIndex: 0,
     normalCellMapOverridden: false,
+    mapScores: [],
+    mapMargin: 0,
+    kRuns: [],
+    mapsTried: [],
+    warnings: [],
   };
 }
 
@@ -839,6 +860,33 @@ export const EventLengthReport: MessageFns<EventLengthReport> = {
     }
     if (message.normalCellMapOverridden !== false) {
       writer.uint32(104).bool(message.normalCellMapOverridden);
+    }
+    if (message.mapScores.length !== 0) {
+      writer.uint32(114).fork();
+      for (const v of message.mapScores) {
+        writer.double(v);
+      }
+      writer.join();
+    }
+    if (message.mapMargin !== 0) {
+      writer.uint32(121).double(message.mapMargin);
+    }
+    if (message.kRuns.length !== 0) {
+      writer.uint32(130).fork();
+      for (const v of message.kRuns) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.mapsTried.length !== 0) {
+      writer.uint32(138).fork();
+      for (const v of message.mapsTried) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.warnings) {
+      writer.uint32(146).string(v!);
     }
     return writer;
   },
@@ -960,6 +1008,76 @@ export const EventLengthReport: MessageFns<EventLengthReport> = {
             message.normalCellMapOverridden = reader.bool();
             continue;
           }
+          case 14: {
+            if (tag === 113) {
+              message.mapScores.push(reader.double());
+
+              continue;
+            }
+
+            if (tag === 114) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.mapScores.push(reader.double());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 15: {
+            if (tag !== 121) {
+              break;
+            }
+
+            message.mapMargin = reader.double();
+            continue;
+          }
+          case 16: {
+            if (tag === 128) {
+              message.kRuns.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 130) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.kRuns.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 17: {
+            if (tag === 136) {
+              message.mapsTried.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 138) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.mapsTried.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1013,6 +1131,29 @@ export const EventLengthReport: MessageFns<EventLengthReport> = {
         : isSet(object.normal_cell_map_overridden)
         ? globalThis.Boolean(object.normal_cell_map_overridden)
         : false,
+      mapScores: globalThis.Array.isArray(object?.mapScores)
+        ? object.mapScores.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.map_scores)
+        ? object.map_scores.map((e: any) => globalThis.Number(e))
+        : [],
+      mapMargin: isSet(object.mapMargin)
+        ? globalThis.Number(object.mapMargin)
+        : isSet(object.map_margin)
+        ? globalThis.Number(object.map_margin)
+        : 0,
+      kRuns: globalThis.Array.isArray(object?.kRuns)
+        ? object.kRuns.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.k_runs)
+        ? object.k_runs.map((e: any) => globalThis.Number(e))
+        : [],
+      mapsTried: globalThis.Array.isArray(object?.mapsTried)
+        ? object.mapsTried.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.maps_tried)
+        ? object.maps_tried.map((e: any) => globalThis.Number(e))
+        : [],
+      warnings: globalThis.Array.isArray(object?.warnings)
+        ? object.warnings.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1057,6 +1198,21 @@ export const EventLengthReport: MessageFns<EventLengthReport> = {
     if (message.normalCellMapOverridden !== false) {
       obj.normalCellMapOverridden = message.normalCellMapOverridden;
     }
+    if (message.mapScores?.length) {
+      obj.mapScores = message.mapScores.map((e) => floatToJson(e));
+    }
+    if (message.mapMargin !== 0) {
+      obj.mapMargin = floatToJson(message.mapMargin);
+    }
+    if (message.kRuns?.length) {
+      obj.kRuns = message.kRuns.map((e) => Math.round(e));
+    }
+    if (message.mapsTried?.length) {
+      obj.mapsTried = message.mapsTried.map((e) => Math.round(e));
+    }
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
     return obj;
   },
 
@@ -1080,6 +1236,11 @@ export const EventLengthReport: MessageFns<EventLengthReport> = {
     message.recommendedAnnotationFrames = object.recommendedAnnotationFrames ?? 0;
     message.normalCellMapIndex = object.normalCellMapIndex ?? 0;
     message.normalCellMapOverridden = object.normalCellMapOverridden ?? false;
+    message.mapScores = object.mapScores?.map((e) => e) || [];
+    message.mapMargin = object.mapMargin ?? 0;
+    message.kRuns = object.kRuns?.map((e) => e) || [];
+    message.mapsTried = object.mapsTried?.map((e) => e) || [];
+    message.warnings = object.warnings?.map((e) => e) || [];
     return message;
   },
 };

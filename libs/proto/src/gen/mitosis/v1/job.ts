@@ -239,6 +239,11 @@ export interface AnalysisJobResult {
   normalCellMapIndex: number;
   /** The recommended ConvLSTM sequence length k (full report: AnalysisService). */
   recommendedK: number;
+  /**
+   * How sure the recommendation is: an uncertain map choice, disagreeing M2 runs, a fallback to
+   * another map, few events (also in the report). Empty when there is nothing to say.
+   */
+  warnings: string[];
 }
 
 /** Outcome of a training job. */
@@ -636,7 +641,7 @@ export const StageProgress: MessageFns<StageProgress> = {
 };
 
 function createBaseAnalysisJobResult(): AnalysisJobResult {
-  return { normalCellMapIndex: 0, recommendedK: 0 };
+  return { normalCellMapIndex: 0, recommendedK: 0, warnings: [] };
 }
 
 export const AnalysisJobResult: MessageFns<AnalysisJobResult> = {
@@ -646,6 +651,9 @@ export const AnalysisJobResult: MessageFns<AnalysisJobResult> = {
     }
     if (message.recommendedK !== 0) {
       writer.uint32(16).uint32(message.recommendedK);
+    }
+    for (const v of message.warnings) {
+      writer.uint32(26).string(v!);
     }
     return writer;
   },
@@ -679,6 +687,14 @@ export const AnalysisJobResult: MessageFns<AnalysisJobResult> = {
             message.recommendedK = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -703,6 +719,7 @@ export const AnalysisJobResult: MessageFns<AnalysisJobResult> = {
         : isSet(object.recommended_k)
         ? globalThis.Number(object.recommended_k)
         : 0,
+      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
@@ -714,6 +731,9 @@ export const AnalysisJobResult: MessageFns<AnalysisJobResult> = {
     if (message.recommendedK !== 0) {
       obj.recommendedK = Math.round(message.recommendedK);
     }
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
     return obj;
   },
 
@@ -724,6 +744,7 @@ export const AnalysisJobResult: MessageFns<AnalysisJobResult> = {
     const message = createBaseAnalysisJobResult();
     message.normalCellMapIndex = object.normalCellMapIndex ?? 0;
     message.recommendedK = object.recommendedK ?? 0;
+    message.warnings = object.warnings?.map((e) => e) || [];
     return message;
   },
 };
