@@ -6,6 +6,7 @@ import { registerInfo } from './info';
 import { registerScore } from './score';
 import { registerSynth } from './synth';
 import { registerTrain } from './train';
+import { registerValidate } from './validate';
 
 /** A command module registers itself on the program; the list below is the whole CLI. */
 export type RegisterCommand = (program: Command) => void;
@@ -18,4 +19,5 @@ export const commands: readonly RegisterCommand[] = [
   registerDetect,
   registerDemo,
   registerSynth,
+  registerValidate,
 ];
