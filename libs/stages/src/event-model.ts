@@ -109,8 +109,7 @@ export interface EventModelTrainingOptions {
    * Fraction of the updates after which the learning rate decays linearly to 2% of
    * model.optimizer.learningRate at the last update (annealedRate; default 0.5, as M3; 1 =
    * constant, the paper's). At a constant rate, wherever the last noisy updates left M2 decided
-   * the event lengths: on one normal-cell map of the demo video (400 updates of 2 x 48 px crops)
-   * seeds 1-3 gave p75 8, 3 and 9; with the decay from half-way 7, 7 and 8 (seed 4: 5).
+   * the event lengths (figures in docs/method-choices.md).
    */
   readonly annealFrom?: number;
   readonly seed?: number;
@@ -185,11 +184,8 @@ export interface CellEventInferenceOptions {
   readonly directions?: 'both' | 'forward';
   /**
    * Frames per inference window (default 24; 0 = the whole sequence in one pass). M2 trains on
-   * short sequences (16 frames by default) and its ConvLSTM state drifts when run far longer: on
-   * CeTReS frames 1-110 a single pass left 1% of all voxels above 0.5 as blobs that persisted
-   * through the whole video beside cells and in empty background (p75 of the event lengths 38
-   * frames), where 24-frame windows of the same model and map gave 0.05% (p75 8; 32-frame
-   * windows: 0.1%, p75 11). So the sequence is read in windows overlapping by half, and each frame
+   * short sequences (16 frames by default) and its ConvLSTM state drifts into blobs that persist
+   * when run far longer (figures in docs/method-choices.md). So the sequence is read in windows overlapping by half, and each frame
    * takes its prediction from the earliest window holding it, which gives it between window/2 and
    * window-1 frames of history (all there is in the first window).
    */
@@ -198,10 +194,9 @@ export interface CellEventInferenceOptions {
    * How the two passes' e' meet at a voxel (directions 'both'): 'noisy-or' (default),
    * 1 - (1 - forward)(1 - backward), or 'max'. Each pass alone knows one end of an absence (when
    * the cell left, or when it came back) and its belief fades with the distance from that end, so
-   * in the middle of a longer event both passes are unsure (0.3-0.45 each on our synthetic videos)
-   * although together they bracket it; read as two pieces of evidence, noisy-or keeps that middle
-   * above 0.5 where max split the event in two. Measured: synthetic p75 6 against simulated 8
-   * (max: 5); CeTReS frames 1-110 p75 7.25 (max: 8; the paper's Table I: 8).
+   * in the middle of a longer event both passes are unsure although together they bracket it;
+   * read as two pieces of evidence, noisy-or keeps that middle above 0.5 where max splits the
+   * event in two (figures in docs/method-choices.md).
    */
   readonly combine?: 'noisy-or' | 'max';
   readonly onProgress?: ProgressSink;

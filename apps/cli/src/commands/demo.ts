@@ -73,16 +73,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     m1Iterations: options.m1Iterations,
     m2Iterations: options.m2Iterations,
     crop: '64',
-    // The demo's cells are ~6 px across at factor 2: one erosion cut their interiors into specks
-    // that flickered in and out of y (73% of its trajectories lasted 1-2 frames, and M2 learnt to
-    // doubt every disappearance); no erosion and specks under 4 px dropped: median 10 frames.
+    // The demo's cells are small at factor 2: one erosion cuts their interiors into specks that
+    // flicker in and out of y, and M2 learns to doubt every disappearance (docs/method-choices.md).
     erosions: '0',
     minArea: '4',
     minFrames: '0',
     // M2 within the demo's time budget: 400 updates on 2 crops of 48 px, its rare event voxels
     // weighted 5 (e' corrected for the weight), and no loss within 8 px of a crop's edge, where
-    // cells that merely leave the crop would otherwise be learnt as events. Without the margin,
-    // seeds 1-3 gave k 2-4 (p75 of the simulation 8); with it, k 8 on seed 1 and 5 on seed 2.
+    // cells that merely leave the crop would otherwise be learnt as events (docs/method-choices.md).
     m2Crop: '48',
     m2Batch: '2',
     m2PositiveWeight: '5',
