@@ -10,7 +10,7 @@ import { simdKernels } from './simd/simd-kernels';
  * The element-wise part of the ConvLSTM step's backward pass (nets/conv-lstm.ts), one pass over
  * the heap instead of ~25 tfjs kernels (splits, products, squares, differences, a concat), each
  * a full read and write of [b, h, w, hidden] or [b, h, w, 4 hidden] floats plus the engine's
- * per-kernel overhead: about 8 ms per step at 128x128 with 16 hidden, 16 steps per M3 update.
+ * per-kernel overhead, paid 16 steps per M3 update.
  *
  * Inputs: dy = [dh; dc_in] packed on the batch axis ([2b, h, w, H], the gradient of the packed
  * state hc), and the forward's saved c (previous cell state), activated gates i, f, o, g and
@@ -22,11 +22,9 @@ import { simdKernels } from './simd/simd-kernels';
  * Outputs: dz [b, h, w, 4H] (gate order i, f, o, g, as the gate convolution's output channels),
  * dc_prev [b, h, w, H] and db [4H], the gate bias gradient: dz summed over b, h, w in float64 as
  * it is written, which in profiles cost less than a second pass over dz (a separate Sum through
- * XNNPACK, which packed each fresh dz as a product's weights, took 16 ms per step at 128x128 on
- * the shared AMD EPYC, 14% of an M3 training step). Products are formed in float64 and stored as
+ * XNNPACK packed each fresh dz as a product's weights). Products are formed in float64 and stored as
  * float32. Where hidden % 4 == 0 the SIMD module's cell_backward (simd/wat.ts) does the same in
- * float32 lanes, with the bias sums still in float64: 0.5 ms a call at 128x128 with 16 hidden
- * against 3.5-4.6 for the loop (56 -> 13 ms of an M3 training step in --profile).
+ * float32 lanes, with the bias sums still in float64 (timings in docs/history.md).
  */
 export const ConvLstmCellGrad = 'MitosisConvLstmCellGrad';
 

@@ -15,17 +15,16 @@ import { simdKernels } from './simd/simd-kernels';
  *   c' = f c + i g                              h' = o tanh(c')
  * as the packed next state [h'; c'] plus, unless the attribute keepGates is false (inference),
  * the activated gates i, f, o, g and tanh(c') the backward pass keeps (conv-lstm-cell-grad.ts). Through tfjs ops this was a split of z, three
- * sigmoids, two tanh, three products, a sum and a concat per step, ~6.5 ms of every M3 step at
- * 128x128 (half of M3's inference).
+ * sigmoids, two tanh, three products, a sum and a concat per step, half of M3's inference
+ * (figures in docs/history.md).
  *
  * Where hidden % 4 == 0 (the paper's 16) it is the SIMD module's cell_forward (simd/wat.ts): the
- * gates, c' and h' in two passes over the heap, 1.6 ms a call at 128x128 with 16 hidden against
- * 5.8 for the loops below (shared AMD EPYC; 38 against 92 ms of M3's inference in --profile).
+ * gates, c' and h' in two passes over the heap, several times faster than the loops below.
  *
  * Otherwise the transcendental part stays in XNNPACK: one vectorised Sigmoid over all of z and
  * one over c'. tanh comes from the sigmoid of the same argument by tanh(x) = (2s - 1) / (2s^2 - 2s + 1),
  * s = sig(x), exact algebra (e^-x = (1 - s)/s) evaluated in float64 on the float32 s: the error
- * is that of s, ~1e-7 absolute. (JS's Math.exp costs ~11 ns an element here, the formula ~1.6.)
+ * is that of s, ~1e-7 absolute. (JS's Math.exp costs several times the formula.)
  */
 export const ConvLstmCell = 'MitosisConvLstmCell';
 
