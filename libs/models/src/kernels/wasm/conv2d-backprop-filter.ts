@@ -16,38 +16,26 @@ import type { WasmKernelScope } from './kernel-scope';
  * Where the output channels are a multiple of 4 (most layers of M1, M2 and M3; not the 1-map
  * read-outs) and the SIMD module links, it is the module's filter_grad (simd/wat.ts): x and dy
  * read where they lie, 2 input channels x 16 output channels accumulated in registers along each
- * output row, no im2col and no packing. tools/bench/kernels.ts, shared 2-core AMD EPYC, best of
- * 4, ms per call, filter_grad (one thread) | the im2col path below (XNNPACK on 2 threads):
- *   B1 128x128  1->16 5x5:   0.5 |   1.7           B1 259x344  1->16 5x5:   2.5 |   7.6
- *   B1 128x128 16->16 5x5:   5.2 |   8.2           B1 259x344 16->16 5x5:  26   |  33
- *   B4 128x128 16->16 3x3:   7.2 |  14.8           B2 259x344 17->64 3x3: 113   | 143
- *   B8 128x128 17->64 3x3:  79   | 134             B2 259x344 32->16 3x3:  41   |  75
- *   B8 128x128 32->64 3x3: 141   | 147
- * i.e. 28-43 GFLOP/s against 8-35, and its sums of row sums round less (max |diff| / max |dW|
- * against cpu 5.5e-7 on a 259x344 frame, 1.6e-6 by the product). On the threaded backend the
- * SIMD module's helper thread (simd/simd-helper.ts) takes half the input channels (4 or more):
- * in --profile runs at 128x128 this kernel went from 174 to 101 ms of M1's training step and
- * from 191 to 134 ms of M3's.
+ * output row, no im2col and no packing: faster than the im2col path below at every layer timed,
+ * and its sums of row sums round less (timings in docs/history.md). On the threaded backend the
+ * SIMD module's helper thread (simd/simd-helper.ts) takes half the input channels (4 or more).
  *
  * Otherwise: im2col + one XNNPACK matrix product per band of output pixels:
  *   colsT[(kh,kw,ci), p] (built by row copies from a channel-major padded x) times dy[p, co].
  * The backend's BatchMatMul only reaches XNNPACK for untransposed operands, and its Transpose
  * and Slice are unblocked / copy their whole input, so the layout work is done here by row
  * copies over the heap and one blocked transpose of x. The rows of one tap and image go in one
- * copyHeapRows (the SIMD module's row copy; a `copyWithin` per row where it is off): M1's training
- * step at 128x128 spent 189-205 ms in this kernel against 255-304 with `copyWithin` (two
- * --profile runs each, shared AMD EPYC, 2 threads, before filter_grad). Bands of ~8k pixels
- * keep the product near the XNNPACK peak (a 131k-long inner dimension drops it from ~30 to ~19
- * GFLOP/s) and bound the im2col buffer whatever the image size. Most of its gap to the forward
- * convolution is XNNPACK packing each band's dy (~3 ns/element) before the product; a forward
+ * copyHeapRows (the SIMD module's row copy; a `copyWithin` per row where it is off). Bands of ~8k
+ * pixels keep the product near the XNNPACK peak (a much longer inner dimension slows it) and
+ * bound the im2col buffer whatever the image size. Most of its gap to the forward
+ * convolution is XNNPACK packing each band's dy before the product; a forward
  * Conv2D over transposed tensors (x as [ci,h,w,b] images, dy as the [h,w,b,co] filter) was
  * slower still, XNNPACK then running an inner loop of only `batch` channels per filter tap.
  */
 
 /**
  * Output pixels per matrix product: the inner length at which XNNPACK's product ran best here for
- * 25 to 400 taps (product alone: 288 taps x 64 ~30 GFLOP/s at 2k-8k, ~19 at 131k; 25 x 16: 15 at
- * 2k, 28 at 8k). Packing dy costs the same per element at any band length.
+ * 25 to 400 taps (docs/history.md). Packing dy costs the same per element at any band length.
  */
 export const bandPixels = 8192;
 

@@ -47,9 +47,8 @@ export function copyRun(heap: HeapArray, dst: number, src: number, count: number
 
 /**
  * Float32 runs shorter than this are copied by `copyRowsF32`'s loop rather than a `copyWithin`
- * each (below `shortRun` every dtype loops). Joining a 1-channel frame to 16 hidden channels at
- * 128x128 (every ConvLSTM step's input): 0.55-0.59 ms by the loop against 0.75-1.16 ms by a
- * `copyWithin` per pixel (plain node on the shared AMD EPYC).
+ * each (below `shortRun` every dtype loops): for short runs, such as a 1-channel frame joined to
+ * 16 hidden channels, the loop beats a `copyWithin` per pixel (docs/history.md).
  */
 const float32LoopBelow = 32;
 
@@ -67,8 +66,8 @@ function copyRows(heap: HeapArray, dst: number, dstStride: number, src: number, 
 
 /**
  * `copyRows` on a backend's heap, element indices as `elementOffset` gives them: 4-byte elements
- * go through the SIMD module's copy_rows32 where it links (16 bytes a move: 0.15-0.17 ns a float
- * at runs of 128-8192 on the shared AMD EPYC, against 0.15-0.49 for `copyWithin` per row), the
+ * go through the SIMD module's copy_rows32 where it links (16 bytes a move, never slower than a
+ * `copyWithin` per row; docs/history.md), the
  * rest (bool, or the module off) through `copyRows`.
  */
 export function copyHeapRows(

@@ -8,7 +8,7 @@ import { copyBox, elementOffset, heapOf, isHeapDtype } from './heap-copy';
  * Slice in place in the wasm heap. The built-in kernel first copies its whole input out of the
  * heap (`readSync`), so cutting the four gates out of a ConvLSTM pre-activation cost four full
  * copies plus a JS `subarray` per pixel: SplitV was the largest single kernel of an M3-like
- * training step (2.0 s of 7.9 s, per-kernel timing of 4x8 frames of 96x96). Strings keep the
+ * training step (docs/history.md). Strings keep the
  * built-in kernel.
  */
 const builtin = getKernel(Slice, 'wasm');

@@ -10,8 +10,8 @@ import { sliceInHeap } from './slice';
  * tf.split without the built-in kernel's whole-input copy per output (see slice.ts). The
  * ConvLSTM cuts its gate pre-activations [.., 4h] into i, f, o, g at every step: equal parts with
  * short runs (h = 16 floats) go through one C++ Transpose [rows, parts, run] -> [parts, rows, run]
- * after which each output is one block (split of [4,96,96,64] in 4: 11 ms by runs of 16, ~2 ms
- * this way; built-in ~50 ms). Other splits are copied box by box in the heap.
+ * after which each output is one block, several times faster (docs/history.md). Other splits
+ * are copied box by box in the heap.
  */
 const builtin = getKernel(SplitV, 'wasm');
 
