@@ -145,10 +145,10 @@ async function findEmbeddedAnalysis(): Promise<{ params: Omit<AnalysisJobParams,
   await storePreprocessedVideo(store, 'video', preprocessVideo(raw, { factor: FACTOR }), sourceFile);
   for (const seed of [1, 2, 3]) {
     for (const map of [5, 1, 0, 2, 3, 4]) {
-      const params = { seed, m1Iterations: 3, m2Iterations: 1, normalCellMapOverride: map, crop: 32, sequenceLength: 8, downscaleFactor: FACTOR };
+      const params = { seed, m1Iterations: 3, m2Iterations: 20, normalCellMapOverride: map, crop: 32, sequenceLength: 8, downscaleFactor: FACTOR };
       await runNormalCellMapStage(store, { videoKey: 'video', prefix: 'analysis' }, { training: { iterations: 3, crop: 32, seed }, normalMap: map });
       try {
-        const { stats } = await runEventLengthStage(store, { videoKey: 'video', prefix: 'analysis' }, { training: { iterations: 1, crop: 32, seed, sequenceLength: 8 } });
+        const { stats } = await runEventLengthStage(store, { videoKey: 'video', prefix: 'analysis' }, { training: { iterations: 20, crop: 32, seed, sequenceLength: 8 } });
         return { params, stats, store };
       } catch (error: unknown) {
         if ((error as { kind?: string }).kind !== 'INVALID_ARGUMENT') throw error;
@@ -217,7 +217,7 @@ describe('the stage workers on NATS JetStream and S3', () => {
     expect(Buffer.from(probability.data.buffer).equals(Buffer.from(reference.probability.data.buffer))).toBe(true);
 
     expect(await streamCounts(names)).toEqual({ work: 0, dead: 0 });
-  });
+  }, 300_000);
 
   it('runs every job once with two replicas of m2 and of m3, even when training outlasts the ack wait', async () => {
     const { config, store, names, jobs } = await setUp({ MITOSIS_ACK_WAIT_MS: '1000' });
@@ -237,7 +237,7 @@ describe('the stage workers on NATS JetStream and S3', () => {
     for (const [i, id] of trainings.entries()) {
       await startJob(deps, { id, kind: 'training', ingest: true, params: { videoId: 'v1', annotationSetId: 's1', modelId: `model-${id}`, ...TRAINING, iterations: 40, seed: i } });
     }
-    const done = await Promise.all([...analyses, ...trainings].map((id) => finalJob(jobs, id, 90_000)));
+    const done = await Promise.all([...analyses, ...trainings].map((id) => finalJob(jobs, id, 400_000)));
     expect(done.map((j) => [j.id, j.state, j.error?.message])).toEqual([...analyses, ...trainings].map((id) => [id, 'SUCCEEDED', undefined]));
     const detections = ['d1', 'd2'];
     for (const [i, id] of detections.entries()) await startJob(deps, { id, kind: 'detection', params: { videoId: 'v1', modelId: `model-${trainings[i]}` } });
@@ -262,7 +262,7 @@ describe('the stage workers on NATS JetStream and S3', () => {
     expect((await store.list('analyses/')).filter((key) => key.endsWith('stats.json'))).toHaveLength(3);
     expect((await store.list('models/')).filter((key) => key.endsWith('training.json'))).toEqual(['models/model-t1/training.json', 'models/model-t2/training.json']);
     expect(await streamCounts(names)).toEqual({ work: 0, dead: 0 });
-  });
+  }, 600_000);
 
   it('fails a job whose upload is corrupt at ingest: INVALID_ARGUMENT, a reason naming the problem, no retry, a dead letter', async () => {
     const { config, store, names, jobs } = await setUp();

@@ -50,17 +50,24 @@ export interface NormalCellMapChoice {
   readonly margin: number;
   readonly confident: boolean;
   /** How y_t was made from the chosen map, and why. */
-  readonly cleaning: Required<NormalCellMapCleaning> & { readonly chosenBy: 'given' | 'scoring' };
+  readonly cleaning: Required<NormalCellMapCleaning> & { readonly chosenBy: 'given' | 'paper' | 'scoring' };
   readonly warnings: readonly string[];
 }
 
-function cleaningFor(score: FeatureMapScore | undefined, options: NormalCellMapStageOptions): NormalCellMapChoice['cleaning'] {
+/** The paper's cleaning of y_t (III.C: one erosion, nothing dropped): tried first when none is given. */
+const PAPER_CLEANING = { erosions: 1, minArea: 0 } as const;
+
+/**
+ * y_t's cleaning: the user's, else the paper's. The scoring's own cleaning (no erosion for cells
+ * one erosion would cut to specks) is M2's fallback for the same map (see runEventLengthStage).
+ */
+function cleaningFor(options: NormalCellMapStageOptions): NormalCellMapChoice['cleaning'] {
   const given = options.erosions !== undefined || options.minArea !== undefined;
   return {
-    erosions: options.erosions ?? score?.cleaning.erosions ?? 1,
-    minArea: options.minArea ?? score?.cleaning.minArea ?? 0,
+    erosions: options.erosions ?? PAPER_CLEANING.erosions,
+    minArea: options.minArea ?? PAPER_CLEANING.minArea,
     minFrames: options.minFrames ?? 0,
-    chosenBy: given ? 'given' : 'scoring',
+    chosenBy: given ? 'given' : 'paper',
   };
 }
 
@@ -84,7 +91,7 @@ export async function runNormalCellMapStage(
     await writeArray(store, keys.featureMaps, { data: winner.data, shape }, { dimensionNames: ['t', 'y', 'x'], attributes: { scores } });
     const chosen = chooseNormalCellMap(scores, options.normalMap);
     const ranking = rankFeatureMaps(scores);
-    const cleaning = cleaningFor(scores[chosen], options);
+    const cleaning = cleaningFor(options);
     const warnings: string[] = [];
     if (options.normalMap === undefined && !ranking.confident) {
       const second = ranking.order[1] ?? chosen;
@@ -148,6 +155,8 @@ export interface M2Run {
 /** One normal-cell map M2 was tried on. */
 export interface MapAttempt {
   readonly map: number;
+  /** The cleaning of y_t tried with it. */
+  readonly cleaning: { readonly erosions: number; readonly minArea: number };
   readonly runs: readonly M2Run[];
   /** Why the map was not used, when it was not. */
   readonly rejected?: string;
@@ -214,10 +223,10 @@ export async function runEventLengthStage(
   const seed = options.training?.seed ?? 1;
   const reuse = options.reuseStoredModel === true && (await store.exists(`${keys.m2}/model.json`));
 
-  const candidates = choice.automatic && !reuse ? [choice.chosen, ...(choice.order ?? []).filter((m) => m !== choice.chosen && (choice.scores[m]?.score ?? 0) > 0)].slice(0, Math.max(1, maxMaps)) : [choice.chosen];
+  const candidates = reuse ? [{ map: choice.chosen, cleaning: choice.cleaning }] : candidatesOf(choice, Math.max(1, maxMaps));
   const attempts: MapAttempt[] = [];
-  for (const map of candidates) {
-    const normalCellMap = map === choice.chosen ? chosenMap : await rebuildNormalCellMap(store, keys.featureMaps, map, choice);
+  for (const [index, { map, cleaning }] of candidates.entries()) {
+    const normalCellMap = index === 0 ? chosenMap : await rebuildNormalCellMap(store, keys.featureMaps, map, { ...choice.cleaning, ...cleaning });
     const measured: { run: M2Run; model: M2Model; probability: Volume<Float32Array>; events: MeasuredEvents; recommendation?: Recommendation }[] = [];
     try {
       for (let r = 0; r < (reuse ? 1 : runs); r++) {
@@ -238,12 +247,12 @@ export async function runEventLengthStage(
         if (r === 0 && !recommendation) break;
       }
       const usable = measured.filter((m) => m.recommendation);
-      const attempt: MapAttempt = { map, runs: measured.map((m) => m.run) };
+      const attempt: MapAttempt = { map, cleaning: { erosions: cleaning.erosions, minArea: cleaning.minArea }, runs: measured.map((m) => m.run) };
       if (usable.length * 2 <= measured.length && !(usable.length === 1 && measured.length === 1)) {
         // Kept so that the lengths can be re-measured with other options (reuseStoredModel); a
         // later map that gives events overwrites it.
         const firstRun = measured[0];
-        if (!reuse && map === choice.chosen && firstRun) await saveModel(store, keys.m2, firstRun.model);
+        if (!reuse && index === 0 && firstRun) await saveModel(store, keys.m2, firstRun.model);
         const most = Math.max(0, ...measured.map((m) => m.run.events));
         attempts.push({ ...attempt, rejected: `${most === 0 ? 'no' : `at most ${most}`} cell events predicted (fewer than ${minEvents})` });
         continue;
@@ -253,11 +262,12 @@ export async function runEventLengthStage(
       if (!reuse) await saveModel(store, keys.m2, median.model);
       await writeArray(store, keys.eventProbability, { data: median.probability.data, shape }, { dimensionNames: ['t', 'y', 'x'] });
       const ks = usable.map((m) => m.run.k ?? 0);
-      const stats = analysisStats(median.events, median.recommendation ?? recommendSequenceLength(median.events.statistics), choice, map, attempts, ks, gridOf(meta, input.range));
-      if (map !== choice.chosen) {
-        // The map that gave events becomes y_t of this analysis, for M3's users and the figures.
+      const used = { ...choice, chosen: map, cleaning: { ...choice.cleaning, ...cleaning } };
+      const stats = analysisStats(median.events, median.recommendation ?? recommendSequenceLength(median.events.statistics), choice, used, attempts, ks, gridOf(meta, input.range));
+      if (index > 0) {
+        // The map and cleaning that gave events become y_t of this analysis, for M3's users and the figures.
         await writeArray(store, keys.normalCellMap, { data: normalCellMap.data, shape }, { dimensionNames: ['t', 'y', 'x'] });
-        await putJson(store, keys.mapChoice, { ...choice, chosen: map, warnings: stats.warnings });
+        await putJson(store, keys.mapChoice, { ...used, warnings: stats.warnings });
       }
       await putJson(store, keys.stats, stats);
       return { stats };
@@ -265,7 +275,7 @@ export async function runEventLengthStage(
       for (const m of measured) m.model.dispose();
     }
   }
-  const tried = attempts.map((a) => `map ${a.map}: ${a.rejected ?? 'no usable run'}`).join('; ');
+  const tried = attempts.map((a) => `map ${a.map} with ${a.cleaning.erosions} erosion(s): ${a.rejected ?? 'no usable run'}`).join('; ');
   throw new InvalidInputError(
     `no cell events were predicted, so no sequence length can be recommended (${tried}). ` +
       (choice.automatic
@@ -282,11 +292,27 @@ function medianRun<T extends { run: M2Run }>(runs: readonly T[]): T {
   return median;
 }
 
-async function rebuildNormalCellMap(store: BlobStore, featureMapsKey: string, map: number, choice: NormalCellMapChoice): Promise<Volume<Uint8Array>> {
+/**
+ * What M2 tries, in order: the chosen map as M1's stage cleaned it; when the cleaning was not
+ * given, the same map with the scoring's cleaning if it differs (no erosion, for cells one
+ * erosion cuts to specks); when the map was not given, the next maps by score (paper cleaning).
+ */
+function candidatesOf(choice: NormalCellMapChoice, most: number): { map: number; cleaning: NormalCellMapCleaning & { erosions: number; minArea: number } }[] {
+  const list = [{ map: choice.chosen, cleaning: { erosions: choice.cleaning.erosions, minArea: choice.cleaning.minArea } }];
+  const scored = choice.scores[choice.chosen]?.cleaning;
+  if (choice.cleaning.chosenBy !== 'given' && scored && (scored.erosions !== choice.cleaning.erosions || scored.minArea !== choice.cleaning.minArea)) {
+    list.push({ map: choice.chosen, cleaning: { ...scored } });
+  }
+  if (choice.automatic) {
+    for (const m of choice.order ?? []) if (m !== choice.chosen && (choice.scores[m]?.score ?? 0) > 0) list.push({ map: m, cleaning: { erosions: choice.cleaning.erosions, minArea: choice.cleaning.minArea } });
+  }
+  return list.slice(0, most);
+}
+
+async function rebuildNormalCellMap(store: BlobStore, featureMapsKey: string, map: number, cleaning: NormalCellMapCleaning): Promise<Volume<Uint8Array>> {
   const stored = await readArray(store, featureMapsKey);
   const [frames = 0, height = 0, width = 0] = stored.shape;
   const winner: Volume<Uint8Array> = { data: stored.data as Uint8Array, frames, height, width };
-  const cleaning = choice.cleaning.chosenBy === 'given' ? choice.cleaning : { ...choice.cleaning, ...(choice.scores[map]?.cleaning ?? {}) };
   return normalCellMapFrom(winner, map, cleaning);
 }
 
@@ -294,15 +320,20 @@ function analysisStats(
   measured: MeasuredEvents,
   recommendation: Recommendation,
   choice: NormalCellMapChoice,
-  map: number,
+  used: Pick<NormalCellMapChoice, 'chosen' | 'cleaning'>,
   attempts: readonly MapAttempt[],
   ks: readonly number[],
   grid: ReturnType<typeof gridOf>,
 ): AnalysisStats {
+  const map = used.chosen;
   const spread = describeLengths(ks);
   const warnings = [...(choice.warnings ?? [])];
   if (map !== choice.chosen) {
     warnings.push(`map ${choice.chosen} (the best score) gave too few cell events; map ${map}, the next by score, was used instead`);
+  } else if (used.cleaning.erosions !== choice.cleaning.erosions || used.cleaning.minArea !== choice.cleaning.minArea) {
+    warnings.push(
+      `y_t with ${choice.cleaning.erosions} erosion(s) gave too few cell events; ${used.cleaning.erosions} erosion(s) and specks under ${used.cleaning.minArea} px dropped were used (cells a few pixels across)`,
+    );
   }
   if (spread.max - spread.min > 2) {
     warnings.push(`the M2 runs disagree on k (${ks.join(', ')}): the median is used; more frames or --m2-iterations steady it`);
@@ -323,7 +354,7 @@ function analysisStats(
       order: choice.order ?? [],
       margin: choice.margin ?? 0,
       confident: choice.confident ?? true,
-      cleaning: choice.cleaning,
+      cleaning: used.cleaning,
       scores: choice.scores.map((s) => ({ index: s.index, score: s.score })),
     },
     mapsTried: attempts,

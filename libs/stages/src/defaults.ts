@@ -24,9 +24,9 @@ export const METHOD_DEFAULTS = {
   },
   /** Cleaning of the binarised normal-cell map before M2 learns on it. */
   cleaning: {
-    /** Erosions (paper III.C: 1): 'auto' takes 0 or 1, whichever keeps more persistent cells of the chosen map. */
+    /** Erosions (paper III.C: 1): 'auto' is the paper's 1, and none when y_t so made gives M2 too few events. */
     erosions: 'auto' as 'auto' | number,
-    /** Components under this many pixels dropped (the paper keeps all): 'auto' drops specks under 3 px. */
+    /** Components under this many pixels dropped: 'auto' keeps all (paper), and drops specks under 3 px without erosion. */
     minArea: 'auto' as 'auto' | number,
     /** Trajectories present in fewer frames dropped; 0 keeps all, as the paper. */
     minFrames: 0,

@@ -43,16 +43,16 @@ export interface AnalysisOptions {
     | number
     | undefined;
   /**
-   * Erosions of the binarised normal-cell map y_t before M2 learns on it; absent means auto: 0 or
-   * 1, whichever keeps more persistent cells of the chosen map (the paper's is 1, III.C). 0 keeps
-   * the map as thresholded.
+   * Erosions of the binarised normal-cell map y_t before M2 learns on it; absent means auto: the
+   * paper's 1 (III.C), then none (specks under 3 px dropped) when that gives M2 too few events. 0
+   * keeps the map as thresholded.
    */
   erosions?:
     | number
     | undefined;
   /**
    * Normal-cell map components smaller than this many (downscaled) pixels are dropped; absent
-   * means auto: specks under 3 px dropped; 0 keeps all, as the paper.
+   * means auto: none with the paper's erosion, specks under 3 px without it; 0 keeps all.
    */
   minArea?:
     | number
