@@ -28,7 +28,7 @@ export interface DetectorTrainingOptions {
   /**
    * Fraction of the updates after which the learning rate decays (annealedRate; default 0.5; 1 =
    * constant, the paper's). At a constant rate M3's output scale swung from one checkpoint to the
-   * next (peak test probabilities 0.58, then 0.30 300 updates later).
+   * next (docs/method-choices.md).
    */
   readonly annealFrom?: number;
   readonly seed?: number;

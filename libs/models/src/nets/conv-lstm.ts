@@ -58,7 +58,7 @@ export interface ConvLstmStepOptions {
    * Whether the input x needs its gradient. False where x is data (M3 reads frames): the
    * backward pass then convolves dz back onto the hidden channels only (a 4H -> H transposed
    * convolution instead of 4H -> in + H, which for M3's one input channel also keeps the output
-   * channels a multiple of XNNPACK's tile of 8: ~30% faster per step) and returns zeros for x.
+   * channels a multiple of XNNPACK's tile of 8, which is faster) and returns zeros for x.
    * Default true.
    */
   inputGradient?: boolean;
@@ -70,8 +70,8 @@ export interface ConvLstmStepOptions {
  * packs and unpacks by contiguous copies). Under autodiff every intermediate of every step
  * (concat, gates, activations, products: ~290 channels per pixel per step) stays alive until the
  * backward pass ends; this keeps [x, h], the four activated gates, c and tanh(c'), about 113 + in.
- * Measured on wasm for M3, k = 8: 200x200 peaks at 1.3 GB RSS instead of 2.0 GB, and whole
- * downscaled frames (259x344), which overflowed the 4 GiB heap, train in 2.9 GB.
+ * So whole downscaled frames, which overflowed the 4 GiB wasm heap under autodiff, train
+ * (figures in docs/history.md).
  * The element-wise parts of the forward and backward passes are one kernel each on wasm
  * (kernels/wasm/conv-lstm-cell.ts, conv-lstm-cell-grad.ts).
  * Equal to `convLstmStep` in value and gradients (conv-lstm.spec.ts).

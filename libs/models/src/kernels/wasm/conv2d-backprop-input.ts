@@ -9,11 +9,8 @@ import { withWasmScope } from './kernel-scope';
 /**
  * dx of a stride-1 NHWC convolution as one forward XNNPACK Conv2D of dy with the filter rotated
  * by 180 degrees and its channel axes swapped ([kh,kw,co,ci]), padded by (kernel - 1 - pad) on
- * each side. The built-in wasm kernel is a scalar C++ loop (~2.4 GFLOP/s). Measured with
- * tools/bench/kernels.ts (shared 2-core AMD EPYC, wasm SIMD, 1 thread, best of 4), ms per call,
- * ours | built-in:
- *   B1 128x128 16<-16 5x5:   8.3 |   89      B1 259x344 16<-16 5x5:  44 |  485
- *   B8 128x128 17<-64 3x3: 122   | 1058      B2 259x344 17<-64 3x3: 165 | 1447
+ * each side. The built-in wasm kernel is a scalar C++ loop, about ten times slower (timings in
+ * docs/history.md).
  *   B8 128x128 32<-64 3x3: 163   | 1999      B1 259x344  1<-16 5x5:  24 |   30
  * Strides above 1, or explicit padding wider than the kernel, go to the built-in kernel.
  */

@@ -99,8 +99,7 @@ interface Stream {
  * Statements setting each stream's target to its activation of its argument (read once). The
  * streams are independent and advance step by step together: one exp is a chain of ~25
  * dependent operations, and a single chain per loop iteration left the core waiting on latency
- * (3 ns an element for exp alone, against ~0.7 for XNNPACK's sigmoid); four interleaved took
- * exp to 0.95, the sigmoid to 1.2 and tanh to 1.6 ns an element. The formulas are in the
+ * (timings in docs/history.md); four chains interleaved keep it busy. The formulas are in the
  * header; n = round(x log2 e) comes from adding the rounding bias, not from nearest + trunc.
  */
 function activate(streams: readonly Stream[]): string[] {
@@ -174,7 +173,7 @@ ${body([...lane, '(local.set $j (i32.add (local.get $j) (i32.const 16)))', '(loc
  * Two passes: the first gives the four gates of a vector of cells as four interleaved streams
  * and writes c' (and o into h); the second takes tanh(c') four vectors at a time and makes
  * h' = o tanh(c'). Done in one pass, tanh(c') was a lone chain after the gates and cost as much
- * as they did (2.3 ms a call at 128x128 with 16 hidden, against 1.6 for the two passes).
+ * as they did (docs/history.md).
  */
 function cellForward(): string {
   /** Pass 2 over `streams` vectors from byte $e: h = o tanh(c'), tanh(c') kept if asked. */
