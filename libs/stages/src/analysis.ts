@@ -16,7 +16,7 @@ import type { NormalCellTrainingOptions } from './normal-cell-model';
 import { extractFeatureMaps, trainNormalCellModel } from './normal-cell-model';
 import { METHOD_DEFAULTS } from './defaults';
 import { analysisKeys, getJson, gridOf, loadStoredFrames, putJson, readVideoMeta } from './pipeline';
-import type { Recommendation } from './recommendation';
+import type { EventLengthStatistics, Recommendation } from './recommendation';
 import { recommendSequenceLength } from './recommendation';
 
 /**
@@ -163,15 +163,7 @@ export interface MapAttempt {
 }
 
 /** The content of stats.json: Table I of the paper plus the recommendation and how sure it is. */
-export interface AnalysisStats {
-  readonly count: number;
-  readonly mean: number;
-  readonly std: number;
-  readonly min: number;
-  readonly max: number;
-  readonly p50: number;
-  readonly p75: number;
-  readonly histogram: readonly { length: number; count: number }[];
+export interface AnalysisStats extends EventLengthStatistics {
   readonly recommendedK: number;
   readonly recommendedAnnotationFrames: number;
   readonly annotationFramesRange: readonly [number, number];

@@ -491,13 +491,7 @@ export function simulateCells(o: ResolvedSynthOptions, root: Rng): Simulation {
           }
           const ux = dx / dist;
           const uy = dy / dist;
-          const push = 0.5 * overlap;
-          const shareA = a.program ? 0 : b.program ? 1 : 0.5;
-          const shareB = b.program ? 0 : a.program ? 1 : 0.5;
-          a.x -= ux * push * shareA;
-          a.y -= uy * push * shareA;
-          b.x += ux * push * shareB;
-          b.y += uy * push * shareB;
+          separate(a, b, ux, uy, 0.5 * overlap);
         }
       }
 
@@ -677,12 +671,7 @@ function crowd(cells: Cell[], inhibition: number, W: number, H: number): void {
               }
             }
             if (overlap <= 0) continue;
-            const shareA = a.program ? 0 : b.program ? 1 : 0.5;
-            const shareB = b.program ? 0 : a.program ? 1 : 0.5;
-            a.x -= ux * overlap * shareA;
-            a.y -= uy * overlap * shareA;
-            b.x += ux * overlap * shareB;
-            b.y += uy * overlap * shareB;
+            separate(a, b, ux, uy, overlap);
           }
         }
       }
@@ -695,4 +684,14 @@ function crowd(cells: Cell[], inhibition: number, W: number, H: number): void {
     c.x = min(W - m, max(m, c.x));
     c.y = min(H - m, max(m, c.y));
   }
+}
+
+/** Moves two overlapping cells apart by `amount` along (ux, uy); a cell in an event programme stays put and the other moves for both. */
+function separate(a: { x: number; y: number; program?: unknown }, b: { x: number; y: number; program?: unknown }, ux: number, uy: number, amount: number): void {
+  const shareA = a.program ? 0 : b.program ? 1 : 0.5;
+  const shareB = b.program ? 0 : a.program ? 1 : 0.5;
+  a.x -= ux * amount * shareA;
+  a.y -= uy * amount * shareA;
+  b.x += ux * amount * shareB;
+  b.y += uy * amount * shareB;
 }
