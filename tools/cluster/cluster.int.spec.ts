@@ -58,7 +58,7 @@ const ALL: FrameRange = { first: 1, last: VIDEO.frames };
 const FACTOR = 2;
 /** Long enough (a few seconds in a stage thread) to kill the m1 replica in the middle of it. */
 const M1_ITERATIONS = 100;
-const M2_ITERATIONS = 1;
+const M2_ITERATIONS = 20;
 const CROP = 32;
 const SEQUENCE_LENGTH = 8;
 const TRAINING = { frames: { first: 1, last: 16 }, k: 4, iterations: 3, seed: 5, batch: 1, positiveWeight: 100 };
@@ -272,7 +272,7 @@ beforeAll(async () => {
   say(`embedded analysis: seed ${embedded.seed}, normal-cell map ${embedded.map}, ${embedded.stats.count} events, recommended k ${embedded.stats.recommendedK}`);
   clients = connectClients(cluster?.grpcAddress ?? '');
   remote = await createStore(parseStoreUrl(cluster?.store ?? ''));
-}, 240_000);
+}, 480_000);
 
 afterAll(async () => {
   if (clients) for (const client of Object.values(clients)) client.close();
@@ -292,7 +292,7 @@ describe('the cluster through gRPC', () => {
       firstTrace = { traceId: root.spanContext().traceId, spanId: root.spanContext().spanId, videoId: '', jobIds: [] };
       await firstJob();
     });
-  }, 180_000);
+  }, 420_000);
 
   async function firstJob(): Promise<void> {
     const t0 = Date.now();
@@ -327,6 +327,11 @@ describe('the cluster through gRPC', () => {
       recommendedAnnotationFrames: stats.recommendedAnnotationFrames,
       normalCellMapIndex: embedded.map,
       normalCellMapOverridden: true,
+      mapScores: [...stats.mapChoice.scores].sort((a, b) => a.index - b.index).map((m) => m.score),
+      mapMargin: stats.mapChoice.margin,
+      kRuns: stats.kSpread.runs,
+      mapsTried: stats.mapsTried.map((a) => a.map),
+      warnings: stats.warnings,
     });
     const analysisKeys = keys.analysis(analysisId);
     expect(JSON.parse(new TextDecoder().decode(await remote.get(analysisKeys.stats)))).toEqual(JSON.parse(JSON.stringify(stats)));
@@ -532,7 +537,7 @@ describe('the cluster through gRPC', () => {
     expect(await sameArray(remote, ours.featureMaps, embedded.store, 'analysis/feature-maps')).toBe(true);
     expect(await streamCounts()).toEqual({ work: 0, dead: 0 });
     say(`kill test done in ${Date.now() - t0} ms`);
-  }, 120_000);
+  }, 300_000);
 
   it('stops workers, then the gateway, then S3 and NATS, and leaves no process behind', async () => {
     const running = cluster;

@@ -65,9 +65,10 @@ export async function runIngestStage(store: BlobStore, key: string, videoPath: s
     throw new InvalidInputError(`${source}: ${raw.bitDepth}-bit samples decoded, but the upload announced ${options.expect.bitDepth}-bit`);
   }
   // Measured on the whole video, so every job on it (and the CLI) arrives at the same factor.
-  const cellRadius = estimateCellSize(raw.volume).radius;
+  // Frames too small to measure (a few pixels across) are not downscaled when the factor is auto.
+  const cellRadius = Math.min(width, height) >= 32 ? estimateCellSize(raw.volume).radius : undefined;
   const given = options.factor ?? METHOD_DEFAULTS.factor;
-  const factor = given === 'auto' ? chooseDownscaleFactor(cellRadius) : given;
+  const factor = given !== 'auto' ? given : cellRadius === undefined ? 1 : chooseDownscaleFactor(cellRadius);
   if (factor > Math.min(width, height)) throw new InvalidInputError(`downscale factor ${factor} is larger than the ${width}x${height} frames of ${source}`);
   const range = options.frames ?? { first: 1, last: frames };
   if (!Number.isInteger(range.first) || !Number.isInteger(range.last) || range.first < 1 || range.last < range.first || range.last > frames) {
@@ -77,7 +78,7 @@ export async function runIngestStage(store: BlobStore, key: string, videoPath: s
   progress({ step: 'ingest', done: 2, total: 3, detail: 'preprocessing' });
   const whole = preprocessVideo(raw, { factor, flatField });
   const meta = await storePreprocessedVideo(store, key, sliceFrames(whole, range), source, {
-    cellRadius,
+    ...(cellRadius === undefined ? {} : { cellRadius }),
     factorChosenBy: given === 'auto' ? 'cell-size' : 'given',
   });
   progress({ step: 'ingest', done: 3, total: 3 });
