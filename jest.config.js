@@ -2,7 +2,5 @@
 const { readdirSync, existsSync } = require('node:fs');
 const path = require('node:path');
 
-const roots = ['apps', 'libs'].flatMap((dir) =>
-  existsSync(path.join(__dirname, dir)) ? readdirSync(path.join(__dirname, dir)).map((name) => path.join(dir, name)) : [],
-);
+const roots = ['apps', 'libs'].flatMap((dir) => (existsSync(path.join(__dirname, dir)) ? readdirSync(path.join(__dirname, dir)).map((name) => path.join(dir, name)) : []));
 module.exports = { projects: roots.filter((root) => existsSync(path.join(__dirname, root, 'jest.config.js'))) };

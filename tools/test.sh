@@ -17,8 +17,9 @@ npx nx run proto:check-generated --outputStyle=static
 echo "== simd: reassemble the SIMD module and check the committed binary is fresh"
 npx nx run models:check-simd --outputStyle=static
 
-echo "== lint"
+echo "== lint (eslint per project, then Prettier over the tree)"
 npx nx run-many -t lint --outputStyle=static
+npx prettier --check . --log-level warn
 echo "== typecheck"
 npx nx run-many -t typecheck --outputStyle=static
 echo "== tests"

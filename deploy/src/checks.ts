@@ -137,9 +137,7 @@ function dataOf(objects: readonly K8sObject[], kind: 'ConfigMap' | 'Secret', nam
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name && o.metadata.namespace === namespace);
   if (found === undefined) return undefined;
   const data = isRecord(found['data']) ? found['data'] : {};
-  return Object.fromEntries(
-    Object.entries(data).map(([k, v]) => [k, kind === 'Secret' ? Buffer.from(String(v).replace(/\s/g, ''), 'base64').toString('utf8') : String(v)]),
-  );
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, kind === 'Secret' ? Buffer.from(String(v).replace(/\s/g, ''), 'base64').toString('utf8') : String(v)]));
 }
 
 /** What a container's environment resolves to; `external` lists variables whose Secret is not in the render. */
@@ -175,7 +173,10 @@ export function resolveEnvironment(objects: readonly K8sObject[], owner: K8sObje
       continue;
     }
     const from = isRecord(variable['valueFrom']) ? variable['valueFrom'] : {};
-    for (const [field, kind] of [['configMapKeyRef', 'ConfigMap'], ['secretKeyRef', 'Secret']] as const) {
+    for (const [field, kind] of [
+      ['configMapKeyRef', 'ConfigMap'],
+      ['secretKeyRef', 'Secret'],
+    ] as const) {
       const ref = from[field];
       if (!isRecord(ref)) continue;
       const optional = ref['optional'] === true;
@@ -215,7 +216,9 @@ export function serviceProblems(objects: readonly K8sObject[], facts: RenderFact
       const where = `${objectId(object)} container ${String(container['name'])}`;
       const resolved = resolveEnvironment(objects, object, container, expectations.externalSecrets);
       problems.push(...resolved.problems);
-      const names = Object.keys(resolved.env).concat(resolved.external).filter((n) => n.startsWith('MITOSIS_'));
+      const names = Object.keys(resolved.env)
+        .concat(resolved.external)
+        .filter((n) => n.startsWith('MITOSIS_'));
       if (names.length === 0) continue;
       for (const name of names) if (!facts.knownEnv.has(name)) problems.push(`${where}: ${name} is not read by the services (libs/service-kit config.ts)`);
       const env: Record<string, string> = { ...resolved.env };
@@ -273,7 +276,8 @@ function probeTargetProblems(container: Obj, config: ServiceConfig, worker: bool
       const service = String(probe['grpc']['service'] ?? '');
       const known = worker ? facts.workerHealthServices : facts.gatewayHealthServices;
       if (!known.has(service)) problems.push(`${where}: ${name} asks health of unknown service "${service}" (known: ${[...known].map((s) => `"${s}"`).join(', ')})`);
-      if (name === 'readinessProbe' && service !== '') problems.push(`${where}: readinessProbe asks "${service}", not "" (the server as a whole, NOT_SERVING without NATS or while draining)`);
+      if (name === 'readinessProbe' && service !== '')
+        problems.push(`${where}: readinessProbe asks "${service}", not "" (the server as a whole, NOT_SERVING without NATS or while draining)`);
       if (name === 'livenessProbe' && service === '') problems.push(`${where}: livenessProbe asks "", which is NOT_SERVING during a NATS outage: a restart would not fix that`);
     }
   }
@@ -351,7 +355,8 @@ export function autoscalingProblems(objects: readonly K8sObject[], facts: Render
       }
       if (metadata['stream'] !== names.workStream) problems.push(`${sid}: triggers[${index}] reads stream ${String(metadata['stream'])}, not ${names.workStream}`);
       const endpoint = `nats.${namespace ?? 'default'}.svc.cluster.local:8222`;
-      if (metadata['natsServerMonitoringEndpoint'] !== endpoint) problems.push(`${sid}: triggers[${index}] endpoint ${String(metadata['natsServerMonitoringEndpoint'])}, expected ${endpoint}`);
+      if (metadata['natsServerMonitoringEndpoint'] !== endpoint)
+        problems.push(`${sid}: triggers[${index}] endpoint ${String(metadata['natsServerMonitoringEndpoint'])}, expected ${endpoint}`);
       if (!serviceHasPort(objects, 'nats', namespace, 8222)) problems.push(`${sid}: no Service nats with the monitoring port 8222 in ${namespace ?? 'default'}`);
       const consumer = String(metadata['consumer']);
       consumers.push(consumer);
@@ -450,7 +455,10 @@ function natsAuthorization(objects: readonly K8sObject[]): NatsAuthorization | u
   const id = objectId(server);
   const problems: string[] = [];
   const pod = podSpecs(server)[0] ?? {};
-  const configMaps = records(pod['volumes']).map((v) => v['configMap']).filter(isRecord).map((cm) => String(cm['name']));
+  const configMaps = records(pod['volumes'])
+    .map((v) => v['configMap'])
+    .filter(isRecord)
+    .map((cm) => String(cm['name']));
   const config = configMaps.map((name) => dataOf(objects, 'ConfigMap', name, server.metadata.namespace)?.['nats.conf']).find((c) => c !== undefined);
   if (config === undefined) return { id, problems: [`${id}: no rendered ConfigMap holds its nats.conf`] };
   const block = /(?:^|\n)\s*authorization\s*[:=]?\s*\{([^}]*)\}/.exec(config)?.[1];
@@ -458,7 +466,8 @@ function natsAuthorization(objects: readonly K8sObject[]): NatsAuthorization | u
   const field = (key: string): string | undefined => new RegExp(`(?:^|\\n)\\s*${key}\\s*[:=]\\s*(\\S+)`).exec(block)?.[1];
   const user = field('user');
   const password = field('password') ?? field('pass');
-  if (user === undefined || password === undefined) return { id, problems: [`${id}: nats.conf's authorization block has no user and password (the services log in with MITOSIS_NATS_USER/MITOSIS_NATS_PASSWORD)`] };
+  if (user === undefined || password === undefined)
+    return { id, problems: [`${id}: nats.conf's authorization block has no user and password (the services log in with MITOSIS_NATS_USER/MITOSIS_NATS_PASSWORD)`] };
   const resolve = (what: string, value: string): VariableSource | undefined => {
     const variable = NATS_ENV_REFERENCE.exec(value)?.[1];
     if (variable === undefined) {
@@ -485,7 +494,12 @@ export function natsCredentialProblems(objects: readonly K8sObject[]): string[] 
     for (const container of records(podSpecs(object)[0]?.['containers'])) {
       // The mitosis containers: those reading MITOSIS_* variables (as in serviceProblems).
       const resolved = resolveEnvironment(objects, object, container, []);
-      if (!Object.keys(resolved.env).concat(resolved.external).some((n) => n.startsWith('MITOSIS_'))) continue;
+      if (
+        !Object.keys(resolved.env)
+          .concat(resolved.external)
+          .some((n) => n.startsWith('MITOSIS_'))
+      )
+        continue;
       const where = `${objectId(object)} container ${String(container['name'])}`;
       const source = (name: string): VariableSource | undefined => variableSource(objects, object, container, name);
       const user = source('MITOSIS_NATS_USER');
@@ -493,18 +507,30 @@ export function natsCredentialProblems(objects: readonly K8sObject[]): string[] 
       const token = source('MITOSIS_NATS_TOKEN');
       const creds = source('MITOSIS_NATS_CREDS');
       if (user === undefined && password === undefined && token === undefined && creds === undefined) {
-        problems.push(`${where}: no NATS credentials from a Secret (MITOSIS_NATS_USER and MITOSIS_NATS_PASSWORD by secretKeyRef, or MITOSIS_NATS_TOKEN, or MITOSIS_NATS_CREDS on a Secret volume)`);
+        problems.push(
+          `${where}: no NATS credentials from a Secret (MITOSIS_NATS_USER and MITOSIS_NATS_PASSWORD by secretKeyRef, or MITOSIS_NATS_TOKEN, or MITOSIS_NATS_CREDS on a Secret volume)`,
+        );
         continue;
       }
-      for (const [name, found] of [['MITOSIS_NATS_USER', user], ['MITOSIS_NATS_PASSWORD', password], ['MITOSIS_NATS_TOKEN', token]] as const) {
+      for (const [name, found] of [
+        ['MITOSIS_NATS_USER', user],
+        ['MITOSIS_NATS_PASSWORD', password],
+        ['MITOSIS_NATS_TOKEN', token],
+      ] as const) {
         if (found !== undefined && found.from !== 'secret') problems.push(`${where}: ${name} ${describeSource(found)}`);
       }
       if ((user === undefined) !== (password === undefined)) problems.push(`${where}: MITOSIS_NATS_USER and MITOSIS_NATS_PASSWORD go together`);
       if (creds !== undefined) problems.push(...credsFileProblems(objects, object, container, where));
       if (server?.user !== undefined && server.password !== undefined) {
-        for (const [name, mine, theirs] of [['MITOSIS_NATS_USER', user, server.user], ['MITOSIS_NATS_PASSWORD', password, server.password]] as const) {
+        for (const [name, mine, theirs] of [
+          ['MITOSIS_NATS_USER', user, server.user],
+          ['MITOSIS_NATS_PASSWORD', password, server.password],
+        ] as const) {
           // A source that is not a Secret is reported above already.
-          if (mine?.from === 'secret' && JSON.stringify(mine) !== JSON.stringify(theirs)) problems.push(`${where}: ${name} ${describeSource(mine)}, but NATS (${server.id}) reads its ${name === 'MITOSIS_NATS_USER' ? 'user' : 'password'} from ${describeSource(theirs).replace(/^is /, '')}`);
+          if (mine?.from === 'secret' && JSON.stringify(mine) !== JSON.stringify(theirs))
+            problems.push(
+              `${where}: ${name} ${describeSource(mine)}, but NATS (${server.id}) reads its ${name === 'MITOSIS_NATS_USER' ? 'user' : 'password'} from ${describeSource(theirs).replace(/^is /, '')}`,
+            );
         }
       }
     }
@@ -514,7 +540,9 @@ export function natsCredentialProblems(objects: readonly K8sObject[]): string[] 
     const value = dataOf(objects, 'Secret', server.password.secret, namespace)?.[server.password.key];
     // nats-server parses a $VARIABLE's value as config: "123" or "3e5" is a number and the server does not start.
     if (value !== undefined && !/^[A-Za-z][^\s"'#;,{}[\]]*$/.test(value)) {
-      problems.push(`Secret ${server.password.secret} key ${server.password.key}: a NATS password must start with a letter and hold no white space, quotes or #;,{}[] (nats-server parses it as config)`);
+      problems.push(
+        `Secret ${server.password.secret} key ${server.password.key}: a NATS password must start with a letter and hold no white space, quotes or #;,{}[] (nats-server parses it as config)`,
+      );
     }
   }
   return problems;

@@ -11,9 +11,15 @@ const IMAGES: Record<string, string[]> = { Dockerfile: ['gateway', 'ingest', 'm1
 
 describe('parseDockerfile', () => {
   it('joins continuations, drops comments and splits stages', () => {
-    const { args, stages } = parseDockerfile('# syntax=docker/dockerfile:1\nARG B=x\nFROM ${B} AS one\nRUN a \\\n  # note\n  && b\nFROM one AS two\nUSER 1000:1000\nCMD ["node", "x.js"]\n', 'D');
+    const { args, stages } = parseDockerfile(
+      '# syntax=docker/dockerfile:1\nARG B=x\nFROM ${B} AS one\nRUN a \\\n  # note\n  && b\nFROM one AS two\nUSER 1000:1000\nCMD ["node", "x.js"]\n',
+      'D',
+    );
     expect(args.map((a) => a.args)).toEqual(['B=x']);
-    expect(stages.map((s) => [s.name, s.from])).toEqual([['one', '${B}'], ['two', 'one']]);
+    expect(stages.map((s) => [s.name, s.from])).toEqual([
+      ['one', '${B}'],
+      ['two', 'one'],
+    ]);
     expect(stages[0]?.instructions).toEqual([{ keyword: 'RUN', args: 'a && b', line: 4 }]);
     expect(stageChain(stages, 'two').map((s) => s.name)).toEqual(['two', 'one']);
     expect(effectiveUser(stages, 'two')).toBe('1000:1000');
@@ -46,9 +52,14 @@ describe.each(Object.keys(IMAGES))('deploy/docker/%s', (file) => {
     // The bundle comes from the build stage, built there by the same script as the app's build target.
     const bundle = chain.flatMap((s) => s.instructions).find((i) => i.keyword === 'COPY' && i.args.includes(`dist/apps/${target}/`));
     expect(bundle?.args).toBe(`--from=build /src/dist/apps/${target}/ dist/apps/${target}/`);
-    const build = stageChain(stages, 'build').flatMap((s) => s.instructions).filter((i) => i.keyword === 'RUN').map((i) => i.args);
+    const build = stageChain(stages, 'build')
+      .flatMap((s) => s.instructions)
+      .filter((i) => i.keyword === 'RUN')
+      .map((i) => i.args);
     expect(build.some((run) => new RegExp(`^npx tsx tools/build/build-apps\\.ts( \\S+)* ${target}( |$)`).test(run))).toBe(true);
-    const project = JSON.parse(readText(path.join(REPO_ROOT, 'apps', target, 'project.json'))) as { targets: Record<string, { options?: { command?: string }; outputs?: string[] }> };
+    const project = JSON.parse(readText(path.join(REPO_ROOT, 'apps', target, 'project.json'))) as {
+      targets: Record<string, { options?: { command?: string }; outputs?: string[] }>;
+    };
     expect(project.targets['build']?.options?.command).toBe(`tsx tools/build/build-apps.ts ${target}`);
     expect(project.targets['build']?.outputs).toEqual([`{workspaceRoot}/dist/apps/${target}`]);
   });
@@ -71,7 +82,11 @@ describe.each(Object.keys(IMAGES))('deploy/docker/%s', (file) => {
   if (file === 'Dockerfile.gpu') {
     it('builds on CUDA and installs tfjs-node-gpu (and not tfjs-node)', () => {
       expect(args.map((a) => a.args)).toContain('CUDA_IMAGE=nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04');
-      const runs = stages.flatMap((s) => s.instructions).filter((i) => i.keyword === 'RUN').map((i) => i.args).join('\n');
+      const runs = stages
+        .flatMap((s) => s.instructions)
+        .filter((i) => i.keyword === 'RUN')
+        .map((i) => i.args)
+        .join('\n');
       expect(runs).toMatch(/npm rebuild @tensorflow\/tfjs-node-gpu/);
       expect(runs).toMatch(/rm -rf node_modules\/@tensorflow\/tfjs-node /);
     });

@@ -25,7 +25,12 @@ describe.each(Object.keys(OVERLAYS))('overlay %s', (name) => {
 
   it('renders objects that all validate against the Kubernetes and KEDA schemas and every rule', () => {
     expect(problems).toEqual([]);
-    expect(objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name).sort()).toEqual(['gateway', 'ingest', 'm1', 'm2', 'm3']);
+    expect(
+      objects
+        .filter((o) => o.kind === 'Deployment')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['gateway', 'ingest', 'm1', 'm2', 'm3']);
   });
 
   it('gives each GPU stage its own ScaledObject on its own durable consumers of the work stream', () => {
@@ -125,7 +130,9 @@ describe('the rules catch broken manifests', () => {
       const configMap = o.find((x) => x.kind === 'ConfigMap' && x.metadata.name.startsWith('mitosis-config')) as K8sObject;
       (configMap['data'] as Record<string, string>)['MITOSIS_HEALTH_GRPC_ADDR'] = 'off';
     });
-    expect(serviceProblems(off, facts, dev)).toEqual(expect.arrayContaining([expect.stringMatching(/m1 container worker: readinessProbe is gRPC but MITOSIS_HEALTH_GRPC_ADDR is off/)]));
+    expect(serviceProblems(off, facts, dev)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/m1 container worker: readinessProbe is gRPC but MITOSIS_HEALTH_GRPC_ADDR is off/)]),
+    );
   });
 
   it('a ScaledObject on another stage consumer, or none', () => {
@@ -134,7 +141,10 @@ describe('the rules catch broken manifests', () => {
       (spec.triggers[0] as { metadata: Record<string, string> }).metadata['consumer'] = 'mitosis_m2';
     });
     expect(autoscalingProblems(swapped, facts, dev)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/ScaledObject\/mitosis-dev\/m1: scales on consumers \[mitosis_m2\], but m1 consumes \[mitosis_m1\]/), expect.stringMatching(/consumer mitosis_m2 is also scaled/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/ScaledObject\/mitosis-dev\/m1: scales on consumers \[mitosis_m2\], but m1 consumes \[mitosis_m1\]/),
+        expect.stringMatching(/consumer mitosis_m2 is also scaled/),
+      ]),
     );
     const missing = mutate((o) => o.splice(o.indexOf(find(o, 'ScaledObject', 'm3')), 1));
     expect(autoscalingProblems(missing, facts, dev)).toEqual([expect.stringMatching(/Deployment\/mitosis-dev\/m3: 0 ScaledObjects target it/)]);
@@ -202,7 +212,7 @@ describe('the rules catch broken manifests', () => {
       config['nats.conf'] = (config['nats.conf'] ?? '').replace('$MITOSIS_NATS_PASSWORD', 'hunter2');
     });
     expect(natsCredentialProblems(literal)).toEqual(
-      expect.arrayContaining(['StatefulSet/mitosis-dev/nats: nats.conf writes the password itself; take it from the Secret through a $VARIABLE of the container\'s environment']),
+      expect.arrayContaining(["StatefulSet/mitosis-dev/nats: nats.conf writes the password itself; take it from the Secret through a $VARIABLE of the container's environment"]),
     );
   });
 
@@ -214,7 +224,9 @@ describe('the rules catch broken manifests', () => {
       const spec = find(o, 'ScaledObject', 'm2')['spec'] as { triggers: { metadata: Record<string, string> }[] };
       (spec.triggers[0] as { metadata: Record<string, string> }).metadata['natsServerMonitoringEndpoint'] = 'nats.mitosis-dev.svc.cluster.local:4222';
     });
-    expect(autoscalingProblems(moved, facts, dev)).toEqual([expect.stringMatching(/ScaledObject\/mitosis-dev\/m2: triggers\[0\] endpoint nats.mitosis-dev.svc.cluster.local:4222, expected nats.mitosis-dev.svc.cluster.local:8222/)]);
+    expect(autoscalingProblems(moved, facts, dev)).toEqual([
+      expect.stringMatching(/ScaledObject\/mitosis-dev\/m2: triggers\[0\] endpoint nats.mitosis-dev.svc.cluster.local:4222, expected nats.mitosis-dev.svc.cluster.local:8222/),
+    ]);
   });
 
   it('a GPU overlay whose GPU stage has no GPU or the CPU image', () => {

@@ -22,7 +22,13 @@ export function overlayDir(name: string): string {
 }
 
 export function repoFacts(): RenderFacts {
-  return { workerStages: workerStages(), gpuWorkers: GPU_WORKERS, knownEnv: knownEnvironmentNames(), gatewayHealthServices: gatewayHealthServices(), workerHealthServices: workerHealthServices() };
+  return {
+    workerStages: workerStages(),
+    gpuWorkers: GPU_WORKERS,
+    knownEnv: knownEnvironmentNames(),
+    gatewayHealthServices: gatewayHealthServices(),
+    workerHealthServices: workerHealthServices(),
+  };
 }
 
 /** Renders an overlay and returns it with every schema and rule problem found. */

@@ -13,7 +13,14 @@ const scaled = (metadata: Record<string, unknown>, spec: Record<string, unknown>
   metadata: { name: 'm1', namespace: 'ns' },
   spec: { scaleTargetRef: { name: 'm1' }, minReplicaCount: 0, maxReplicaCount: 2, triggers: [{ type: 'nats-jetstream', metadata }], ...spec },
 });
-const good = { natsServerMonitoringEndpoint: 'nats.ns.svc.cluster.local:8222', account: '$G', stream: 'mitosis_WORK', consumer: 'mitosis_m1', lagThreshold: '1', activationLagThreshold: '0' };
+const good = {
+  natsServerMonitoringEndpoint: 'nats.ns.svc.cluster.local:8222',
+  account: '$G',
+  stream: 'mitosis_WORK',
+  consumer: 'mitosis_m1',
+  lagThreshold: '1',
+  activationLagThreshold: '0',
+};
 
 describe('schema validation', () => {
   it('accepts a valid object and names what the Kubernetes schema refuses', () => {

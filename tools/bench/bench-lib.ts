@@ -338,8 +338,7 @@ function leakCheck(model: ModelName, size: FrameSize, k: number, iterations: num
 export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
   const { log } = options;
   const backend = tf.getBackend();
-  const threads =
-    backend === 'wasm' ? (tf.backend() as unknown as { wasm: { tfjs: { getThreadsCount(): number } } }).wasm.tfjs.getThreadsCount() : null;
+  const threads = backend === 'wasm' ? (tf.backend() as unknown as { wasm: { tfjs: { getThreadsCount(): number } } }).wasm.tfjs.getThreadsCount() : null;
   const peerProblem = options.peer ? peerUnavailable() : 'not asked for (--no-peer)';
   if (options.peer && peerProblem !== null) log(`PyTorch peer skipped: ${peerProblem}`);
 
@@ -427,9 +426,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
 /** Kernel shapes of a model without building its inputs (for the convolution peak). */
 function makeShapes(model: ModelName, size: FrameSize, k: number): Workload['convs'] {
   const net = model === 'm1' ? createM1() : model === 'm2' ? createM2() : createM3();
-  const convs = [...net.params]
-    .filter(([name]) => name.endsWith('/kernel'))
-    .map(([, v]) => ({ shape: v.shape, pixels: k * size.height * size.width, inference: true }));
+  const convs = [...net.params].filter(([name]) => name.endsWith('/kernel')).map(([, v]) => ({ shape: v.shape, pixels: k * size.height * size.width, inference: true }));
   net.dispose();
   return convs;
 }

@@ -106,8 +106,7 @@ async function main(): Promise<void> {
       [top, s.kernel - 1 - top],
       [0, 0],
     ];
-    const backpropInput = (): Tf.Tensor =>
-      tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: w }, { ...attrs, inputShape: xShape }) as Tf.Tensor;
+    const backpropInput = (): Tf.Tensor => tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: w }, { ...attrs, inputShape: xShape }) as Tf.Tensor;
     const [filterOurs, filterViaConv, inputOurs, forward] = timeAll([
       () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...attrs, filterShape }) as Tf.Tensor,
       // The other candidate: the images' channels as the batch, dy as a (height x width) filter.

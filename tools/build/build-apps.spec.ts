@@ -31,9 +31,14 @@ describe('build-apps', () => {
   }, 60_000);
 
   it('names a package imported at run time that dependencies lack', async () => {
-    expect(await missingRuntimeDependencies(new Map([['left-pad', 'libs/core/src/x.ts'], ['nats', 'libs/events/src/y.ts']]))).toEqual([
-      'left-pad (imported by libs/core/src/x.ts) is not in package.json dependencies: a production install (npm ci --omit=dev) would lack it',
-    ]);
+    expect(
+      await missingRuntimeDependencies(
+        new Map([
+          ['left-pad', 'libs/core/src/x.ts'],
+          ['nats', 'libs/events/src/y.ts'],
+        ]),
+      ),
+    ).toEqual(['left-pad (imported by libs/core/src/x.ts) is not in package.json dependencies: a production install (npm ci --omit=dev) would lack it']);
   });
 
   it('refuses an unknown app by name', async () => {

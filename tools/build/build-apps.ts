@@ -70,10 +70,7 @@ const sourceDirname: Plugin = {
   },
 };
 
-const BANNER = [
-  '// Built by tools/build/build-apps.ts: do not edit.',
-  "const __mitosisSourceDir = (folder) => require('node:path').join(__dirname, folder);",
-].join('\n');
+const BANNER = ['// Built by tools/build/build-apps.ts: do not edit.', "const __mitosisSourceDir = (folder) => require('node:path').join(__dirname, folder);"].join('\n');
 
 /** The npm package a bare import names: `@scope/name` or `name` (a subpath dropped). */
 function packageOf(specifier: string): string {

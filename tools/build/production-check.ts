@@ -79,7 +79,11 @@ interface Service {
 function startService(name: string, copy: string, env: Record<string, string>): Service {
   const main = path.join(copy, 'dist', 'apps', name, 'main.js');
   // A bare environment: no NODE_PATH or NODE_OPTIONS that could reach the development install.
-  const child = spawn(process.execPath, ['--enable-source-maps', main], { cwd: copy, env: { PATH: process.env['PATH'] ?? '', HOME: copy, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--enable-source-maps', main], {
+    cwd: copy,
+    env: { PATH: process.env['PATH'] ?? '', HOME: copy, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   let buffered = '';
   const collect = (chunk: Buffer): void => {
@@ -199,7 +203,10 @@ async function main(): Promise<void> {
         const health = await waitForLine(service, 'health endpoint', (l) => l['msg'] === 'health endpoint');
         const url = String(health['url']);
         for (const until = Date.now() + START_TIMEOUT_MS; ; await new Promise((resolve) => setTimeout(resolve, 200))) {
-          const ready = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+          const ready = await fetch(`${url}/readyz`).then(
+            (r) => r.status === 200,
+            () => false,
+          );
           if (ready) break;
           if (service.child.exitCode !== null || Date.now() > until) throw new Error(`${service.name} never became ready at ${url}/readyz`);
         }
@@ -250,7 +257,12 @@ async function main(): Promise<void> {
     say(`uploaded a ${VIDEO.frames}-frame synthetic video as ${uploaded.videoId}`);
     const { videoId } = uploaded;
 
-    const analysis = await call<{ job?: Job }>((cb) => analyses.startAnalysis(StartAnalysisRequest.fromPartial({ videoId, options: AnalysisOptions.fromPartial({ m1Iterations: M1_ITERATIONS, m2Iterations: M2_ITERATIONS, seed: 1 }) }), cb));
+    const analysis = await call<{ job?: Job }>((cb) =>
+      analyses.startAnalysis(
+        StartAnalysisRequest.fromPartial({ videoId, options: AnalysisOptions.fromPartial({ m1Iterations: M1_ITERATIONS, m2Iterations: M2_ITERATIONS, seed: 1 }) }),
+        cb,
+      ),
+    );
     await finish(analysis.job?.jobId ?? '', 'analysis (ingest, m1, m2)', noEventsPredicted);
 
     const frames = { first: 1, last: VIDEO.frames };
@@ -258,7 +270,10 @@ async function main(): Promise<void> {
       annotations.submitAnnotations(SubmitAnnotationsRequest.fromPartial({ videoId, annotatedFrames: frames, source: { $case: 'points', value: { points: source.mitoses } } }), cb),
     );
     const training = await call<{ job?: Job; modelId: string }>((cb) =>
-      models.startTraining(StartTrainingRequest.fromPartial({ videoId, annotationSetId: annotated.annotationSetId, trainingFrames: { first: 1, last: 16 }, k: 4, iterations: 2, seed: 5 }), cb),
+      models.startTraining(
+        StartTrainingRequest.fromPartial({ videoId, annotationSetId: annotated.annotationSetId, trainingFrames: { first: 1, last: 16 }, k: 4, iterations: 2, seed: 5 }),
+        cb,
+      ),
     );
     await finish(training.job?.jobId ?? '', 'training (m3)');
     const detection = await call<{ job?: Job }>((cb) => detections.runDetection(RunDetectionRequest.fromPartial({ videoId, modelId: training.modelId }), cb));

@@ -12,7 +12,16 @@ import type { BlobStore, FrameRange } from '@mitosis/core';
 import { createLocalBlobStore } from '@mitosis/core';
 import { eventNames } from '@mitosis/events';
 import { initBackend } from '@mitosis/models';
-import type { EventLengthReport, Job, ListDetectionsResponse, StartAnalysisResponse, StartTrainingResponse, SubmitAnnotationsResponse, UploadVideoResponse, WatchJobResponse } from '@mitosis/proto';
+import type {
+  EventLengthReport,
+  Job,
+  ListDetectionsResponse,
+  StartAnalysisResponse,
+  StartTrainingResponse,
+  SubmitAnnotationsResponse,
+  UploadVideoResponse,
+  WatchJobResponse,
+} from '@mitosis/proto';
 import {
   AnalysisOptions,
   AnalysisServiceClient,
@@ -159,7 +168,9 @@ function watch(jobId: string, label: string): Promise<JobState> {
       if (seen.get(progress.stage) === state) return;
       seen.set(progress.stage, state);
       const failure = progress.failureReason ? ` (${progress.failureReason})` : '';
-      say(`${label} ${Stage[progress.stage].replace('STAGE_', '')} ${state} ${progress.step} ${progress.done}/${progress.total}${failure} -> job ${JobState[jobState].replace('JOB_STATE_', '')}`);
+      say(
+        `${label} ${Stage[progress.stage].replace('STAGE_', '')} ${state} ${progress.step} ${progress.done}/${progress.total}${failure} -> job ${JobState[jobState].replace('JOB_STATE_', '')}`,
+      );
     });
     stream.on('error', reject);
     stream.on('end', () => resolve(last));
@@ -206,7 +217,10 @@ async function streamCounts(): Promise<{ work: number; dead: number }> {
 
 async function sameArray(a: BlobStore, aKey: string, b: BlobStore, bKey: string): Promise<boolean> {
   const [x, y] = await Promise.all([readArray(a, aKey), readArray(b, bKey)]);
-  return JSON.stringify(x.shape) === JSON.stringify(y.shape) && Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength).equals(Buffer.from(y.data.buffer, y.data.byteOffset, y.data.byteLength));
+  return (
+    JSON.stringify(x.shape) === JSON.stringify(y.shape) &&
+    Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength).equals(Buffer.from(y.data.buffer, y.data.byteOffset, y.data.byteLength))
+  );
 }
 
 /** The embedded mode's analysis, as the CLI runs it: ingest, M1 and M2 on a local folder. */
@@ -214,9 +228,17 @@ async function embeddedAnalysis(file: string): Promise<typeof embedded> {
   const store = createLocalBlobStore(path.join(work, 'embedded'));
   await storePreprocessedVideo(store, 'video', preprocessVideo(await readVideo(file), { factor: FACTOR }), file);
   for (const { seed, map } of CANDIDATES) {
-    await runNormalCellMapStage(store, { videoKey: 'video', prefix: 'analysis', range: ALL }, { training: { iterations: M1_ITERATIONS, crop: CROP, seed, model: { maps: 6 } }, normalMap: map });
+    await runNormalCellMapStage(
+      store,
+      { videoKey: 'video', prefix: 'analysis', range: ALL },
+      { training: { iterations: M1_ITERATIONS, crop: CROP, seed, model: { maps: 6 } }, normalMap: map },
+    );
     try {
-      const { stats } = await runEventLengthStage(store, { videoKey: 'video', prefix: 'analysis', range: ALL }, { training: { iterations: M2_ITERATIONS, crop: CROP, seed, sequenceLength: SEQUENCE_LENGTH } });
+      const { stats } = await runEventLengthStage(
+        store,
+        { videoKey: 'video', prefix: 'analysis', range: ALL },
+        { training: { iterations: M2_ITERATIONS, crop: CROP, seed, sequenceLength: SEQUENCE_LENGTH } },
+      );
       return { seed, map, stats, store };
     } catch (error: unknown) {
       if ((error as { kind?: string }).kind !== 'INVALID_ARGUMENT') throw error;
@@ -344,7 +366,18 @@ describe('the cluster through gRPC', () => {
     const training = await call<StartTrainingResponse>((cb) =>
       grpc().models.startTraining(
         // 0: the method's default, as when the field is absent on the wire.
-        { videoId: videoId ?? '', annotationSetId: annotated.annotationSetId, trainingFrames: TRAINING.frames, k: TRAINING.k, iterations: TRAINING.iterations, seed: TRAINING.seed, crop: 0, batch: 0, positiveWeight: 0, threshold: 0 },
+        {
+          videoId: videoId ?? '',
+          annotationSetId: annotated.annotationSetId,
+          trainingFrames: TRAINING.frames,
+          k: TRAINING.k,
+          iterations: TRAINING.iterations,
+          seed: TRAINING.seed,
+          crop: 0,
+          batch: 0,
+          positiveWeight: 0,
+          threshold: 0,
+        },
         cb,
       ),
     );
@@ -427,7 +460,13 @@ describe('the cluster through gRPC', () => {
     };
 
     // Each stage ran once, as `process <stage>` (consumer) around `stage <stage>`, on its worker.
-    const frameCounts: Record<string, number> = { ingest: VIDEO.frames, m1: VIDEO.frames, m2: VIDEO.frames, 'm3-train': TRAINING.frames.last - TRAINING.frames.first + 1, 'm3-detect': VIDEO.frames };
+    const frameCounts: Record<string, number> = {
+      ingest: VIDEO.frames,
+      m1: VIDEO.frames,
+      m2: VIDEO.frames,
+      'm3-train': TRAINING.frames.last - TRAINING.frames.first + 1,
+      'm3-detect': VIDEO.frames,
+    };
     for (const stage of stages) {
       const stageSpans = spans.filter((s) => s.name === `stage ${stage}`);
       expect([stage, stageSpans.length]).toEqual([stage, 1]);
@@ -452,7 +491,10 @@ describe('the cluster through gRPC', () => {
       'mitosis-gateway:publish ingest',
       'mitosis-gateway:mitosis.v1.AnalysisService/StartAnalysis',
     ]);
-    expect(spans.find((s) => s.name === 'mitosis.v1.AnalysisService/StartAnalysis')).toMatchObject({ kind: 2, attributes: { 'rpc.system': 'grpc', 'rpc.grpc.status_code': 0, 'mitosis.job.id': expected.jobIds[0] } });
+    expect(spans.find((s) => s.name === 'mitosis.v1.AnalysisService/StartAnalysis')).toMatchObject({
+      kind: 2,
+      attributes: { 'rpc.system': 'grpc', 'rpc.grpc.status_code': 0, 'mitosis.job.id': expected.jobIds[0] },
+    });
     expect(spans.find((s) => s.name === 'mitosis.v1.VideoService/UploadVideo')?.parentSpanId).toBe(expected.spanId);
 
     // The workers' log lines of these stages carry the trace id.
@@ -465,12 +507,14 @@ describe('the cluster through gRPC', () => {
     // Metrics over OTLP: durations and frames per stage, training losses, queue lag per consumer.
     const measured = (): string[] => [
       ...new Set(
-        (collector?.points ?? []).filter((p) => p.metric === 'mitosis.stage.duration' && p.attributes['mitosis.outcome'] === 'succeeded').map((p) => `${p.service} ${String(p.attributes['mitosis.stage'])}`),
+        (collector?.points ?? [])
+          .filter((p) => p.metric === 'mitosis.stage.duration' && p.attributes['mitosis.outcome'] === 'succeeded')
+          .map((p) => `${p.service} ${String(p.attributes['mitosis.stage'])}`),
       ),
     ];
     const allStages = ['mitosis-ingest ingest', 'mitosis-m1 m1', 'mitosis-m2 m2', 'mitosis-m3 m3-detect', 'mitosis-m3 m3-train'];
     // Metrics leave each process every second.
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline && !allStages.every((x) => measured().includes(x)); ) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline && !allStages.every((x) => measured().includes(x));) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(measured()).toEqual(expect.arrayContaining(allStages));
     const points = collector?.points ?? [];
     const durations = points.filter((p) => p.metric === 'mitosis.stage.duration' && p.attributes['mitosis.outcome'] === 'succeeded');

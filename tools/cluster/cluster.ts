@@ -52,42 +52,56 @@ export function buildProgram(): Command {
     .option('--prefix <prefix>', 'MITOSIS_PREFIX', 'mitosis')
     .option('--env <KEY=VALUE>', 'another variable for every service (repeatable), e.g. MITOSIS_M1_ITERATIONS=50', envPair, {})
     .option('--no-install', 'do not install nats-server with apt-get when it is missing')
-    .action(async (opts: { dir: string; grpc: string; natsPort?: number; ingest: number; m1: number; m2: number; m3: number; backend?: string; prefix: string; env: Record<string, string>; install: boolean }) => {
-      if (opts.backend !== undefined && !['wasm', 'cpu', 'tensorflow'].includes(opts.backend)) {
-        throw new InvalidInputError(`--backend "${opts.backend}" is not wasm, cpu or tensorflow`);
-      }
-      const started = Date.now();
-      const cluster = await startCluster({
-        dir: opts.dir,
-        grpcAddr: opts.grpc,
-        ...(opts.natsPort !== undefined ? { natsPort: opts.natsPort } : {}),
-        replicas: { ingest: opts.ingest, m1: opts.m1, m2: opts.m2, m3: opts.m3 },
-        ...(opts.backend !== undefined ? { backend: opts.backend as 'wasm' | 'cpu' | 'tensorflow' } : {}),
-        prefix: opts.prefix,
-        env: opts.env,
-        installNats: opts.install,
-        log: (line) => console.log(`cluster: ${line}`),
-      });
-      console.log(`\ncluster up in ${((Date.now() - started) / 1000).toFixed(1)} s\n\n${cluster.describe()}\n\nCtrl-C (or: cluster.ts down --dir ${opts.dir}) stops it.`);
-      // Listeners stay installed: a second Ctrl-C must not kill the supervisor halfway through
-      // the ordered stop (its children have their own process group and would be left running).
-      await new Promise<void>((resolve) => {
-        let first = 0;
-        const onSignal = (signal: NodeJS.Signals): void => {
-          if (first === 0) {
-            first = Date.now();
-            resolve();
-          } else if (Date.now() - first > 2_000) {
-            // (npx and tsx relay the terminal's Ctrl-C too: repeats within 2 s are that echo)
-            console.log(`cluster: ${signal} again; still stopping (down --dir ${opts.dir} from another shell forces it)`);
-          }
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-      });
-      console.log('cluster: stopping (workers, then the gateway, then S3 and NATS)');
-      await cluster.stop();
-    });
+    .action(
+      async (opts: {
+        dir: string;
+        grpc: string;
+        natsPort?: number;
+        ingest: number;
+        m1: number;
+        m2: number;
+        m3: number;
+        backend?: string;
+        prefix: string;
+        env: Record<string, string>;
+        install: boolean;
+      }) => {
+        if (opts.backend !== undefined && !['wasm', 'cpu', 'tensorflow'].includes(opts.backend)) {
+          throw new InvalidInputError(`--backend "${opts.backend}" is not wasm, cpu or tensorflow`);
+        }
+        const started = Date.now();
+        const cluster = await startCluster({
+          dir: opts.dir,
+          grpcAddr: opts.grpc,
+          ...(opts.natsPort !== undefined ? { natsPort: opts.natsPort } : {}),
+          replicas: { ingest: opts.ingest, m1: opts.m1, m2: opts.m2, m3: opts.m3 },
+          ...(opts.backend !== undefined ? { backend: opts.backend as 'wasm' | 'cpu' | 'tensorflow' } : {}),
+          prefix: opts.prefix,
+          env: opts.env,
+          installNats: opts.install,
+          log: (line) => console.log(`cluster: ${line}`),
+        });
+        console.log(`\ncluster up in ${((Date.now() - started) / 1000).toFixed(1)} s\n\n${cluster.describe()}\n\nCtrl-C (or: cluster.ts down --dir ${opts.dir}) stops it.`);
+        // Listeners stay installed: a second Ctrl-C must not kill the supervisor halfway through
+        // the ordered stop (its children have their own process group and would be left running).
+        await new Promise<void>((resolve) => {
+          let first = 0;
+          const onSignal = (signal: NodeJS.Signals): void => {
+            if (first === 0) {
+              first = Date.now();
+              resolve();
+            } else if (Date.now() - first > 2_000) {
+              // (npx and tsx relay the terminal's Ctrl-C too: repeats within 2 s are that echo)
+              console.log(`cluster: ${signal} again; still stopping (down --dir ${opts.dir} from another shell forces it)`);
+            }
+          };
+          process.on('SIGINT', onSignal);
+          process.on('SIGTERM', onSignal);
+        });
+        console.log('cluster: stopping (workers, then the gateway, then S3 and NATS)');
+        await cluster.stop();
+      },
+    );
   program
     .command('down')
     .description('stop the cluster recorded in <dir>/cluster.json (started by `up` in another terminal)')

@@ -99,7 +99,9 @@ export class ManagedProcess implements ClusterProcess {
         await this.tailer.poll();
         const late = this.tailer.lines.find(predicate);
         if (late !== undefined) return late;
-        throw new PreconditionError(`${this.id} exited (code ${String(this.exit.code)}, signal ${String(this.exit.signal)}); last lines of ${this.logFile}:\n${this.tailer.tail()}`);
+        throw new PreconditionError(
+          `${this.id} exited (code ${String(this.exit.code)}, signal ${String(this.exit.signal)}); last lines of ${this.logFile}:\n${this.tailer.tail()}`,
+        );
       }
       if (Date.now() > deadline) throw new PreconditionError(`${this.id}: no such log line within ${timeoutMs} ms; last lines of ${this.logFile}:\n${this.tailer.tail()}`);
       await new Promise<void>((resolve) => {

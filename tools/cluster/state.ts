@@ -39,14 +39,18 @@ export interface ProcessRow {
   readonly log: string;
 }
 
-
-export const stateOf = (exit: ProcessExit | undefined): string => (exit === undefined ? 'running' : exit.signal !== null ? `killed (${exit.signal})` : `exited ${String(exit.code)}`);
+export const stateOf = (exit: ProcessExit | undefined): string =>
+  exit === undefined ? 'running' : exit.signal !== null ? `killed (${exit.signal})` : `exited ${String(exit.code)}`;
 
 export function describeProcesses(file: Pick<ClusterFile, 'dir' | 'grpc' | 'nats' | 'store'>, processes: readonly ProcessRow[]): string {
   const rows = processes.map((p) => [p.id, String(p.pid), p.endpoint, p.state, p.log]);
   const header = ['process', 'pid', 'endpoint', 'state', 'log'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [
     line(header),
     ...rows.map(line),

@@ -187,7 +187,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       directory: path.join(dir, 's3'),
     };
     s3Process.endpoint = s3.url;
-    await until(`s3 at ${s3.url}`, startTimeoutMs, async () => ((await fetch(`${s3.url}/${bucket}`)).status < 500 ? true : undefined), () => s3Process.exit);
+    await until(
+      `s3 at ${s3.url}`,
+      startTimeoutMs,
+      async () => ((await fetch(`${s3.url}/${bucket}`)).status < 500 ? true : undefined),
+      () => s3Process.exit,
+    );
     const store = `s3://${s3.accessKey}:${s3.secretKey}@127.0.0.1:${s3.port}/${bucket}?ssl=false`;
 
     const serviceEnv: NodeJS.ProcessEnv = {
@@ -209,9 +214,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       MITOSIS_UPLOAD_DIR: path.join(dir, 'uploads'),
     });
     const listening = await gateway.waitForLine((l) => l['msg'] === 'gateway listening', startTimeoutMs);
-    const grpcAddress = String(listening['address']).replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '127.0.0.1:');
+    const grpcAddress = String(listening['address'])
+      .replace(/^0\.0\.0\.0:/, '127.0.0.1:')
+      .replace(/^\[::\]:/, '127.0.0.1:');
     gateway.endpoint = grpcAddress;
-    await until(`gateway at ${grpcAddress}`, startTimeoutMs, async () => ((await grpcHealth(grpcAddress)) === 'SERVING' ? true : undefined), () => gateway.exit);
+    await until(
+      `gateway at ${grpcAddress}`,
+      startTimeoutMs,
+      async () => ((await grpcHealth(grpcAddress)) === 'SERVING' ? true : undefined),
+      () => gateway.exit,
+    );
 
     say(`starting the workers: ${WORKER_NAMES.map((n) => `${n} x${replicas[n]}`).join(', ')}`);
     const workers: ManagedProcess[] = [];
@@ -224,7 +236,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       workers.map(async (w) => {
         const health = await w.waitForLine((l) => l['msg'] === 'health endpoint', startTimeoutMs);
         w.endpoint = String(health['url']);
-        await until(`${w.id} readiness at ${w.endpoint}/readyz`, startTimeoutMs, async () => ((await fetch(`${w.endpoint}/readyz`)).status === 200 ? true : undefined), () => w.exit);
+        await until(
+          `${w.id} readiness at ${w.endpoint}/readyz`,
+          startTimeoutMs,
+          async () => ((await fetch(`${w.endpoint}/readyz`)).status === 200 ? true : undefined),
+          () => w.exit,
+        );
         say(`${w.id} ready (pid ${w.pid})`);
       }),
     );
@@ -251,7 +268,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       s3,
       processes,
       replicasOf: (name) => processes.filter((p) => p.name === name),
-      describe: () => describeProcesses(file, processes.map((p) => ({ id: p.id, pid: p.pid, endpoint: p.endpoint, state: stateOf(p.exit), log: path.relative(dir, p.logFile) }))),
+      describe: () =>
+        describeProcesses(
+          file,
+          processes.map((p) => ({ id: p.id, pid: p.pid, endpoint: p.endpoint, state: stateOf(p.exit), log: path.relative(dir, p.logFile) })),
+        ),
       stop: async () => {
         await stopAll();
         await writeClusterFile(dir, { ...file, stoppedAt: new Date().toISOString() }).catch(() => undefined);

@@ -93,27 +93,35 @@ async function main(): Promise<void> {
     // A stored map or M2 (from an earlier run; delete analysis/stats.json to re-measure) is kept.
     if (!(await store.exists(analysisKeys('analysis').mapChoice))) {
       log('M1: training and normal-cell map');
-      await runNormalCellMapStage(store, { videoKey: 'video', range: unsupervised, prefix: 'analysis' }, {
-        training: { iterations: Number(values['m1-iterations']), crop: Number(values['m1-crop']), seed },
-        erosions: Number(values.erosions),
-        minArea: Number(values['min-area']),
-        onProgress: progress,
-      });
+      await runNormalCellMapStage(
+        store,
+        { videoKey: 'video', range: unsupervised, prefix: 'analysis' },
+        {
+          training: { iterations: Number(values['m1-iterations']), crop: Number(values['m1-crop']), seed },
+          erosions: Number(values.erosions),
+          minArea: Number(values['min-area']),
+          onProgress: progress,
+        },
+      );
     }
     log('M2: training (or the stored model), inference and event lengths');
     stats = (
-      await runEventLengthStage(store, { videoKey: 'video', range: unsupervised, prefix: 'analysis' }, {
-        training: {
-          iterations: Number(values['m2-iterations']),
-          crop: Number(values['m2-crop']),
-          batch: Number(values['m2-batch']),
-          lossMargin: Number(values['m2-loss-margin']),
-          model: { positiveWeight: Number(values['m2-positive-weight']) },
-          seed,
+      await runEventLengthStage(
+        store,
+        { videoKey: 'video', range: unsupervised, prefix: 'analysis' },
+        {
+          training: {
+            iterations: Number(values['m2-iterations']),
+            crop: Number(values['m2-crop']),
+            batch: Number(values['m2-batch']),
+            lossMargin: Number(values['m2-loss-margin']),
+            model: { positiveWeight: Number(values['m2-positive-weight']) },
+            seed,
+          },
+          reuseStoredModel: true,
+          onProgress: progress,
         },
-        reuseStoredModel: true,
-        onProgress: progress,
-      })
+      )
     ).stats;
   }
   log(`event lengths: count ${stats.count}, mean ${stats.mean.toFixed(2)}, sd ${stats.std.toFixed(2)}, p50 ${stats.p50}, p75 ${stats.p75}; recommended k ${stats.recommendedK}`);

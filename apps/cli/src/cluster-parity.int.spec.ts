@@ -300,6 +300,11 @@ describe('the CLI and the cluster', () => {
     };
     // training.json names its source (a path, a store key); everything else is the same.
     expect(meta(await store.get(`${prefix}/training.json`))).toEqual(meta(await readFile(path.join(out, 'training.json'))));
-    expect(meta(await readFile(path.join(out, 'training.json')))).toMatchObject({ k: TRAINING.k, factor: FACTOR, iterations: TRAINING.iterations, trainingFrames: TRAINING.frames });
+    expect(meta(await readFile(path.join(out, 'training.json')))).toMatchObject({
+      k: TRAINING.k,
+      factor: FACTOR,
+      iterations: TRAINING.iterations,
+      trainingFrames: TRAINING.frames,
+    });
   }, 120_000);
 });

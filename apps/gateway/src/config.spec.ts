@@ -4,9 +4,13 @@ import { loadGatewayConfig } from './config';
 const minimal = { MITOSIS_NATS_URL: 'nats://nats:4222', MITOSIS_STORE: 'file:///var/mitosis', MITOSIS_UPLOAD_DIR: '/var/uploads' };
 
 describe('loadGatewayConfig', () => {
-  it('reads the NATS credentials with the services\' parser', () => {
+  it("reads the NATS credentials with the services' parser", () => {
     expect(loadGatewayConfig(minimal).natsCredentials).toBeUndefined();
-    expect(loadGatewayConfig({ ...minimal, MITOSIS_NATS_USER: 'gw', MITOSIS_NATS_PASSWORD: 'gwpass' }).natsCredentials).toEqual({ kind: 'user-password', user: 'gw', password: 'gwpass' });
+    expect(loadGatewayConfig({ ...minimal, MITOSIS_NATS_USER: 'gw', MITOSIS_NATS_PASSWORD: 'gwpass' }).natsCredentials).toEqual({
+      kind: 'user-password',
+      user: 'gw',
+      password: 'gwpass',
+    });
     expect(loadGatewayConfig({ ...minimal, MITOSIS_NATS_TOKEN: 'gwtoken' }).natsCredentials).toEqual({ kind: 'token', token: 'gwtoken' });
     expect(loadGatewayConfig({ ...minimal, MITOSIS_NATS_CREDS: '/run/gw.creds' }).natsCredentials).toEqual({ kind: 'creds-file', file: '/run/gw.creds' });
   });

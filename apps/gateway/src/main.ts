@@ -57,7 +57,11 @@ async function main(): Promise<void> {
     await new Promise<void>((resolve) => {
       installShutdown([() => shutdownGateway(server, config.drainTimeoutMs, health), stopLag], {
         log,
-        process: { once: (signal, listener) => process.once(signal, listener), removeListener: (signal, listener) => process.removeListener(signal, listener), exit: () => resolve() },
+        process: {
+          once: (signal, listener) => process.once(signal, listener),
+          removeListener: (signal, listener) => process.removeListener(signal, listener),
+          exit: () => resolve(),
+        },
       });
     });
   } finally {

@@ -1,12 +1,5 @@
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import {
-  AnalysisServiceService,
-  AnnotationServiceService,
-  DetectionServiceService,
-  JobServiceService,
-  ModelServiceService,
-  VideoServiceService,
-} from '@mitosis/proto';
+import { AnalysisServiceService, AnnotationServiceService, DetectionServiceService, JobServiceService, ModelServiceService, VideoServiceService } from '@mitosis/proto';
 import { analysisService } from './services/analysis-service';
 import { annotationService } from './services/annotation-service';
 import type { ServiceContext } from './services/context';

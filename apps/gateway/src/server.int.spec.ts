@@ -37,7 +37,16 @@ const reflectionProto = path.join(path.dirname(require.resolve('@grpc/reflection
 /** One request on the server reflection stream (what grpcurl sends), and its answer. */
 function reflect(address: string, request: object, metadata = new Metadata()): Promise<Record<string, unknown>> {
   const loaded = loadPackageDefinition(loadSync(reflectionProto, { keepCase: true, oneofs: true })) as unknown as {
-    grpc: { reflection: { v1: { ServerReflection: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => Client & { ServerReflectionInfo(metadata: Metadata): ClientDuplexStream<object, Record<string, unknown>> } } } };
+    grpc: {
+      reflection: {
+        v1: {
+          ServerReflection: new (
+            address: string,
+            creds: ReturnType<typeof credentials.createInsecure>,
+          ) => Client & { ServerReflectionInfo(metadata: Metadata): ClientDuplexStream<object, Record<string, unknown>> };
+        };
+      };
+    };
   };
   const client = new loaded.grpc.reflection.v1.ServerReflection(address, credentials.createInsecure());
   return new Promise((resolve, reject) => {
@@ -161,7 +170,8 @@ describe('health and reflection', () => {
     };
     // proto-loader hands reflection one descriptor per package, with its dependencies.
     const files = (response.file_descriptor_response?.file_descriptor_proto ?? []).map((bytes) => bytes.toString('latin1')).join('\n');
-    for (const name of ['mitosis.v1', 'JobService', 'GetJob', 'ListJobs', 'CancelJob', 'WatchJob', '.mitosis.v1.WatchJobResponse', 'google.protobuf.Timestamp']) expect(files).toContain(name);
+    for (const name of ['mitosis.v1', 'JobService', 'GetJob', 'ListJobs', 'CancelJob', 'WatchJob', '.mitosis.v1.WatchJobResponse', 'google.protobuf.Timestamp'])
+      expect(files).toContain(name);
   });
 });
 
@@ -171,7 +181,29 @@ describe('TLS (MITOSIS_TLS_CERT / MITOSIS_TLS_KEY)', () => {
     try {
       const certFile = path.join(dir, 'cert.pem');
       const keyFile = path.join(dir, 'key.pem');
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          keyFile,
+          '-out',
+          certFile,
+          '-days',
+          '1',
+          '-subj',
+          '/CN=localhost',
+          '-addext',
+          'subjectAltName=DNS:localhost',
+        ],
+        { stdio: 'ignore' },
+      );
       const gateway = await startGateway(backends, {
         tls: { certFile, keyFile },
         clientCredentials: credentials.createSsl(await readFile(certFile)),

@@ -3,15 +3,7 @@
  * exit code and the gRPC gateway maps it to a status code, so a bad input reads the same through
  * both doors. `cause` is kept for logs, never sent to a client.
  */
-export type ErrorKind =
-  | 'INVALID_ARGUMENT'
-  | 'NOT_FOUND'
-  | 'FAILED_PRECONDITION'
-  | 'RESOURCE_EXHAUSTED'
-  | 'ALREADY_EXISTS'
-  | 'UNAUTHENTICATED'
-  | 'CANCELLED'
-  | 'INTERNAL';
+export type ErrorKind = 'INVALID_ARGUMENT' | 'NOT_FOUND' | 'FAILED_PRECONDITION' | 'RESOURCE_EXHAUSTED' | 'ALREADY_EXISTS' | 'UNAUTHENTICATED' | 'CANCELLED' | 'INTERNAL';
 
 export class MitosisError extends Error {
   override readonly name: string = 'MitosisError';

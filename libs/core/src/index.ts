@@ -1,13 +1,4 @@
-export {
-  MitosisError,
-  InvalidInputError,
-  NotFoundError,
-  PreconditionError,
-  ResourceExhaustedError,
-  isMitosisError,
-  exitCodes,
-  exitCodeFor,
-} from './errors';
+export { MitosisError, InvalidInputError, NotFoundError, PreconditionError, ResourceExhaustedError, isMitosisError, exitCodes, exitCodeFor } from './errors';
 export type { ErrorKind } from './errors';
 export { silentProgress } from './progress';
 export type { ProgressEvent, ProgressSink } from './progress';

@@ -1,13 +1,4 @@
-export {
-  STAGES,
-  WORKER_STAGES,
-  DEFAULT_PREFIX,
-  HEADERS,
-  isStage,
-  eventNames,
-  checkStage,
-  checkJobId,
-} from './names';
+export { STAGES, WORKER_STAGES, DEFAULT_PREFIX, HEADERS, isStage, eventNames, checkStage, checkJobId } from './names';
 export type { Stage, EventNames, WorkerName } from './names';
 export { jsonCodec, bytesCodec } from './codec';
 export type { Codec } from './codec';

@@ -60,10 +60,7 @@ describe('createJobStore', () => {
           j.params['count'] = (j.params['count'] as number) + 1;
         });
       // 25 concurrent increments from each store: most compare-and-sets lose at least once.
-      await Promise.all([
-        ...Array.from({ length: 25 }, () => increment(jobs)),
-        ...Array.from({ length: 25 }, () => increment(other)),
-      ]);
+      await Promise.all([...Array.from({ length: 25 }, () => increment(jobs)), ...Array.from({ length: 25 }, () => increment(other))]);
       expect((await jobs.get(job.id)).params['count']).toBe(50);
       expect(mutateCalls).toBeGreaterThan(50); // conflicts did happen and were re-applied
     } finally {

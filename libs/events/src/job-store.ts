@@ -42,11 +42,7 @@ export interface JobStoreOptions {
 const jobCodec = jsonCodec<Job>(isJob, 'job record');
 
 /** Binds to an existing bucket (ensureTopology creates it); PreconditionError when it is missing. */
-export async function createJobStore(
-  js: JetStreamClient,
-  bucket: string,
-  options: JobStoreOptions = {},
-): Promise<JobStore> {
+export async function createJobStore(js: JetStreamClient, bucket: string, options: JobStoreOptions = {}): Promise<JobStore> {
   const maxUpdateAttempts = options.maxUpdateAttempts ?? 100;
   const kv: KV = await js.views.kv(bucket, { bindOnly: true });
   try {

@@ -30,13 +30,7 @@ describe('newJob', () => {
 
 describe('job states', () => {
   it('knows the final ones', () => {
-    expect(['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'].map((s) => isFinalJobState(s as never))).toEqual([
-      false,
-      false,
-      true,
-      true,
-      true,
-    ]);
+    expect(['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'].map((s) => isFinalJobState(s as never))).toEqual([false, false, true, true, true]);
   });
 
   it('refuses records of the wrong shape', () => {

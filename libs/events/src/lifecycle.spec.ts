@@ -57,9 +57,23 @@ describe('the job lifecycle', () => {
   });
 
   it('fails the job with the stage and reason when a stage fails for good', () => {
-    const failed = failStage(startStage(queued(), { stage: 'ingest', delivery: 1 }), { stage: 'ingest', delivery: 1, error: { kind: 'INVALID_ARGUMENT', message: 'not a TIFF' }, at: T1 });
-    expect(failed).toMatchObject({ state: 'FAILED', endedAt: T1.toISOString(), error: { kind: 'INVALID_ARGUMENT', message: 'not a TIFF', stage: 'ingest' }, stages: { ingest: { state: 'FAILED' } } });
-    expect(refusal(() => startStage(failed, { stage: 'm1', delivery: 1 }))).toMatchObject({ code: 'job-ended', kind: 'FAILED_PRECONDITION', message: 'job j1 is FAILED: cannot start stage m1' });
+    const failed = failStage(startStage(queued(), { stage: 'ingest', delivery: 1 }), {
+      stage: 'ingest',
+      delivery: 1,
+      error: { kind: 'INVALID_ARGUMENT', message: 'not a TIFF' },
+      at: T1,
+    });
+    expect(failed).toMatchObject({
+      state: 'FAILED',
+      endedAt: T1.toISOString(),
+      error: { kind: 'INVALID_ARGUMENT', message: 'not a TIFF', stage: 'ingest' },
+      stages: { ingest: { state: 'FAILED' } },
+    });
+    expect(refusal(() => startStage(failed, { stage: 'm1', delivery: 1 }))).toMatchObject({
+      code: 'job-ended',
+      kind: 'FAILED_PRECONDITION',
+      message: 'job j1 is FAILED: cannot start stage m1',
+    });
     const unqueued = failJob(queued(), { error: { kind: 'INTERNAL', message: 'the gateway could not queue stage ingest', stage: 'ingest' } });
     expect(unqueued).toMatchObject({ state: 'FAILED', stages: { ingest: { state: 'FAILED' }, m1: { state: 'FAILED' } } });
     expect(refusal(() => failJob(unqueued, { error: { kind: 'INTERNAL', message: 'again' } })).code).toBe('job-ended');

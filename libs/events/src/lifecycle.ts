@@ -137,10 +137,7 @@ export function succeedStage(job: Job, event: DeliveryEvent): Job {
  * the job SUCCEEDED when S was its last stage (outputs and final state in one record), RUNNING
  * otherwise (nextStage names what comes next).
  */
-export function finishStage(
-  job: Job,
-  event: { readonly stage: Stage; readonly outputs: Readonly<Record<string, string>>; readonly delivery?: number; readonly at?: Date },
-): Job {
+export function finishStage(job: Job, event: { readonly stage: Stage; readonly outputs: Readonly<Record<string, string>>; readonly delivery?: number; readonly at?: Date }): Job {
   return edit(job, event.at, (next, at) => {
     if (isFinalJobState(next.state)) throw refuse('job-ended', next, event.stage, 'finish');
     const status = ownStatus(next, event, 'finish');

@@ -54,9 +54,7 @@ const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 /** Names for one prefix; the prefix must be a single subject token usable in stream names. */
 export function eventNames(prefix: string = DEFAULT_PREFIX): EventNames {
   if (!PREFIX_PATTERN.test(prefix)) {
-    throw new InvalidInputError(
-      `events prefix "${prefix}" must be 1-64 letters, digits, '_' or '-' (one subject token, valid in stream names)`,
-    );
+    throw new InvalidInputError(`events prefix "${prefix}" must be 1-64 letters, digits, '_' or '-' (one subject token, valid in stream names)`);
   }
   return {
     prefix,

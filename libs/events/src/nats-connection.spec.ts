@@ -21,7 +21,11 @@ describe('parseNatsCredentials', () => {
   });
 
   it('reads a user and password, the password as given', () => {
-    expect(parseNatsCredentials({ MITOSIS_NATS_USER: ' mitosis ', MITOSIS_NATS_PASSWORD: ' p@ss w0rd' })).toEqual({ kind: 'user-password', user: 'mitosis', password: ' p@ss w0rd' });
+    expect(parseNatsCredentials({ MITOSIS_NATS_USER: ' mitosis ', MITOSIS_NATS_PASSWORD: ' p@ss w0rd' })).toEqual({
+      kind: 'user-password',
+      user: 'mitosis',
+      password: ' p@ss w0rd',
+    });
   });
 
   it('reads a token', () => {
@@ -35,9 +39,15 @@ describe('parseNatsCredentials', () => {
   it.each([
     [{ MITOSIS_NATS_USER: 'mitosis' }, 'MITOSIS_NATS_USER and MITOSIS_NATS_PASSWORD go together: MITOSIS_NATS_PASSWORD is not set'],
     [{ MITOSIS_NATS_PASSWORD: 'hunter2' }, 'MITOSIS_NATS_USER and MITOSIS_NATS_PASSWORD go together: MITOSIS_NATS_USER is not set'],
-    [{ MITOSIS_NATS_USER: 'u', MITOSIS_NATS_PASSWORD: 'hunter2', MITOSIS_NATS_TOKEN: 'tok' }, 'more than one way (MITOSIS_NATS_USER/MITOSIS_NATS_PASSWORD, MITOSIS_NATS_TOKEN): set only one'],
+    [
+      { MITOSIS_NATS_USER: 'u', MITOSIS_NATS_PASSWORD: 'hunter2', MITOSIS_NATS_TOKEN: 'tok' },
+      'more than one way (MITOSIS_NATS_USER/MITOSIS_NATS_PASSWORD, MITOSIS_NATS_TOKEN): set only one',
+    ],
     [{ MITOSIS_NATS_TOKEN: 'tok', MITOSIS_NATS_CREDS: '/x.creds' }, 'more than one way (MITOSIS_NATS_TOKEN, MITOSIS_NATS_CREDS)'],
-    [{ MITOSIS_NATS_USER: 'u', MITOSIS_NATS_PASSWORD: 'hunter2', MITOSIS_NATS_CREDS: '/x.creds' }, 'more than one way (MITOSIS_NATS_USER/MITOSIS_NATS_PASSWORD, MITOSIS_NATS_CREDS)'],
+    [
+      { MITOSIS_NATS_USER: 'u', MITOSIS_NATS_PASSWORD: 'hunter2', MITOSIS_NATS_CREDS: '/x.creds' },
+      'more than one way (MITOSIS_NATS_USER/MITOSIS_NATS_PASSWORD, MITOSIS_NATS_CREDS)',
+    ],
     [{ MITOSIS_NATS_PASSWORD: 'hunter2', MITOSIS_NATS_TOKEN: 'tok' }, 'more than one way'],
     [{ MITOSIS_NATS_CREDS: 'user.creds' }, 'MITOSIS_NATS_CREDS "user.creds" must be an absolute path'],
   ])('refuses %j', (env, expected) => {

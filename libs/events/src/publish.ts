@@ -42,13 +42,7 @@ const tracer = mitosisTracer('@mitosis/events');
  * producer span (child of the active span) whose context rides in the `traceparent` header, so
  * the worker's consumer span continues the same trace.
  */
-export async function publishWork(
-  js: JetStreamClient,
-  names: EventNames,
-  stage: Stage,
-  payload: Uint8Array,
-  options: PublishWorkOptions = {},
-): Promise<PublishResult> {
+export async function publishWork(js: JetStreamClient, names: EventNames, stage: Stage, payload: Uint8Array, options: PublishWorkOptions = {}): Promise<PublishResult> {
   const attempt = options.attempt ?? 1;
   let msgId = options.msgId;
   if (msgId === undefined) {

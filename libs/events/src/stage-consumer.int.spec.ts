@@ -63,9 +63,7 @@ async function setUp(stage: Stage, ackWaitMs: number, maxDeliver: number): Promi
   return { names, jobs: await createJobStore(nc.jetstream(), names.jobsBucket) };
 }
 
-async function consumer(
-  options: Omit<StageConsumerOptions<Work>, 'codec'> & { ackWaitMs: number; maxDeliver: number },
-): Promise<StageConsumer> {
+async function consumer(options: Omit<StageConsumerOptions<Work>, 'codec'> & { ackWaitMs: number; maxDeliver: number }): Promise<StageConsumer> {
   const log = process.env['EVENTS_DEBUG'] === '1' ? { info: console.log, warn: console.log, error: console.log } : undefined;
   const c = await createStageConsumer({ codec, pullExpiresMs: 1_000, backoff: { initialMs: 50 }, log, ...options });
   consumers.push(c);
@@ -297,14 +295,7 @@ describe('createStageConsumer', () => {
     await waitFor('terminated', async () => (await workLeft(names)) === 0);
     await sleep(300);
     expect(deliveries).toEqual([1, 2, 3]);
-    expect((await jobEvents(names, job.id)).map((e) => e.type)).toEqual([
-      'stage-started',
-      'stage-retrying',
-      'stage-started',
-      'stage-retrying',
-      'stage-started',
-      'stage-failed',
-    ]);
+    expect((await jobEvents(names, job.id)).map((e) => e.type)).toEqual(['stage-started', 'stage-retrying', 'stage-started', 'stage-retrying', 'stage-started', 'stage-failed']);
   });
 
   it('a stage that fails twice then succeeds ends SUCCEEDED with its progress and three attempts', async () => {
@@ -496,8 +487,8 @@ describe('createStageConsumer', () => {
 
   it('rejects a heartbeat that is not shorter than the ack wait', async () => {
     const { names } = await setUp('m2', 2_000, 3);
-    await expect(
-      createStageConsumer({ nc, names, stage: 'm2', codec, ackWaitMs: 1_000, heartbeatMs: 1_000, process: async () => undefined }),
-    ).rejects.toThrow(/heartbeatMs \(1000\) must be shorter than ackWaitMs \(1000\)/);
+    await expect(createStageConsumer({ nc, names, stage: 'm2', codec, ackWaitMs: 1_000, heartbeatMs: 1_000, process: async () => undefined })).rejects.toThrow(
+      /heartbeatMs \(1000\) must be shorter than ackWaitMs \(1000\)/,
+    );
   });
 });

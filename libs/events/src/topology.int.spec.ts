@@ -68,9 +68,7 @@ describe('ensureTopology', () => {
 
   it('rejects bad settings before touching the server', async () => {
     await expect(ensureTopology(nc, { prefix: 'a.b' })).rejects.toThrow(InvalidInputError);
-    await expect(ensureTopology(nc, { prefix: uniqueName('topo'), stages: { m1: { maxDeliver: 0 } } })).rejects.toThrow(
-      /maxDeliver must be a positive integer/,
-    );
+    await expect(ensureTopology(nc, { prefix: uniqueName('topo'), stages: { m1: { maxDeliver: 0 } } })).rejects.toThrow(/maxDeliver must be a positive integer/);
   });
 });
 

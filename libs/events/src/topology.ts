@@ -107,13 +107,7 @@ export async function ensureTopology(nc: NatsConnection, config: TopologyConfig 
  * earlier deliveries all ended without an ack (crashed or stuck workers); otherwise the server
  * would silently stop delivering it and leave it in the stream.
  */
-export async function ensureStageConsumer(
-  nc: NatsConnection,
-  names: EventNames,
-  stage: Stage,
-  settings: StageDeliverySettings = {},
-  jsmIn?: JetStreamManager,
-): Promise<void> {
+export async function ensureStageConsumer(nc: NatsConnection, names: EventNames, stage: Stage, settings: StageDeliverySettings = {}, jsmIn?: JetStreamManager): Promise<void> {
   const jsm = jsmIn ?? (await nc.jetstreamManager());
   const durable = names.stageConsumer(stage);
   const ackWaitMs = positiveMs(settings.ackWaitMs ?? DEFAULT_ACK_WAIT_MS, 'ackWaitMs');
@@ -150,11 +144,7 @@ export async function ensureStageConsumer(
         `and ack policy "${current.ack_policy}"; delete it to let ensureTopology recreate it`,
     );
   }
-  if (
-    millis(current.ack_wait ?? 0) !== ackWaitMs ||
-    current.max_deliver !== wanted.max_deliver ||
-    current.max_ack_pending !== maxAckPending
-  ) {
+  if (millis(current.ack_wait ?? 0) !== ackWaitMs || current.max_deliver !== wanted.max_deliver || current.max_ack_pending !== maxAckPending) {
     await jsm.consumers.update(names.workStream, durable, {
       description: wanted.description,
       ack_wait: wanted.ack_wait,
@@ -182,9 +172,7 @@ async function ensureStream(jsm: JetStreamManager, wanted: Partial<StreamConfig>
         `not "${String(wanted.retention)}"/"${String(wanted.storage)}"; delete it to let ensureTopology recreate it`,
     );
   }
-  const differs = Object.entries(wanted).some(
-    ([key, value]) => JSON.stringify((current as unknown as Record<string, unknown>)[key]) !== JSON.stringify(value),
-  );
+  const differs = Object.entries(wanted).some(([key, value]) => JSON.stringify((current as unknown as Record<string, unknown>)[key]) !== JSON.stringify(value));
   if (differs) await jsm.streams.update(wanted.name, { ...current, ...wanted });
 }
 

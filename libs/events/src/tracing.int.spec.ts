@@ -100,7 +100,12 @@ it('a consumer span continues the publisher trace, and process runs inside it', 
   expect(processed?.spanContext().traceId).toBe(traceId);
   expect(processed?.parentSpanContext).toMatchObject({ spanId: publish?.spanContext().spanId, isRemote: true });
   expect(processed?.kind).toBe(SpanKind.CONSUMER);
-  expect(processed?.attributes).toMatchObject({ 'mitosis.job.id': job.id, 'mitosis.delivery': 1, 'mitosis.outcome': 'succeeded', 'messaging.consumer.group.name': names.stageConsumer('m1') });
+  expect(processed?.attributes).toMatchObject({
+    'mitosis.job.id': job.id,
+    'mitosis.delivery': 1,
+    'mitosis.outcome': 'succeeded',
+    'messaging.consumer.group.name': names.stageConsumer('m1'),
+  });
   expect(seen).toEqual([{ trace_id: traceId, span_id: processed?.spanContext().spanId, traceparent: `00-${traceId}-${publish?.spanContext().spanId}-01` }]);
 });
 
@@ -112,7 +117,11 @@ it('counts redeliveries and failures, marks the failed delivery span, and report
     for (let n = 0; n < 3; n++) await publishWork(js, names, 'm2', codec.encode({ n }), { msgId: `w-${n}` });
     // No consumer pulling yet: the three messages wait.
     const before = (await reader.collect()).resourceMetrics;
-    expect(points(before, 'mitosis.consumer.pending').filter((p) => p.attributes['mitosis.stage'] === 'm2').map((p) => p.value)).toEqual([3]);
+    expect(
+      points(before, 'mitosis.consumer.pending')
+        .filter((p) => p.attributes['mitosis.stage'] === 'm2')
+        .map((p) => p.value),
+    ).toEqual([3]);
 
     let calls = 0;
     consumers.push(
@@ -140,11 +149,21 @@ it('counts redeliveries and failures, marks the failed delivery span, and report
     expect(processed.filter((s) => s.attributes['mitosis.delivery'] === 2).length).toBe(1);
 
     const after = (await reader.collect()).resourceMetrics;
-    expect(points(after, 'mitosis.stage.redeliveries').filter((p) => p.attributes['mitosis.stage'] === 'm2').map((p) => p.value)).toEqual([1]);
-    expect(points(after, 'mitosis.stage.failures').filter((p) => p.attributes['mitosis.stage'] === 'm2').map((p) => [p.attributes, p.value])).toEqual([
-      [{ 'mitosis.stage': 'm2', 'mitosis.error.kind': 'INTERNAL', 'mitosis.final': false }, 1],
-    ]);
-    expect(points(after, 'mitosis.consumer.pending').filter((p) => p.attributes['mitosis.stage'] === 'm2').map((p) => p.value)).toEqual([0]);
+    expect(
+      points(after, 'mitosis.stage.redeliveries')
+        .filter((p) => p.attributes['mitosis.stage'] === 'm2')
+        .map((p) => p.value),
+    ).toEqual([1]);
+    expect(
+      points(after, 'mitosis.stage.failures')
+        .filter((p) => p.attributes['mitosis.stage'] === 'm2')
+        .map((p) => [p.attributes, p.value]),
+    ).toEqual([[{ 'mitosis.stage': 'm2', 'mitosis.error.kind': 'INTERNAL', 'mitosis.final': false }, 1]]);
+    expect(
+      points(after, 'mitosis.consumer.pending')
+        .filter((p) => p.attributes['mitosis.stage'] === 'm2')
+        .map((p) => p.value),
+    ).toEqual([0]);
   } finally {
     stopLag();
   }

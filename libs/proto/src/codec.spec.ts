@@ -52,9 +52,7 @@ describe('upload messages', () => {
   });
 
   it('keeps unset optional hints apart from zero', () => {
-    const decoded = UploadVideoHeader.decode(
-      UploadVideoHeader.encode({ filename: 'a.tif', sizeBytes: 1, sha256: '', hints: { format: 0, bitDepth: 0 } }).finish(),
-    );
+    const decoded = UploadVideoHeader.decode(UploadVideoHeader.encode({ filename: 'a.tif', sizeBytes: 1, sha256: '', hints: { format: 0, bitDepth: 0 } }).finish());
     expect(decoded.hints).toEqual({ format: VideoFormat.VIDEO_FORMAT_UNSPECIFIED, frameCount: undefined, bitDepth: 0 });
   });
 
@@ -68,7 +66,10 @@ describe('upload messages', () => {
 
   it('refuses a 64-bit size that a JS number cannot hold exactly', () => {
     // forceLong=number: ts-proto throws rather than silently rounding 2^60.
-    const bytes = new BinaryWriter().uint32(16).uint64(2n ** 60n).finish();
+    const bytes = new BinaryWriter()
+      .uint32(16)
+      .uint64(2n ** 60n)
+      .finish();
     expect(() => UploadVideoHeader.decode(bytes)).toThrow(/MAX_SAFE_INTEGER/);
   });
 });
@@ -126,7 +127,15 @@ describe('annotations and stage events', () => {
     const points: SubmitAnnotationsRequest = {
       videoId: 'vid-1',
       annotatedFrames: { first: 93, last: 110 },
-      source: { $case: 'points', value: { points: [{ frame: 94, x: 430, y: 50 }, { frame: 101, x: 540.5, y: 404 }] } },
+      source: {
+        $case: 'points',
+        value: {
+          points: [
+            { frame: 94, x: 430, y: 50 },
+            { frame: 101, x: 540.5, y: 404 },
+          ],
+        },
+      },
     };
     const csv: SubmitAnnotationsRequest = {
       videoId: 'vid-1',

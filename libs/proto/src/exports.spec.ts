@@ -14,9 +14,7 @@ describe('index', () => {
   const generated = { analysis, annotation, common, detection, job, model, video, stage };
 
   it.each(Object.entries(generated))('re-exports every message, enum and service of %s', (_name, module) => {
-    const expected = Object.keys(module).filter(
-      (name) => name !== 'protobufPackage' && name !== 'protobufFileName' && !/_\w+Entry$/.test(name),
-    );
+    const expected = Object.keys(module).filter((name) => name !== 'protobufPackage' && name !== 'protobufFileName' && !/_\w+Entry$/.test(name));
     expect(expected.length).toBeGreaterThan(0);
     const exported = api as Record<string, unknown>;
     for (const name of expected) {

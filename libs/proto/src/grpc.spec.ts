@@ -1,25 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Metadata, Server, ServerCredentials, credentials, status } from '@grpc/grpc-js';
 import type { ServiceError, ServerUnaryCall, ServerWritableStream, sendUnaryData, ServerReadableStream } from '@grpc/grpc-js';
-import {
-  Job,
-  JobKind,
-  JobServiceClient,
-  JobServiceService,
-  JobState,
-  Stage,
-  VideoServiceClient,
-  VideoServiceService,
-} from './index';
-import type {
-  GetJobRequest,
-  GetJobResponse,
-  StageProgress,
-  UploadVideoRequest,
-  UploadVideoResponse,
-  WatchJobRequest,
-  WatchJobResponse,
-} from './index';
+import { Job, JobKind, JobServiceClient, JobServiceService, JobState, Stage, VideoServiceClient, VideoServiceService } from './index';
+import type { GetJobRequest, GetJobResponse, StageProgress, UploadVideoRequest, UploadVideoResponse, WatchJobRequest, WatchJobResponse } from './index';
 
 // A real HTTP/2 round trip through the generated definitions and clients: the servers below are
 // small in-memory implementations written for the test, the clients are the generated ones.
@@ -80,10 +63,7 @@ const jobService = {
 
 const videoService = {
   // Checks the stream the way the contract says: header first and once, then size and checksum.
-  uploadVideo(
-    call: ServerReadableStream<UploadVideoRequest, UploadVideoResponse>,
-    callback: sendUnaryData<UploadVideoResponse>,
-  ): void {
+  uploadVideo(call: ServerReadableStream<UploadVideoRequest, UploadVideoResponse>, callback: sendUnaryData<UploadVideoResponse>): void {
     let header: { sizeBytes: number; sha256: string } | undefined;
     let received = 0;
     const hash = createHash('sha256');
@@ -126,9 +106,7 @@ describe('gRPC round trip over a socket', () => {
     server.addService(JobServiceService, jobService);
     server.addService(VideoServiceService, videoService);
     const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
-        error ? reject(error) : resolve(bound),
-      );
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
     });
     jobClient = new JobServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
     videoClient = new VideoServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
@@ -205,10 +183,7 @@ describe('gRPC round trip over a socket', () => {
 
   it('rejects an upload whose bytes do not match the declared size', async () => {
     await expect(
-      upload([
-        { content: { $case: 'header', value: { filename: 'clip.tif', sizeBytes: 10, sha256: '00'.repeat(32) } } },
-        { content: { $case: 'chunk', value: Buffer.alloc(4) } },
-      ]),
+      upload([{ content: { $case: 'header', value: { filename: 'clip.tif', sizeBytes: 10, sha256: '00'.repeat(32) } } }, { content: { $case: 'chunk', value: Buffer.alloc(4) } }]),
     ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'upload: 4 bytes received, header declared 10' });
   });
 });

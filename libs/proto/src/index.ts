@@ -70,25 +70,11 @@ export {
 export type { AnalysisServiceServer } from './gen/mitosis/v1/analysis';
 
 // mitosis.v1.AnnotationService
-export {
-  AnnotationPoints,
-  SubmitAnnotationsRequest,
-  SubmitAnnotationsResponse,
-  AnnotationServiceService,
-  AnnotationServiceClient,
-} from './gen/mitosis/v1/annotation';
+export { AnnotationPoints, SubmitAnnotationsRequest, SubmitAnnotationsResponse, AnnotationServiceService, AnnotationServiceClient } from './gen/mitosis/v1/annotation';
 export type { AnnotationServiceServer } from './gen/mitosis/v1/annotation';
 
 // mitosis.v1.ModelService
-export {
-  StartTrainingRequest,
-  StartTrainingResponse,
-  Model,
-  GetModelRequest,
-  GetModelResponse,
-  ModelServiceService,
-  ModelServiceClient,
-} from './gen/mitosis/v1/model';
+export { StartTrainingRequest, StartTrainingResponse, Model, GetModelRequest, GetModelResponse, ModelServiceService, ModelServiceClient } from './gen/mitosis/v1/model';
 export type { ModelServiceServer } from './gen/mitosis/v1/model';
 
 // mitosis.v1.DetectionService

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidInputError, MitosisError, NotFoundError, PreconditionError } from '@mitosis/core';
- 
+
 import { startS3Server, uniqueBucketName } from '@mitosis/testing';
- 
+
 import type { S3ServerFixture } from '@mitosis/testing';
 import { Client } from 'minio';
 import type { S3StoreConfig } from './config';
@@ -117,7 +117,12 @@ describe('createS3BlobStore against s3rver over HTTP', () => {
     expect(sameBytes(await store.get('big/volume.bin'), big)).toBe(true);
     // A small object under the same store is one plain PUT.
     await store.put('small', pattern(1000, 3));
-    expect(server.takeRequests().filter((r) => r.key === 'small').map((r) => `${r.method} ${r.query.join(',')}`)).toEqual(['PUT ']);
+    expect(
+      server
+        .takeRequests()
+        .filter((r) => r.key === 'small')
+        .map((r) => `${r.method} ${r.query.join(',')}`),
+    ).toEqual(['PUT ']);
   });
 
   it('keeps the previous value when a put is cut midway (connection reset)', async () => {
@@ -154,8 +159,7 @@ describe('createS3BlobStore against s3rver over HTTP', () => {
     try {
       const bucket = uniqueBucketName('restart');
       const first = await startS3Server({ directory: folder, buckets: [bucket] });
-      const storeOn = (s: S3ServerFixture) =>
-        createS3BlobStore({ endPoint: s.endPoint, port: s.port, useSSL: false, accessKey: s.accessKey, secretKey: s.secretKey, bucket });
+      const storeOn = (s: S3ServerFixture) => createS3BlobStore({ endPoint: s.endPoint, port: s.port, useSSL: false, accessKey: s.accessKey, secretKey: s.secretKey, bucket });
       const before = pattern(5000, 8);
       await storeOn(first).put('model/weights.bin', before);
       first.interruptNextUpload({ afterBytes: 2 * MiB, action: 'stop' });

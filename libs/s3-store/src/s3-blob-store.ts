@@ -40,7 +40,11 @@ function expectedEtags(bytes: Buffer, partSize: number): string[] {
   if (bytes.length <= partSize) return [whole];
   const digests: Buffer[] = [];
   for (let offset = 0; offset < bytes.length; offset += partSize) {
-    digests.push(createHash('md5').update(bytes.subarray(offset, offset + partSize)).digest());
+    digests.push(
+      createHash('md5')
+        .update(bytes.subarray(offset, offset + partSize))
+        .digest(),
+    );
   }
   return [`${createHash('md5').update(Buffer.concat(digests)).digest('hex')}-${digests.length}`, whole];
 }
@@ -143,7 +147,10 @@ export function createS3BlobStore(config: S3StoreConfig): S3BlobStore {
       const errors = results.filter((r) => typeof r === 'object' && r !== null && ('Code' in r || 'Key' in r)) as { Code?: string; Key?: string; Message?: string }[];
       if (errors.length > 0) {
         const first = errors[0];
-        throw new MitosisError('INTERNAL', `S3 delete ${location} "${what}": ${errors.length} objects not deleted, first "${first.Key}": ${first.Code} ${first.Message ?? ''}`.trim());
+        throw new MitosisError(
+          'INTERNAL',
+          `S3 delete ${location} "${what}": ${errors.length} objects not deleted, first "${first.Key}": ${first.Code} ${first.Message ?? ''}`.trim(),
+        );
       }
     }
   }

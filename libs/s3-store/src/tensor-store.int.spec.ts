@@ -1,9 +1,9 @@
 import type { BlobStore } from '@mitosis/core';
 import { InvalidInputError } from '@mitosis/core';
 import { readArray, readArrayMetadata, writeArray } from '@mitosis/tensor-store';
- 
+
 import { startS3Server, uniqueBucketName } from '@mitosis/testing';
- 
+
 import type { S3ServerFixture } from '@mitosis/testing';
 import { createS3BlobStore } from './s3-blob-store';
 
@@ -42,7 +42,15 @@ describe('tensor-store arrays over the S3 store', () => {
   async function s3Store(prefix?: string) {
     const bucket = uniqueBucketName('zarr');
     await server.createBucket(bucket);
-    return createS3BlobStore({ endPoint: server.endPoint, port: server.port, useSSL: false, accessKey: server.accessKey, secretKey: server.secretKey, bucket, ...(prefix ? { prefix } : {}) });
+    return createS3BlobStore({
+      endPoint: server.endPoint,
+      port: server.port,
+      useSSL: false,
+      accessKey: server.accessKey,
+      secretKey: server.secretKey,
+      bucket,
+      ...(prefix ? { prefix } : {}),
+    });
   }
 
   it('round-trips a float32 [frames, h, w] volume chunked by frames', async () => {

@@ -84,7 +84,15 @@ describe('tensor-store reads and writes through zarrita', () => {
   async function s3Store(): Promise<{ store: BlobStore; bucket: string }> {
     const bucket = uniqueBucketName('zarrita');
     await server.createBucket(bucket);
-    const store = createS3BlobStore({ endPoint: server.endPoint, port: server.port, useSSL: false, accessKey: server.accessKey, secretKey: server.secretKey, bucket, prefix: 'runs/1' });
+    const store = createS3BlobStore({
+      endPoint: server.endPoint,
+      port: server.port,
+      useSSL: false,
+      accessKey: server.accessKey,
+      secretKey: server.secretKey,
+      bucket,
+      prefix: 'runs/1',
+    });
     return { store, bucket };
   }
 
@@ -107,12 +115,7 @@ describe('tensor-store reads and writes through zarrita', () => {
   it('over the S3 store: zarrita writes, reads back whole and by frames, fetching only those chunks', async () => {
     const { store } = await s3Store();
     await writeArray(store, 'videos/a/frames', { data, shape: [5, 7, 9] }, options);
-    expect(await store.list('videos/a/frames/')).toEqual([
-      'videos/a/frames/c/0/0/0',
-      'videos/a/frames/c/1/0/0',
-      'videos/a/frames/c/2/0/0',
-      'videos/a/frames/zarr.json',
-    ]);
+    expect(await store.list('videos/a/frames/')).toEqual(['videos/a/frames/c/0/0/0', 'videos/a/frames/c/1/0/0', 'videos/a/frames/c/2/0/0', 'videos/a/frames/zarr.json']);
     const back = await readArray(store, 'videos/a/frames');
     expect(back.data).toEqual(data);
     expect(back.meta).toEqual({ shape: [5, 7, 9], chunkShape: [2, 7, 9], dataType: 'float32', dimensionNames: ['t', 'y', 'x'], attributes: options.attributes });

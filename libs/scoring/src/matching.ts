@@ -22,12 +22,7 @@ const relativeSlack = 1e-9;
  * are compared, not all pairs. Sorted by distance, then |dt|, then indices: the order in which
  * the matching prefers candidates.
  */
-export function findCandidatePairs(
-  truth: readonly MitosisPoint[],
-  detections: readonly MitosisPoint[],
-  radius: number,
-  th: number,
-): CandidatePair[] {
+export function findCandidatePairs(truth: readonly MitosisPoint[], detections: readonly MitosisPoint[], radius: number, th: number): CandidatePair[] {
   // A cell as wide as the radius: any pair within the radius lies in adjacent cells.
   const cell = radius > 0 ? radius : 1;
   const buckets = new Map<string, number[]>();
@@ -63,10 +58,7 @@ export function findCandidatePairs(
       }
     }
   });
-  pairs.sort(
-    (a, b) =>
-      a.distance - b.distance || Math.abs(a.dt) - Math.abs(b.dt) || a.truth - b.truth || a.detection - b.detection,
-  );
+  pairs.sort((a, b) => a.distance - b.distance || Math.abs(a.dt) - Math.abs(b.dt) || a.truth - b.truth || a.detection - b.detection);
   return pairs;
 }
 

@@ -48,9 +48,7 @@ describe('parsePointsCsv', () => {
   });
 
   it('rejects a header without the required columns, naming them', () => {
-    expect(parseError('frame,x\n1,2\n').message).toBe(
-      'truth.csv line 1: header lacks column y (expected "frame,x,y" optionally with "score"; found columns: frame, x)',
-    );
+    expect(parseError('frame,x\n1,2\n').message).toBe('truth.csv line 1: header lacks column y (expected "frame,x,y" optionally with "score"; found columns: frame, x)');
     expect(parseError('\n14,430,50\n').message).toMatch(/line 2: header lacks columns frame, x, y .*a data row, not a header/);
     expect(parseError('frame,x,y,X\n').message).toMatch(/line 1: column "x" appears twice/);
   });
@@ -75,9 +73,7 @@ describe('parsePointsCsv', () => {
   });
 
   it('lists every problem of a row and the first few malformed rows with their lines', () => {
-    expect(parseError('frame,x,y\n0,-1,a\n').message).toBe(
-      'truth.csv line 2: frame 0: frames are numbered from 1, x -1 is negative, y "a" is not a number',
-    );
+    expect(parseError('frame,x,y\n0,-1,a\n').message).toBe('truth.csv line 2: frame 0: frames are numbered from 1, x -1 is negative, y "a" is not a number');
     const rows = ['frame,x,y', '1,2,3', 'x,2,3', '1,2,3', ...Array.from({ length: 6 }, () => '1,2,-1')];
     const message = parseError(rows.join('\r\n')).message;
     expect(message).toBe(
@@ -89,21 +85,32 @@ describe('parsePointsCsv', () => {
 
 describe('formatPointsCsv', () => {
   it('writes frame,x,y with at most two decimals', () => {
-    expect(formatPointsCsv([{ frame: 3, x: 10, y: 20.126 }, { frame: 1, x: 0.5, y: 1 / 3 }])).toBe(
-      'frame,x,y\n3,10,20.13\n1,0.5,0.33\n',
-    );
+    expect(
+      formatPointsCsv([
+        { frame: 3, x: 10, y: 20.126 },
+        { frame: 1, x: 0.5, y: 1 / 3 },
+      ]),
+    ).toBe('frame,x,y\n3,10,20.13\n1,0.5,0.33\n');
     expect(formatPointsCsv([])).toBe('frame,x,y\n');
   });
 
   it('adds a score column only when some point has a score', () => {
-    expect(formatPointsCsv([{ frame: 3, x: 10, y: 20, score: 0.75 }, { frame: 4, x: 1, y: 2 }])).toBe(
-      'frame,x,y,score\n3,10,20,0.75\n4,1,2,\n',
-    );
+    expect(
+      formatPointsCsv([
+        { frame: 3, x: 10, y: 20, score: 0.75 },
+        { frame: 4, x: 1, y: 2 },
+      ]),
+    ).toBe('frame,x,y,score\n3,10,20,0.75\n4,1,2,\n');
   });
 
   it('refuses points that could not be read back', () => {
     expect(() => formatPointsCsv([{ frame: 1.5, x: 1, y: 1 }])).toThrow(/point #1: frame 1.5/);
-    expect(() => formatPointsCsv([{ frame: 1, x: 1, y: 1 }, { frame: 2, x: -1, y: 1 }])).toThrow(/point #2/);
+    expect(() =>
+      formatPointsCsv([
+        { frame: 1, x: 1, y: 1 },
+        { frame: 2, x: -1, y: 1 },
+      ]),
+    ).toThrow(/point #2/);
     expect(() => formatPointsCsv([{ frame: 1, x: 1, y: 1, score: Number.NaN }])).toThrow(InvalidInputError);
   });
 
@@ -165,7 +172,14 @@ describe('checkPointsInside', () => {
 
   it('accepts points inside the video, edges included', () => {
     expect(() =>
-      checkPointsInside([{ frame: 1, x: 0, y: 0 }, { frame: 200, x: 1375.9, y: 1037 }], extent, 'truth.csv'),
+      checkPointsInside(
+        [
+          { frame: 1, x: 0, y: 0 },
+          { frame: 200, x: 1375.9, y: 1037 },
+        ],
+        extent,
+        'truth.csv',
+      ),
     ).not.toThrow();
   });
 

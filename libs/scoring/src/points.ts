@@ -36,7 +36,11 @@ const maxListed = 5;
 const decimalPattern = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 function headerName(cell: string): string {
-  return cell.trim().replace(/^"(.*)"$/, '$1').trim().toLowerCase();
+  return cell
+    .trim()
+    .replace(/^"(.*)"$/, '$1')
+    .trim()
+    .toLowerCase();
 }
 
 /** Parses one value of `column`; returns the number or a sentence saying what is wrong with it. */
@@ -97,8 +101,7 @@ export function parsePointsCsv(text: string, source: string): MitosisPoint[] {
     const looksLikeData = header.every((cell) => decimalPattern.test(cell));
     const found = looksLikeData ? 'a data row, not a header' : `columns: ${header.join(', ')}`;
     throw new InvalidInputError(
-      `${source} line ${headerLine}: header lacks column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ` +
-        `(expected "frame,x,y" optionally with "score"; found ${found})`,
+      `${source} line ${headerLine}: header lacks column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ` + `(expected "frame,x,y" optionally with "score"; found ${found})`,
     );
   }
 

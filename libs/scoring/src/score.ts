@@ -137,11 +137,7 @@ function reportFromMatching(
  * Undefined ratios are 0 (sklearn's zero_division=0): no detections gives precision 0, no
  * annotations gives recall 0, and nothing on either side gives precision = recall = F1 = 0.
  */
-export function scoreDetections(
-  truth: readonly MitosisPoint[],
-  detections: readonly MitosisPoint[],
-  options: ScoreOptions = {},
-): ScoreReport {
+export function scoreDetections(truth: readonly MitosisPoint[], detections: readonly MitosisPoint[], options: ScoreOptions = {}): ScoreReport {
   const radius = options.radius ?? defaultRadius;
   const th = options.th ?? defaultTh;
   checkRadius(radius);
@@ -161,11 +157,7 @@ export function scoreDetections(
  * finding candidate pairs once at the largest th and matching again for each. One report per
  * th, in the order given.
  */
-export function scoreAtThresholds(
-  truth: readonly MitosisPoint[],
-  detections: readonly MitosisPoint[],
-  options: ThresholdsOptions,
-): ScoreReport[] {
+export function scoreAtThresholds(truth: readonly MitosisPoint[], detections: readonly MitosisPoint[], options: ThresholdsOptions): ScoreReport[] {
   const radius = options.radius ?? defaultRadius;
   checkRadius(radius);
   if (options.ths.length === 0) throw new InvalidInputError('no temporal tolerance th to score at');

@@ -311,7 +311,7 @@ describe('cancelling a job', () => {
     // What the gateway's CancelJob does.
     await recordTransition(jobs, 'long-1', (j) => cancelJob(j));
     const cancelled = Date.now();
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline && (await jobs.get('long-1')).stages['m3-train']?.state !== 'CANCELLED'; ) {
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline && (await jobs.get('long-1')).stages['m3-train']?.state !== 'CANCELLED';) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const job = await jobs.get('long-1');
@@ -319,7 +319,7 @@ describe('cancelling a job', () => {
     expect(job.stages['m3-train']!.done).toBeLessThan(100_000);
     expect(Date.now() - cancelled).toBeLessThan(5_000);
     // Its thread was terminated mid-training, not left computing.
-    for (const deadline = Date.now() + 5_000; runner.threads > 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const deadline = Date.now() + 5_000; runner.threads > 0 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(runner.threads).toBe(0);
     expect(await store.list('models/')).toEqual([]);
     expect(await streamCounts(names)).toEqual({ work: 0, dead: 0 });
@@ -332,7 +332,9 @@ describe('completeStage', () => {
     const deps = { jobs, js: nc.jetstream(), names };
     const job = newJob({ id: 'c1', kind: 'analysis', stages: ['ingest', 'm1', 'm2'], params: { videoId: 'v1' } });
     await jobs.create(job);
-    await recordTransition(jobs, 'c1', (j) => reportStageProgress(startStage(j, { stage: 'ingest', delivery: 2 }), { stage: 'ingest', delivery: 2, step: 'ingest', done: 1, total: 3 }));
+    await recordTransition(jobs, 'c1', (j) =>
+      reportStageProgress(startStage(j, { stage: 'ingest', delivery: 2 }), { stage: 'ingest', delivery: 2, step: 'ingest', done: 1, total: 3 }),
+    );
     // Delivery 1 finishing late, after delivery 2 took over: changes nothing, publishes nothing.
     expect(await completeStage(deps, { jobId: 'c1', stage: 'ingest', outputs: { frames: 'x' }, deliveryCount: 1 })).toMatchObject({ recorded: false });
     const first = await completeStage(deps, { jobId: 'c1', stage: 'ingest', outputs: { frames: keys.videoFrames('v1') }, deliveryCount: 2 });

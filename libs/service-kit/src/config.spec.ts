@@ -128,13 +128,23 @@ describe('loadConfig', () => {
 
   it('reads NATS credentials: user and password, token or creds file (one of them)', () => {
     expect(loadConfig(minimal).natsCredentials).toBeUndefined();
-    expect(loadConfig({ ...minimal, MITOSIS_NATS_USER: 'mitosis', MITOSIS_NATS_PASSWORD: 'natspass' }).natsCredentials).toEqual({ kind: 'user-password', user: 'mitosis', password: 'natspass' });
+    expect(loadConfig({ ...minimal, MITOSIS_NATS_USER: 'mitosis', MITOSIS_NATS_PASSWORD: 'natspass' }).natsCredentials).toEqual({
+      kind: 'user-password',
+      user: 'mitosis',
+      password: 'natspass',
+    });
     expect(loadConfig({ ...minimal, MITOSIS_NATS_TOKEN: 'natstoken' }).natsCredentials).toEqual({ kind: 'token', token: 'natstoken' });
     expect(loadConfig({ ...minimal, MITOSIS_NATS_CREDS: '/run/secrets/nats.creds' }).natsCredentials).toEqual({ kind: 'creds-file', file: '/run/secrets/nats.creds' });
   });
 
   it('reports NATS credential problems with the others, never their values', () => {
-    const message = configError({ MITOSIS_NATS_URL: 'nats://mitosis:natspass@nats:4222', MITOSIS_STORE: 'file:///s', MITOSIS_NATS_PASSWORD: 'natspass', MITOSIS_NATS_TOKEN: 'natstoken', MITOSIS_CONCURRENCY: '0' });
+    const message = configError({
+      MITOSIS_NATS_URL: 'nats://mitosis:natspass@nats:4222',
+      MITOSIS_STORE: 'file:///s',
+      MITOSIS_NATS_PASSWORD: 'natspass',
+      MITOSIS_NATS_TOKEN: 'natstoken',
+      MITOSIS_CONCURRENCY: '0',
+    });
     expect(message).toContain('MITOSIS_NATS_URL "nats://***@nats:4222" holds credentials');
     expect(message).toContain('MITOSIS_NATS_USER and MITOSIS_NATS_PASSWORD go together: MITOSIS_NATS_USER is not set');
     expect(message).toContain('NATS credentials are set in more than one way (MITOSIS_NATS_USER/MITOSIS_NATS_PASSWORD, MITOSIS_NATS_TOKEN)');

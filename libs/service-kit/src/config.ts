@@ -215,11 +215,7 @@ export function loadConfig(env: Environment = process.env): ServiceConfig {
   }
   const tls = certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined;
   const maxUploadBytes = attempt('MITOSIS_MAX_UPLOAD_BYTES', (value) => parseByteSize('MITOSIS_MAX_UPLOAD_BYTES', value), 2 * GIB);
-  const healthAddr = attempt<string | undefined>(
-    'MITOSIS_HEALTH_ADDR',
-    (value) => (value === 'off' ? undefined : checkHostPort('MITOSIS_HEALTH_ADDR', value)),
-    '0.0.0.0:8080',
-  );
+  const healthAddr = attempt<string | undefined>('MITOSIS_HEALTH_ADDR', (value) => (value === 'off' ? undefined : checkHostPort('MITOSIS_HEALTH_ADDR', value)), '0.0.0.0:8080');
   const healthGrpcAddr = attempt<string | undefined>(
     'MITOSIS_HEALTH_GRPC_ADDR',
     (value) => (value === 'off' ? undefined : checkHostPort('MITOSIS_HEALTH_GRPC_ADDR', value)),

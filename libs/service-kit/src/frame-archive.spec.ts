@@ -37,7 +37,10 @@ describe('readFrameArchive', () => {
   it('takes the base name of frames in folders, also past the 100 characters of a ustar name (pax path)', async () => {
     const deep = `${'folder/'.repeat(20)}frame-1.png`;
     const out = await readFrameArchive(await writeFrameArchive([{ name: deep, data: bytes(7) }, frames[0]!]), 'src');
-    expect(out.map((f) => [f.name, Array.from(f.data)])).toEqual([['frame-1.png', [7]], ['frame-2.png', [2, 2]]]);
+    expect(out.map((f) => [f.name, Array.from(f.data)])).toEqual([
+      ['frame-1.png', [7]],
+      ['frame-2.png', [2, 2]],
+    ]);
   });
 
   it('refuses corrupt, truncated, ambiguous and frameless archives', async () => {

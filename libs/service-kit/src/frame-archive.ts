@@ -85,7 +85,9 @@ export async function writeFrameArchive(files: readonly ArchiveFrame[]): Promise
     for await (const chunk of packer) chunks.push(chunk as Uint8Array);
   })();
   for (const file of files) {
-    await new Promise<void>((resolve, reject) => packer.entry({ name: file.name, size: file.data.length, mode: 0o644, mtime: new Date(0) }, file.data, (error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      packer.entry({ name: file.name, size: file.data.length, mode: 0o644, mtime: new Date(0) }, file.data, (error) => (error ? reject(error) : resolve())),
+    );
   }
   packer.finalize();
   await done;

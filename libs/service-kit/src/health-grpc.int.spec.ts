@@ -77,7 +77,7 @@ async function readyz(w: Worker): Promise<number> {
   return (await fetch(`${w.health?.url}/readyz`)).status;
 }
 
-describe('a worker\'s grpc.health.v1', () => {
+describe("a worker's grpc.health.v1", () => {
   it('is SERVING once its consumer is bound, NOT_SERVING while NATS is away, and Watch streams both changes', async () => {
     nats = await startNatsServer();
     const { worker: w, client: c } = await start();
@@ -109,7 +109,10 @@ describe('a worker\'s grpc.health.v1', () => {
     nats = await startNatsServer();
     const runner = holdingRunner();
     const { worker: w, client: c } = await start(runner);
-    await startJob({ jobs: w.jobs, js: w.nc.jetstream(), names: w.names, store: createLocalBlobStore(path.join(dir, 'store')) }, { id: 'held-1', kind: 'analysis', params: { videoId: 'v1' } });
+    await startJob(
+      { jobs: w.jobs, js: w.nc.jetstream(), names: w.names, store: createLocalBlobStore(path.join(dir, 'store')) },
+      { id: 'held-1', kind: 'analysis', params: { videoId: 'v1' } },
+    );
     await runner.started;
     const live = c.watch(WORKER_LIVENESS_SERVICE);
     expect(await live.next()).toBe('SERVING');
@@ -126,7 +129,14 @@ describe('a worker\'s grpc.health.v1', () => {
 
   it('is not served with MITOSIS_HEALTH_GRPC_ADDR=off', async () => {
     nats = await startNatsServer();
-    const config = loadConfig({ MITOSIS_NATS_URL: nats.url, MITOSIS_STORE: pathToFileURL(path.join(dir, 'store')).href, MITOSIS_PREFIX: uniqueName('health'), MITOSIS_HEALTH_GRPC_ADDR: 'off', MITOSIS_HEALTH_ADDR: '127.0.0.1:0', MITOSIS_STAGE_ISOLATION: 'inline' });
+    const config = loadConfig({
+      MITOSIS_NATS_URL: nats.url,
+      MITOSIS_STORE: pathToFileURL(path.join(dir, 'store')).href,
+      MITOSIS_PREFIX: uniqueName('health'),
+      MITOSIS_HEALTH_GRPC_ADDR: 'off',
+      MITOSIS_HEALTH_ADDR: '127.0.0.1:0',
+      MITOSIS_STAGE_ISOLATION: 'inline',
+    });
     worker = await startWorker({ service: 'ingest', stages: ['ingest'], config, log });
     expect(worker.grpcHealth).toBeUndefined();
     expect(worker.health).toBeDefined();

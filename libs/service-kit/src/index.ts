@@ -12,15 +12,7 @@ export { installShutdown } from './shutdown';
 export type { StopFn, Shutdown, ShutdownOptions, SignalSource } from './shutdown';
 export { startHealthServer } from './health';
 export type { HealthServer, HealthServerOptions, HealthReport } from './health';
-export {
-  createHealthService,
-  startGrpcHealthServer,
-  loadHealthProto,
-  healthProtoDir,
-  HEALTH_PROTO,
-  HEALTH_SERVICE_NAME,
-  WORKER_LIVENESS_SERVICE,
-} from './health-grpc';
+export { createHealthService, startGrpcHealthServer, loadHealthProto, healthProtoDir, HEALTH_PROTO, HEALTH_SERVICE_NAME, WORKER_LIVENESS_SERVICE } from './health-grpc';
 export type { HealthService, ServingStatus, GrpcHealthServer } from './health-grpc';
 export { toServiceError, GRPC_STATUS_BY_KIND } from './service-error';
 export type { ErrorLog } from './service-error';
@@ -29,18 +21,7 @@ export type { ErrorLog } from './service-error';
 export { stageRequestCodec, checkStageRequest, toProtoStage, fromProtoStage, PARAMS_CASE } from './stage-codec';
 export { JOB_KINDS, isJobKind, checkJobKind, checkJobParams, jobParamsJson } from './job-params';
 export type { JobKind, JobParamsOf, AnalysisJobParams, TrainingJobParams, DetectionJobParams } from './job-params';
-export {
-  stagesFor,
-  jobStages,
-  nextStage,
-  buildStageRequest,
-  publishStage,
-  startJob,
-  completeStage,
-  topologyConfig,
-  PRIMARY_OUTPUT,
-  DEFAULT_SEED,
-} from './pipeline';
+export { stagesFor, jobStages, nextStage, buildStageRequest, publishStage, startJob, completeStage, topologyConfig, PRIMARY_OUTPUT, DEFAULT_SEED } from './pipeline';
 export type { ChainDeps, StartJobDeps, StartJobInput, CompleteStageInput, CompleteStageResult } from './pipeline';
 
 // Running stages

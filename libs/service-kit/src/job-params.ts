@@ -122,7 +122,8 @@ export function checkJobParams<K extends JobKind>(kind: K, params: unknown): Job
     f.int('minArea', 0);
     f.int('minFrames', 0, 1_000_000);
     f.int('m2Crop', 0, 4096);
-    if (typeof p['m2Crop'] === 'number' && p['m2Crop'] > 0 && p['m2Crop'] < 4) throw new InvalidInputError(`job params: m2Crop must be 0 (the M1 crop) or at least 4, got ${p['m2Crop']}`);
+    if (typeof p['m2Crop'] === 'number' && p['m2Crop'] > 0 && p['m2Crop'] < 4)
+      throw new InvalidInputError(`job params: m2Crop must be 0 (the M1 crop) or at least 4, got ${p['m2Crop']}`);
     f.int('m2Batch', 0, 256);
     if (p['m2PositiveWeight'] !== 0) f.positive('m2PositiveWeight');
     f.int('m2LossMargin', 0, 1024);

@@ -18,7 +18,7 @@ function fieldComment(file: string, message: string, field: string): string {
 }
 
 describe('the method defaults', () => {
-  it('are the services\' stage defaults', () => {
+  it("are the services' stage defaults", () => {
     expect(DEFAULT_STAGE_DEFAULTS).toEqual({
       downscaleFactor: METHOD_DEFAULTS.factor,
       m1Iterations: METHOD_DEFAULTS.m1.iterations,
@@ -57,7 +57,7 @@ describe('the method defaults', () => {
     expect(fieldComment(file, message, field)).toContain(says);
   });
 
-  it('have the automatic threshold as M3\'s default, as mitosis train', () => {
+  it("have the automatic threshold as M3's default, as mitosis train", () => {
     expect(METHOD_DEFAULTS.m3.threshold).toBe('auto');
   });
 });

@@ -197,7 +197,12 @@ describe('resolveStageTask', () => {
     // The public request's knobs (StartTraining, RunDetection) reach the stage from the job params.
     const tuned = newJob({ id: 't2', kind: 'training', stages: ['m3-train'], params: { ...training.params, crop: 48, threshold: 0.3 } });
     expect(resolveStageTask(buildStageRequest(tuned, 'm3-train'), { job: tuned })).toMatchObject({ crop: 48, batch: 1, positiveWeight: 4, threshold: 0.3 });
-    const bare = newJob({ id: 't3', kind: 'training', stages: ['m3-train'], params: { videoId: 'v1', annotationSetId: 's1', modelId: 'mod1', trainingFrames: { first: 1, last: 8 }, k: 4 } });
+    const bare = newJob({
+      id: 't3',
+      kind: 'training',
+      stages: ['m3-train'],
+      params: { videoId: 'v1', annotationSetId: 's1', modelId: 'mod1', trainingFrames: { first: 1, last: 8 }, k: 4 },
+    });
     expect(resolveStageTask(buildStageRequest(bare, 'm3-train'), { job: bare })).toMatchObject({
       iterations: METHOD_DEFAULTS.m3.iterations,
       crop: METHOD_DEFAULTS.m3.crop,

@@ -193,9 +193,9 @@ export async function startJob(deps: StartJobDeps, input: StartJobInput): Promis
   } catch (error: unknown) {
     deps.log?.error('could not queue the first stage', { jobId: created.id, stage: first, error });
     const reason = `the gateway could not queue stage ${first ?? '(none)'}`;
-    await recordTransition(deps.jobs, created.id, (record) => failJob(record, { error: { kind: 'INTERNAL', message: reason, ...(first === undefined ? {} : { stage: first }) } }), ['job-ended']).catch(
-      (markError: unknown) => deps.log?.error('could not mark the job FAILED', { jobId: created.id, error: markError }),
-    );
+    await recordTransition(deps.jobs, created.id, (record) => failJob(record, { error: { kind: 'INTERNAL', message: reason, ...(first === undefined ? {} : { stage: first }) } }), [
+      'job-ended',
+    ]).catch((markError: unknown) => deps.log?.error('could not mark the job FAILED', { jobId: created.id, error: markError }));
     throw new MitosisError('INTERNAL', reason, { cause: error });
   }
   deps.log?.info('job queued', { jobId: created.id, kind: input.kind, stages: jobStages(created) });
@@ -230,7 +230,12 @@ export interface CompleteStageResult {
  */
 export async function completeStage(deps: ChainDeps, input: CompleteStageInput): Promise<CompleteStageResult> {
   const finish = (job: Job): Job =>
-    finishStage(job, { stage: input.stage, outputs: input.outputs, ...(input.deliveryCount === undefined ? {} : { delivery: input.deliveryCount }), ...(input.now ? { at: input.now } : {}) });
+    finishStage(job, {
+      stage: input.stage,
+      outputs: input.outputs,
+      ...(input.deliveryCount === undefined ? {} : { delivery: input.deliveryCount }),
+      ...(input.now ? { at: input.now } : {}),
+    });
   // An ended job or a later delivery's record takes nothing from this one.
   const { job, applied } = await recordTransition(deps.jobs, input.jobId, finish, ['job-ended', 'stale-delivery']);
   if (!applied) return { job, recorded: false };
@@ -251,4 +256,3 @@ export function topologyConfig(config: Pick<ServiceConfig, 'prefix' | 'ackWaitMs
   const settings = { ackWaitMs: config.ackWaitMs, maxDeliver: config.maxDeliver };
   return { prefix: config.prefix, stages: Object.fromEntries(STAGES.map((stage) => [stage, settings])) };
 }
-

@@ -165,10 +165,7 @@ type Extras = Partial<AnalysisJobParams & TrainingJobParams & DetectionJobParams
  * (crops, sequence length, batch, positive weight, threshold, vote, merge distance, M2's and the map cleaning's knobs); `defaults` fill the rest. Input keys and the
  * output folder come from the request, falling back to the key layout.
  */
-export function resolveStageTask(
-  request: StageRequest,
-  context: { readonly job?: Pick<Job, 'kind' | 'params'>; readonly defaults?: StageDefaults } = {},
-): StageTask {
+export function resolveStageTask(request: StageRequest, context: { readonly job?: Pick<Job, 'kind' | 'params'>; readonly defaults?: StageDefaults } = {}): StageTask {
   checkStageRequest(request);
   const d = context.defaults ?? DEFAULT_STAGE_DEFAULTS;
   const extras: Extras = context.job ? (checkJobParams(checkJobKind(context.job.kind), context.job.params) as Extras) : {};
@@ -352,7 +349,14 @@ export async function executeStage(task: StageTask, deps: ExecuteDeps): Promise<
       );
       return done(
         { m2Model: k.m2, eventProbability: k.eventProbability, stats: k.stats },
-        { events: stats.count, meanLength: stats.mean, p75Length: stats.p75, recommendedK: stats.recommendedK, iterations: task.iterations, frames: await frameCount(deps.store, task) },
+        {
+          events: stats.count,
+          meanLength: stats.mean,
+          p75Length: stats.p75,
+          recommendedK: stats.recommendedK,
+          iterations: task.iterations,
+          frames: await frameCount(deps.store, task),
+        },
       );
     }
     case 'm3-train': {
@@ -374,7 +378,13 @@ export async function executeStage(task: StageTask, deps: ExecuteDeps): Promise<
       );
       return done(
         { model: task.modelPrefix },
-        { iterations: meta.iterations, annotations: meta.annotations, k: meta.k, frames: task.range.last - task.range.first + 1, ...(meta.finalLoss === null ? {} : { finalLoss: meta.finalLoss }) },
+        {
+          iterations: meta.iterations,
+          annotations: meta.annotations,
+          k: meta.k,
+          frames: task.range.last - task.range.first + 1,
+          ...(meta.finalLoss === null ? {} : { finalLoss: meta.finalLoss }),
+        },
       );
     }
     case 'm3-detect': {

@@ -80,7 +80,11 @@ export function createStageProcessor(deps: StageProcessorDeps): (request: StageR
         });
       } catch (error: unknown) {
         const kind = (error as { kind?: unknown } | null)?.kind;
-        instruments.stageDuration.record((Date.now() - started) / 1000, { [ATTR.stage]: stage, [ATTR.backend]: backend, [ATTR.outcome]: kind === 'CANCELLED' ? 'cancelled' : 'failed' });
+        instruments.stageDuration.record((Date.now() - started) / 1000, {
+          [ATTR.stage]: stage,
+          [ATTR.backend]: backend,
+          [ATTR.outcome]: kind === 'CANCELLED' ? 'cancelled' : 'failed',
+        });
         deps.log.warn('stage failed', { ...fields, durationMs: Date.now() - started, error });
         throw error;
       }

@@ -53,7 +53,17 @@ describe('createThreadRunner', () => {
   });
 
   it('ends a training at once when cancelled, and runs the next task on a fresh thread', async () => {
-    const m1: NormalCellMapTask = { stage: 'm1', jobId: 'j', videoId: 'v1', framesKey: keys.videoFrames('v1'), prefix: 'analyses/j', iterations: 100_000, crop: 16, seed: 1, normalMap: 0 };
+    const m1: NormalCellMapTask = {
+      stage: 'm1',
+      jobId: 'j',
+      videoId: 'v1',
+      framesKey: keys.videoFrames('v1'),
+      prefix: 'analyses/j',
+      iterations: 100_000,
+      crop: 16,
+      seed: 1,
+      normalMap: 0,
+    };
     const controller = new AbortController();
     let iterations = 0;
     const running = runner.run(m1, {
@@ -67,7 +77,7 @@ describe('createThreadRunner', () => {
     await expect(running).rejects.toMatchObject({ kind: 'CANCELLED', message: 'job j was cancelled' });
     expect(iterations).toBe(3);
     // The thread is gone (terminated mid-training), not left computing in the background.
-    for (const deadline = Date.now() + 5_000; runner.threads > 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const deadline = Date.now() + 5_000; runner.threads > 0 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(runner.threads).toBe(0);
     expect((await runner.run(ingest('v1'))).metrics).toMatchObject({ reused: 1 });
     expect(runner.threads).toBe(1);

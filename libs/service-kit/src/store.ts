@@ -12,8 +12,7 @@ import { withTransientRetries } from './transient-retry';
  * (`file:///absolute/dir`, for one machine). Plain data, so it can be handed to a stage thread.
  */
 export type StoreLocation =
-  | { readonly kind: 's3'; readonly s3: S3StoreConfig; readonly location: string }
-  | { readonly kind: 'file'; readonly root: string; readonly location: string };
+  { readonly kind: 's3'; readonly s3: S3StoreConfig; readonly location: string } | { readonly kind: 'file'; readonly root: string; readonly location: string };
 
 /** A BlobStore that also says where it is, without credentials (for logs). */
 export type ServiceStore = BlobStore & { readonly location: string };

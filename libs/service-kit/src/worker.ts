@@ -94,7 +94,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     const backend = options.backend ?? config.backend;
     runner =
       options.runner ??
-      (config.stageIsolation === 'thread' ? createThreadRunner({ store: config.store, ...(backend ? { backend } : {}), ...(config.wasmThreads ? { wasmThreads: config.wasmThreads } : {}), log }) : createInlineRunner(store));
+      (config.stageIsolation === 'thread'
+        ? createThreadRunner({ store: config.store, ...(backend ? { backend } : {}), ...(config.wasmThreads ? { wasmThreads: config.wasmThreads } : {}), log })
+        : createInlineRunner(store));
     const processMessage = createStageProcessor({ jobs, js: nc.jetstream(), names, runner, defaults: config.stageDefaults, log, ...(backend ? { backend } : {}) });
     for (const stage of options.stages) {
       consumers.push(

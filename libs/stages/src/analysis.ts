@@ -296,7 +296,8 @@ function candidatesOf(choice: NormalCellMapChoice, most: number): { map: number;
     list.push({ map: choice.chosen, cleaning: { ...scored } });
   }
   if (choice.automatic) {
-    for (const m of choice.order ?? []) if (m !== choice.chosen && (choice.scores[m]?.score ?? 0) > 0) list.push({ map: m, cleaning: { erosions: choice.cleaning.erosions, minArea: choice.cleaning.minArea } });
+    for (const m of choice.order ?? [])
+      if (m !== choice.chosen && (choice.scores[m]?.score ?? 0) > 0) list.push({ map: m, cleaning: { erosions: choice.cleaning.erosions, minArea: choice.cleaning.minArea } });
   }
   return list.slice(0, most);
 }

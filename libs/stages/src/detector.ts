@@ -45,11 +45,7 @@ export interface DetectorTrainingOptions {
  * M3 training (SPEC step 7, paper III.F-H): windows of k consecutive annotated frames, cropped,
  * flipped and rotated, against the dilated mitosis labels; RMSProp 1e-3 / 0.9.
  */
-export function trainDetector(
-  frames: Volume<Float32Array>,
-  labels: Volume<Uint8Array>,
-  options: DetectorTrainingOptions,
-): { model: M3Model; losses: number[] } {
+export function trainDetector(frames: Volume<Float32Array>, labels: Volume<Uint8Array>, options: DetectorTrainingOptions): { model: M3Model; losses: number[] } {
   const { k } = options;
   if (!Number.isInteger(k) || k < 1) throw new InvalidInputError(`k must be a positive integer, got ${k}`);
   if (k > frames.frames) {

@@ -9,8 +9,20 @@ describe('measureEventLengths', () => {
       data[(t * size + y) * size + x] = v;
     };
     // Event A: 2x2 pixels for frames 1..5 (length 5); event B: frames 6..13 clipped to 11 (length 6), drifting one pixel.
-    for (let t = 1; t <= 5; t++) for (const [y, x] of [[2, 2], [2, 3], [3, 2], [3, 3]]) put(t, y!, x!, 0.9);
-    for (let t = 6; t < 12; t++) for (const [y, x] of [[10, 8 + (t % 2)], [10, 9 + (t % 2)]]) put(t, y!, x!, 0.7);
+    for (let t = 1; t <= 5; t++)
+      for (const [y, x] of [
+        [2, 2],
+        [2, 3],
+        [3, 2],
+        [3, 3],
+      ])
+        put(t, y!, x!, 0.9);
+    for (let t = 6; t < 12; t++)
+      for (const [y, x] of [
+        [10, 8 + (t % 2)],
+        [10, 9 + (t % 2)],
+      ])
+        put(t, y!, x!, 0.7);
     // Below threshold: ignored. A single voxel: dropped as noise.
     put(4, 12, 12, 0.4);
     put(8, 0, 15, 0.95);

@@ -91,7 +91,9 @@ describe('M2 inference windows', () => {
   });
 
   /** A stand-in M2 whose e' at a frame is its position in the sequence it was given / 100. */
-  const historyModel = { predict: (maps: tf.Tensor5D) => tf.tidy(() => tf.mul(tf.onesLike(maps), tf.reshape(tf.div(tf.range(0, maps.shape[1]), 100), [1, maps.shape[1], 1, 1, 1]))) } as unknown as M2Model;
+  const historyModel = {
+    predict: (maps: tf.Tensor5D) => tf.tidy(() => tf.mul(tf.onesLike(maps), tf.reshape(tf.div(tf.range(0, maps.shape[1]), 100), [1, maps.shape[1], 1, 1, 1]))),
+  } as unknown as M2Model;
 
   it('gives each frame the prediction of its window (forward) and combines the two passes by noisy-or or max', () => {
     const map: Volume<Uint8Array> = { data: new Uint8Array(40 * 2 * 2), frames: 40, height: 2, width: 2 };

@@ -123,10 +123,7 @@ export interface EventModelTrainingOptions {
  * random parts of random trajectories, augments, and teaches M2 to predict the removed parts from
  * what remains.
  */
-export function trainEventModel(
-  normalCellMap: Volume<Uint8Array>,
-  options: EventModelTrainingOptions = {},
-): { model: M2Model; losses: number[] } {
+export function trainEventModel(normalCellMap: Volume<Uint8Array>, options: EventModelTrainingOptions = {}): { model: M2Model; losses: number[] } {
   const iterations = options.iterations ?? 300;
   const seed = options.seed ?? 1;
   const batch = options.batch ?? 2;

@@ -19,21 +19,7 @@ export type { EventLengthOptions, EventLengthReport, MeasuredEvents } from './ev
 export { trainDetector, detectMitoses, windowStarts, windowedProbability, detectionsFrom, mergeNearbyGroups, chooseDetectionThreshold, thresholdCandidates } from './detector';
 export type { DetectorTrainingOptions, DetectionOptions, DetectionResult, WindowedProbability, ThresholdChoice } from './detector';
 export { randomCrop, randomAugmentation, stackSequences } from './sampling';
-export {
-  storePreprocessedVideo,
-  readVideoMeta,
-  loadStoredFrames,
-  gridOf,
-  getJson,
-  joinKey,
-  analysisKeys,
-  runTrainingStage,
-  readDetectorMeta,
-  runDetectionStage,
-} from './pipeline';
-export type {
-  StoredVideoMeta,
-  DetectorMeta,
-} from './pipeline';
+export { storePreprocessedVideo, readVideoMeta, loadStoredFrames, gridOf, getJson, joinKey, analysisKeys, runTrainingStage, readDetectorMeta, runDetectionStage } from './pipeline';
+export type { StoredVideoMeta, DetectorMeta } from './pipeline';
 export { histogramImage, featureMapMontage, overlayMarks } from './figures';
 export type { RgbImage, OverlayMark } from './figures';

@@ -40,14 +40,18 @@ describe('runIngestStage', () => {
     // The whole video stored, its frames 4-6 are those bytes too.
     await runIngestStage(store, 'all', file, { factor: 2 });
     const sub = await loadStoredFrames(store, 'all', { first: 4, last: 6 });
-    expect(Buffer.from(sub.volume.data.buffer, sub.volume.data.byteOffset, sub.volume.data.byteLength)).toEqual(Buffer.from(volume.data.buffer, volume.data.byteOffset, volume.data.byteLength));
+    expect(Buffer.from(sub.volume.data.buffer, sub.volume.data.byteOffset, sub.volume.data.byteLength)).toEqual(
+      Buffer.from(volume.data.buffer, volume.data.byteOffset, volume.data.byteLength),
+    );
   });
 
   it('refuses frames outside the video, a factor larger than the frames and an announcement the frames contradict', async () => {
     const store = createMemoryBlobStore();
     await expect(runIngestStage(store, 'x', file, { frames: { first: 8, last: 11 } })).rejects.toThrow(`frames 8:11 are not inside the 10 frames of ${file}`);
     await expect(runIngestStage(store, 'x', file, { factor: 20 })).rejects.toThrow(`downscale factor 20 is larger than the 24x16 frames of ${file}`);
-    await expect(runIngestStage(store, 'x', file, { expect: { frameCount: 12 }, source: 'videos/v/source' })).rejects.toThrow('videos/v/source: 10 frames decoded, but the upload announced 12');
+    await expect(runIngestStage(store, 'x', file, { expect: { frameCount: 12 }, source: 'videos/v/source' })).rejects.toThrow(
+      'videos/v/source: 10 frames decoded, but the upload announced 12',
+    );
     await expect(runIngestStage(store, 'x', file, { expect: { bitDepth: 8 } })).rejects.toThrow('16-bit samples decoded, but the upload announced 8-bit');
     await expect(runIngestStage(store, 'x', path.join(dir, 'missing.tif'), { source: 'videos/v/source' })).rejects.toThrow('videos/v/source');
     expect(await store.list('')).toEqual([]);

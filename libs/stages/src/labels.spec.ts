@@ -19,7 +19,14 @@ describe('buildMitosisLabels', () => {
 
   it('ignores annotations outside the sequence and honours the dilation count', () => {
     const grid = { firstFrame: 1, frames: 3, height: 8, width: 8, factor: 1 };
-    const labels = buildMitosisLabels([{ frame: 2, x: 4, y: 4 }, { frame: 9, x: 1, y: 1 }], grid, { dilations: 0 });
+    const labels = buildMitosisLabels(
+      [
+        { frame: 2, x: 4, y: 4 },
+        { frame: 9, x: 1, y: 1 },
+      ],
+      grid,
+      { dilations: 0 },
+    );
     expect(labels.data.reduce((a, b) => a + b, 0)).toBe(1);
     expect(labels.data[(1 * 8 + 4) * 8 + 4]).toBe(1);
   });

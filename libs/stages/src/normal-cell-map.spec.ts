@@ -85,7 +85,14 @@ describe('choosing the normal-cell map among M1 feature maps', () => {
   it('drops trajectories present in fewer than minFrames frames, keeping the ones that last', () => {
     // 4 frames of 6x6: a 2x2 cell in every frame at (1, 1), a speck blinking at (4, 4) in frame 2.
     const data = new Uint8Array(4 * 36);
-    for (let t = 0; t < 4; t++) for (const [y, x] of [[1, 1], [1, 2], [2, 1], [2, 2]] as const) data[t * 36 + y * 6 + x] = 1;
+    for (let t = 0; t < 4; t++)
+      for (const [y, x] of [
+        [1, 1],
+        [1, 2],
+        [2, 1],
+        [2, 2],
+      ] as const)
+        data[t * 36 + y * 6 + x] = 1;
     data[2 * 36 + 4 * 6 + 4] = 1;
     const winner = { data, frames: 4, height: 6, width: 6 };
     const count = (v: Volume<Uint8Array>): number => v.data.reduce((a, b) => a + b, 0);

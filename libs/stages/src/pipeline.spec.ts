@@ -19,12 +19,21 @@ describe('the M2 stage on a stored analysis', () => {
     const raw = { volume: video.volume, bitDepth: video.bitDepth, source: 'synthetic', kind: 'tiff-stack' as const, frameNames: [] };
     await storePreprocessedVideo(store, 'video', preprocessVideo(raw, { factor: 2 }), 'synthetic');
     // Map 0 whatever M1 learns in 2 updates: the test is about the stage's plumbing.
-    await runNormalCellMapStage(store, { videoKey: 'video', prefix: 'a' }, { training: { iterations: 2, crop: 16, seed: 1, model: { encoderWidths: [2, 2], decoderWidths: [2, 2] } }, normalMap: 0, erosions: 1 });
+    await runNormalCellMapStage(
+      store,
+      { videoKey: 'video', prefix: 'a' },
+      { training: { iterations: 2, crop: 16, seed: 1, model: { encoderWidths: [2, 2], decoderWidths: [2, 2] } }, normalMap: 0, erosions: 1 },
+    );
     const steps = (): { sink: (e: ProgressEvent) => void; seen: Set<string> } => {
       const seen = new Set<string>();
       return { sink: (e) => seen.add(e.step), seen };
     };
-    const options = { training: { iterations: 1, crop: 16, seed: 1, sequenceLength: 4, model: { hidden: 2, encoderWidths: [2, 2], decoderWidth: 2 } }, lengths: { minVoxels: 1 }, inference: { window: 0 }, runs: 1 };
+    const options = {
+      training: { iterations: 1, crop: 16, seed: 1, sequenceLength: 4, model: { hidden: 2, encoderWidths: [2, 2], decoderWidth: 2 } },
+      lengths: { minVoxels: 1 },
+      inference: { window: 0 },
+      runs: 1,
+    };
     const measure = async (reuse: boolean, sink: (e: ProgressEvent) => void): Promise<unknown> =>
       runEventLengthStage(store, { videoKey: 'video', prefix: 'a' }, { ...options, reuseStoredModel: reuse, onProgress: sink }).then(
         (r) => r.stats,

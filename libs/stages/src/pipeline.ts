@@ -66,10 +66,15 @@ export async function storePreprocessedVideo(
     flatField: video.flatField,
     ...scale,
   };
-  await writeArray(store, key, { data: volume.data, shape: [volume.frames, volume.height, volume.width] }, {
-    dimensionNames: ['t', 'y', 'x'],
-    attributes: { mitosis: meta },
-  });
+  await writeArray(
+    store,
+    key,
+    { data: volume.data, shape: [volume.frames, volume.height, volume.width] },
+    {
+      dimensionNames: ['t', 'y', 'x'],
+      attributes: { mitosis: meta },
+    },
+  );
   return meta;
 }
 
@@ -177,10 +182,15 @@ export async function runTrainingStage(
         : { threshold: fixed, chosenBy: 'given', vote: 'any', candidates: [] };
     // The labels M3 learnt from, beside it as a frame-chunked array (written once training has
     // finished, so a cancelled training leaves nothing): they can be looked at or reused.
-    await writeArray(store, joinKey(input.modelPrefix, 'labels'), { data: labels.data, shape: [labels.frames, labels.height, labels.width] }, {
-      dimensionNames: ['t', 'y', 'x'],
-      attributes: { trainingFrames: { first: input.range.first, last: input.range.last } },
-    });
+    await writeArray(
+      store,
+      joinKey(input.modelPrefix, 'labels'),
+      { data: labels.data, shape: [labels.frames, labels.height, labels.width] },
+      {
+        dimensionNames: ['t', 'y', 'x'],
+        attributes: { trainingFrames: { first: input.range.first, last: input.range.last } },
+      },
+    );
     await saveModel(store, input.modelPrefix, model);
     const detectorMeta: DetectorMeta = {
       k: options.k,

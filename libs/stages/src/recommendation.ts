@@ -22,9 +22,7 @@ export interface Recommendation {
  */
 export function recommendSequenceLength(stats: EventLengthStatistics): Recommendation {
   if (stats.count === 0) {
-    throw new InvalidInputError(
-      'no cell events were predicted, so no sequence length can be recommended: check the normal-cell map (try another --normal-map) or use more frames',
-    );
+    throw new InvalidInputError('no cell events were predicted, so no sequence length can be recommended: check the normal-cell map (try another --normal-map) or use more frames');
   }
   const fromP75 = Math.round(stats.p75);
   const floorMean = Math.ceil(stats.mean);

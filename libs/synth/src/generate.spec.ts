@@ -136,10 +136,7 @@ describe('generateSyntheticVideo', () => {
       const before = brightBodies(video, m.frame - 1, m.x, m.y, 1.6 * r);
       // Two bodies on either side of the annotation now, one body on it the frame before. A flat
       // cell crawling across a disc may break its ring in the image, hence a rate, not all.
-      const two =
-        now.length === 2 &&
-        Math.hypot((now[0].x + now[1].x) / 2 - m.x, (now[0].y + now[1].y) / 2 - m.y) < 4 &&
-        Math.hypot(now[0].x - now[1].x, now[0].y - now[1].y) > r;
+      const two = now.length === 2 && Math.hypot((now[0].x + now[1].x) / 2 - m.x, (now[0].y + now[1].y) / 2 - m.y) < 4 && Math.hypot(now[0].x - now[1].x, now[0].y - now[1].y) > r;
       const one = before.length === 1 && Math.hypot(before[0].x - m.x, before[0].y - m.y) < 4;
       if (two && one) agreeing++;
     }
@@ -166,9 +163,7 @@ describe('generateSyntheticVideo', () => {
       // A daughter is born at her mother's annotation, a few pixels from it.
       const born = video.events.find(
         (e) =>
-          e.kind === 'mitosis' &&
-          e.end - daughterFrames(e.duration) + 1 === frames[0].frame &&
-          Math.hypot(e.x - frames[0].x, e.y - frames[0].y) < video.options.cellRadius * 1.5,
+          e.kind === 'mitosis' && e.end - daughterFrames(e.duration) + 1 === frames[0].frame && Math.hypot(e.x - frames[0].x, e.y - frames[0].y) < video.options.cellRadius * 1.5,
       );
       for (const c of frames) {
         const within = [...own, ...(born ? [born] : [])].some((e) => c.frame >= e.start && c.frame <= e.end);
@@ -230,7 +225,10 @@ describe('generateSyntheticVideo', () => {
         (c) =>
           c.frame === m.frame &&
           c.phase === 'normal' &&
-          c.x >= r && c.y >= r && c.x < video.volume.width - r && c.y < video.volume.height - r &&
+          c.x >= r &&
+          c.y >= r &&
+          c.x < video.volume.width - r &&
+          c.y < video.volume.height - r &&
           !video.cells.some((o) => o.frame === m.frame && o.phase !== 'normal' && Math.hypot(o.x - c.x, o.y - c.y) < 2.5 * r),
       );
       const normalMeans = normals.map((c) => mean(c.frame, c.x, c.y, 0.4 * c.radius));
@@ -264,12 +262,8 @@ describe('generateSyntheticVideo', () => {
 
   it('names bad options as the caller calls them', () => {
     const flag = (option: string) => `--${option.replace(/[A-Z.]/g, (c) => (c === '.' ? '-' : `-${c.toLowerCase()}`))}`;
-    expect(() => resolveSynthOptions({ mitosisDuration: { min: 1 } }, flag)).toThrow(
-      'synthetic video: --mitosis-duration-min must be an integer in [2, 118], got 1',
-    );
-    expect(() => resolveSynthOptions({ deathRate: 0.7, transientRate: 0.7 }, flag)).toThrow(
-      /--mitosis-rate \+ --death-rate \+ --transient-rate must be at most 1/,
-    );
+    expect(() => resolveSynthOptions({ mitosisDuration: { min: 1 } }, flag)).toThrow('synthetic video: --mitosis-duration-min must be an integer in [2, 118], got 1');
+    expect(() => resolveSynthOptions({ deathRate: 0.7, transientRate: 0.7 }, flag)).toThrow(/--mitosis-rate \+ --death-rate \+ --transient-rate must be at most 1/);
   });
 
   it('fits the default bounds and cell size to a short or small video', () => {

@@ -200,16 +200,9 @@ export function resolveSynthOptions(options: SynthOptions = {}, label: OptionLab
   };
   const integer = (name: string, value: number, min: number, max: number): number =>
     check(name, value, Number.isInteger(value) && value >= min && value <= max, `an integer in [${min}, ${max}]`);
-  const inRange = (name: string, value: number, min: number, max: number): number =>
-    check(name, value, value >= min && value <= max, `a number in [${min}, ${max}]`);
+  const inRange = (name: string, value: number, min: number, max: number): number => check(name, value, value >= min && value <= max, `a number in [${min}, ${max}]`);
   const rate = (name: string, value: number): number => inRange(name, value, 0, 1);
-  const duration = (
-    name: string,
-    given: Partial<DurationDistribution> | undefined,
-    defaults: DurationDistribution,
-    lowest: number,
-    frames: number,
-  ): DurationDistribution => {
+  const duration = (name: string, given: Partial<DurationDistribution> | undefined, defaults: DurationDistribution, lowest: number, frames: number): DurationDistribution => {
     // An event must fit between a normal first frame and a normal frame after it; the default
     // bounds shrink to fit a short video, bounds the caller gives are checked.
     const longest = Math.max(lowest, frames - 2);
@@ -248,12 +241,7 @@ export function resolveSynthOptions(options: SynthOptions = {}, label: OptionLab
     frames,
     width,
     height,
-    initialCells: integer(
-      'initialCells',
-      options.initialCells ?? byCoverage ?? Math.max(1, Math.round((width * height) / areaPerInitialCell)),
-      0,
-      100_000,
-    ),
+    initialCells: integer('initialCells', options.initialCells ?? byCoverage ?? Math.max(1, Math.round((width * height) / areaPerInitialCell)), 0, 100_000),
     cellRadius,
     speed: inRange('speed', options.speed ?? D.speed, 0, cellRadius),
     persistence: check('persistence', persistence, persistence >= 0 && persistence < 1, 'a number in [0, 1)'),
@@ -289,9 +277,7 @@ export function resolveSynthOptions(options: SynthOptions = {}, label: OptionLab
   }
   const total = resolved.mitosisRate + resolved.deathRate + resolved.transientRate;
   if (total > 1) {
-    throw new InvalidInputError(
-      `synthetic video: ${label('mitosisRate')} + ${label('deathRate')} + ${label('transientRate')} must be at most 1, got ${total}`,
-    );
+    throw new InvalidInputError(`synthetic video: ${label('mitosisRate')} + ${label('deathRate')} + ${label('transientRate')} must be at most 1, got ${total}`);
   }
   if (resolved.eventLengthP75 === null) return resolved;
   const target = resolved.eventLengthP75;
@@ -307,9 +293,7 @@ export function resolveSynthOptions(options: SynthOptions = {}, label: OptionLab
     Math.max(2, frames - 2),
   );
   if (scale === undefined) {
-    throw new InvalidInputError(
-      `synthetic video: ${label('eventLengthP75')} ${target} cannot be reached by scaling the event durations within ${frames} frames`,
-    );
+    throw new InvalidInputError(`synthetic video: ${label('eventLengthP75')} ${target} cannot be reached by scaling the event durations within ${frames} frames`);
   }
   return { ...resolved, eventLengthScale: scale };
 }

@@ -61,7 +61,7 @@ export const syntheticPanel: readonly SyntheticPanelCase[] = [
   },
   {
     name: 'low-contrast',
-    description: "cells at 60% of the default phase signal, with more pixel noise",
+    description: 'cells at 60% of the default phase signal, with more pixel noise',
     options: { ...common, contrast: 0.6, noise: 0.018 },
     unsupervisedFrames: 60,
   },

@@ -40,12 +40,7 @@ export function previewFrames(frames: number, panels: number): number[] {
  * shown frame ringed in green, those annotated within `window` frames of it in orange: a glance
  * at what the video and its ground truth look like.
  */
-export function renderPreview(
-  volume: Volume<Uint8Array | Uint16Array>,
-  bitDepth: 8 | 16,
-  mitoses: readonly MitosisAnnotation[],
-  options: PreviewOptions = {},
-): RgbImage {
+export function renderPreview(volume: Volume<Uint8Array | Uint16Array>, bitDepth: 8 | 16, mitoses: readonly MitosisAnnotation[], options: PreviewOptions = {}): RgbImage {
   const panels = options.panels ?? 6;
   const window = options.window ?? 2;
   const ringRadius = options.ringRadius ?? 16;

@@ -141,7 +141,7 @@ export function makeBackground(o: ResolvedSynthOptions, rng: Rng): { field: Floa
   }
   // Scale the unevenness to +-unevenness around the background level.
   const span = hi - lo || 1;
-  for (let i = 0; i < field.length; i++) field[i] = backgroundLevel + o.unevenness * (2 * (field[i] - lo) / span - 1);
+  for (let i = 0; i < field.length; i++) field[i] = backgroundLevel + o.unevenness * ((2 * (field[i] - lo)) / span - 1);
 
   // Debris: tiny particles over the whole dish (the frame, without drift).
   const dish = dishSize(o);
@@ -235,10 +235,7 @@ export function drawCell(layers: CellLayers, W: number, H: number, c: CellDrawin
         const nu = (U - c.nucU) / 0.45;
         const nv = (V - c.nucV) / 0.6;
         const nucleus = bump(sqrt(nu * nu + nv * nv));
-        value +=
-          flatWeight *
-          (inside * (bodyLevel + bodyTexture * tex + nucleusLevel * nucleus) +
-            haloLevel * bump((d - 2) / 4.5) * (0.7 + 0.3 * tex));
+        value += flatWeight * (inside * (bodyLevel + bodyTexture * tex + nucleusLevel * nucleus) + haloLevel * bump((d - 2) / 4.5) * (0.7 + 0.3 * tex));
       }
       if (roundWeight > 0) {
         value +=
@@ -299,11 +296,7 @@ function makeIllumination(o: ResolvedSynthOptions, rng: Rng): ((t: number, gain:
 }
 
 /** Draws every frame (background, cells, a little flicker, noise) and quantises to the bit depth. */
-export function renderVideo(
-  o: ResolvedSynthOptions,
-  drawings: readonly (readonly CellDrawing[])[],
-  streams: RenderStreams,
-): Volume<Uint8Array | Uint16Array> {
+export function renderVideo(o: ResolvedSynthOptions, drawings: readonly (readonly CellDrawing[])[], streams: RenderStreams): Volume<Uint8Array | Uint16Array> {
   const { width: W, height: H, frames } = o;
   const { field: background, specks } = makeBackground(o, streams.background);
   const illumination = makeIllumination(o, streams.illumination);
@@ -313,8 +306,7 @@ export function renderVideo(
   const debris = new Float32Array(specks.length > 0 ? W * H : 0);
   const tile = makeTexture(streams.texture);
   const table = normalTable(streams.noise);
-  const volume: Volume<Uint8Array | Uint16Array> =
-    o.bitDepth === 8 ? createVolume(Uint8Array, frames, H, W) : createVolume(Uint16Array, frames, H, W);
+  const volume: Volume<Uint8Array | Uint16Array> = o.bitDepth === 8 ? createVolume(Uint8Array, frames, H, W) : createVolume(Uint16Array, frames, H, W);
   const top = o.bitDepth === 8 ? 255 : 65535;
   const frame = new Float32Array(W * H);
   const layers: CellLayers = { dark: new Float32Array(W * H), bright: new Float32Array(W * H) };

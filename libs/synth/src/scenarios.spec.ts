@@ -12,7 +12,9 @@ import { simulateCells } from './simulate';
 import { summarizeTruth } from './truth';
 
 const sha256 = (data: Uint8Array | Uint16Array): string =>
-  createHash('sha256').update(Buffer.from(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+  createHash('sha256')
+    .update(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+    .digest('hex');
 
 /** Mean grey level of a 1-based frame, optionally over a window [x0, x1) x [y0, y1). */
 function frameMean(v: SyntheticVideo, frame: number, x0 = 0, y0 = 0, x1 = v.volume.width, y1 = v.volume.height): number {
@@ -60,9 +62,11 @@ describe('synthetic videos without the new options', () => {
     expect(sha256(plain.volume.data)).toBe('4d6220e2e8f65095421bbc524c51043f75550885d35ab9127e2023abc21096a4');
     const deep = generateSyntheticVideo({ seed: 4, frames: 16, width: 96, height: 80, initialCells: 8, mitosisRate: 0.05, bitDepth: 16 });
     expect(sha256(deep.volume.data)).toBe('98dfffe437fa99dc9b572c12933c01cb585657c20881fe97ce876eec414f981f');
-    expect(createHash('sha256').update(JSON.stringify([deep.events, deep.cells])).digest('hex')).toBe(
-      'b32a00c5ad42fa5b7877dd8420a4e172251dbae5311cf96f5161a1171fd7df30',
-    );
+    expect(
+      createHash('sha256')
+        .update(JSON.stringify([deep.events, deep.cells]))
+        .digest('hex'),
+    ).toBe('b32a00c5ad42fa5b7877dd8420a4e172251dbae5311cf96f5161a1171fd7df30');
   });
 
   it('resolve the new options to their neutral values, written into truth.json', () => {
@@ -243,8 +247,7 @@ describe('cell sizes and contrast', () => {
       return sum / n;
     };
     const dish = 0.26 * 255;
-    const alone = (c: (typeof video.cells)[number]) =>
-      !video.cells.some((o) => o.frame === c.frame && o.cellId !== c.cellId && Math.hypot(o.x - c.x, o.y - c.y) < 2.5 * radius);
+    const alone = (c: (typeof video.cells)[number]) => !video.cells.some((o) => o.frame === c.frame && o.cellId !== c.cellId && Math.hypot(o.x - c.x, o.y - c.y) < 2.5 * radius);
     const normal = video.cells.filter((c) => c.phase === 'normal' && alone(c));
     const rounded = video.cells.filter((c) => c.phase === 'mitosis' && c.roundness === 1 && alone(c));
     expect(normal.length).toBeGreaterThan(10);

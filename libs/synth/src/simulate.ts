@@ -356,11 +356,7 @@ export function simulateCells(o: ResolvedSynthOptions, root: Rng): Simulation {
   // The laws as eventLengthP75 scaled them (unchanged without it).
   const { mitosis: mitosisLaw, death: deathLaw, 'transient-rounding': transientLaw } = durationLaws(o);
   const durationFor = (kind: SyntheticEventKind): number =>
-    kind === 'mitosis'
-      ? drawDuration(mitosisDurations, mitosisLaw)
-      : kind === 'death'
-        ? drawDuration(deathDurations, deathLaw)
-        : drawDuration(transientDurations, transientLaw);
+    kind === 'mitosis' ? drawDuration(mitosisDurations, mitosisLaw) : kind === 'death' ? drawDuration(deathDurations, deathLaw) : drawDuration(transientDurations, transientLaw);
 
   /**
    * Where an event of a still cell stands with respect to the drifting view over frames t to
@@ -418,7 +414,10 @@ export function simulateCells(o: ResolvedSynthOptions, root: Rng): Simulation {
           !c.entering &&
           t - c.normalSince >= 2 &&
           (kind !== 'mitosis' || t - c.bornAt >= o.minCycleFrames) &&
-          c.x >= m && c.x <= W - m && c.y >= m && c.y <= H - m &&
+          c.x >= m &&
+          c.x <= W - m &&
+          c.y >= m &&
+          c.y <= H - m &&
           // The event and one normal frame after it fit in the video, so its length is exact.
           t + duration <= frames - 1;
         if (!eligible) continue;
@@ -544,7 +543,7 @@ export function simulateCells(o: ResolvedSynthOptions, root: Rng): Simulation {
       const sq = sqrt(c.elongation);
       const roundRadius = roundFactor * c.radius * size;
       const semiMajor = (1 - a) * c.radius * sq + a * roundRadius;
-      const semiMinor = (1 - a) * c.radius / sq + a * roundRadius;
+      const semiMinor = ((1 - a) * c.radius) / sq + a * roundRadius;
       const flat = 1 - a;
       drawn.push({
         x,
@@ -618,10 +617,7 @@ function crowd(cells: Cell[], inhibition: number, W: number, H: number): void {
   for (let pass = 0; pass < crowdPasses; pass++) {
     const grid = new Map<number, Cell[]>();
     const key = (gx: number, gy: number): number => gy * cols + gx;
-    const cellOf = (c: Cell): [number, number] => [
-      min(cols - 1, max(0, Math.floor(c.x / size) + 1)),
-      min(rows - 1, max(0, Math.floor(c.y / size) + 1)),
-    ];
+    const cellOf = (c: Cell): [number, number] => [min(cols - 1, max(0, Math.floor(c.x / size) + 1)), min(rows - 1, max(0, Math.floor(c.y / size) + 1))];
     for (const c of cells) {
       const [gx, gy] = cellOf(c);
       const list = grid.get(key(gx, gy));
@@ -660,7 +656,10 @@ function crowd(cells: Cell[], inhibition: number, W: number, H: number): void {
                 a.theta += turn;
                 b.theta -= turn;
               }
-              for (const [c, sx, sy] of [[a, ux, uy], [b, -ux, -uy]] as const) {
+              for (const [c, sx, sy] of [
+                [a, ux, uy],
+                [b, -ux, -uy],
+              ] as const) {
                 if (c.program) continue;
                 // Contact inhibition of locomotion: no pushing on into a neighbour.
                 const towards = c.vx * sx + c.vy * sy;

@@ -67,10 +67,5 @@ export function mitosesCsv(mitoses: readonly MitosisAnnotation[]): string {
 
 /** `kind,cell,start,end,duration,x,y`, one row per simulated event. */
 export function eventsCsv(events: readonly SyntheticEvent[]): string {
-  return (
-    [
-      'kind,cell,start,end,duration,x,y',
-      ...events.map((e) => `${e.kind},${e.cellId},${e.start},${e.end},${e.duration},${num(e.x)},${num(e.y)}`),
-    ].join('\n') + '\n'
-  );
+  return ['kind,cell,start,end,duration,x,y', ...events.map((e) => `${e.kind},${e.cellId},${e.start},${e.end},${e.duration},${num(e.x)},${num(e.y)}`)].join('\n') + '\n';
 }

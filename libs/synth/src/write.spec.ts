@@ -8,11 +8,16 @@ import { writeSyntheticVideo } from './write';
 
 describe('ground-truth tables', () => {
   it('writes mitoses as frame,x,y and events with their lengths', () => {
-    expect(mitosesCsv([{ frame: 3, x: 10.5, y: 7 }, { frame: 9, x: 1.234, y: 2 }])).toBe('frame,x,y\n3,10.5,7\n9,1.23,2\n');
-    expect(mitosesCsv([])).toBe('frame,x,y\n');
     expect(
-      eventsCsv([{ kind: 'transient-rounding', cellId: 4, start: 5, end: 8, duration: 4, x: 20, y: 30.25 }]),
-    ).toBe('kind,cell,start,end,duration,x,y\ntransient-rounding,4,5,8,4,20,30.25\n');
+      mitosesCsv([
+        { frame: 3, x: 10.5, y: 7 },
+        { frame: 9, x: 1.234, y: 2 },
+      ]),
+    ).toBe('frame,x,y\n3,10.5,7\n9,1.23,2\n');
+    expect(mitosesCsv([])).toBe('frame,x,y\n');
+    expect(eventsCsv([{ kind: 'transient-rounding', cellId: 4, start: 5, end: 8, duration: 4, x: 20, y: 30.25 }])).toBe(
+      'kind,cell,start,end,duration,x,y\ntransient-rounding,4,5,8,4,20,30.25\n',
+    );
   });
 
   it('summarises counts and duration statistics per kind and overall', () => {

@@ -22,10 +22,7 @@ export interface SyntheticFiles {
  * spaced frames side by side, mitoses ringed) and `truth.json` (options, seed, counts and
  * duration statistics). Returns the paths and the truth summary.
  */
-export async function writeSyntheticVideo(
-  dir: string,
-  video: SyntheticVideo,
-): Promise<{ files: SyntheticFiles; truth: SyntheticTruth }> {
+export async function writeSyntheticVideo(dir: string, video: SyntheticVideo): Promise<{ files: SyntheticFiles; truth: SyntheticTruth }> {
   await mkdir(dir, { recursive: true });
   const files: SyntheticFiles = {
     video: path.join(dir, 'video.tif'),

@@ -93,7 +93,15 @@ describe('gRPC metadata', () => {
     const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
     const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure(), { interceptors: [traceContextInterceptor] });
     const echo = (): Promise<Buffer> =>
-      new Promise((resolve, reject) => client.makeUnaryRequest('/test.Echo/Echo', (v: Buffer) => v, (v: Buffer) => v, Buffer.from('hi'), (e, r) => (e || !r ? reject(e) : resolve(r))));
+      new Promise((resolve, reject) =>
+        client.makeUnaryRequest(
+          '/test.Echo/Echo',
+          (v: Buffer) => v,
+          (v: Buffer) => v,
+          Buffer.from('hi'),
+          (e, r) => (e || !r ? reject(e) : resolve(r)),
+        ),
+      );
     try {
       const span = tracer().startSpan('client');
       await context.with(trace.setSpan(ROOT_CONTEXT, span), echo);

@@ -12,14 +12,19 @@ describe('telemetryExportFromEnv', () => {
   it('exports nothing by default, OTLP when an endpoint is set', () => {
     expect(telemetryExportFromEnv({})).toEqual({ kind: 'none' });
     expect(telemetryExportFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })).toEqual({ kind: 'otlp', metricIntervalMs: 60_000, metricTimeoutMs: 30_000 });
-    expect(telemetryExportFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/v1/traces', OTEL_METRIC_EXPORT_INTERVAL: '1000' })).toMatchObject({ kind: 'otlp', metricIntervalMs: 1000 });
+    expect(telemetryExportFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/v1/traces', OTEL_METRIC_EXPORT_INTERVAL: '1000' })).toMatchObject({
+      kind: 'otlp',
+      metricIntervalMs: 1000,
+    });
     expect(telemetryExportFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SDK_DISABLED: 'true' })).toEqual({ kind: 'none' });
     expect(telemetryExportFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', MITOSIS_OTEL_EXPORTER: 'none' })).toEqual({ kind: 'none' });
     expect(telemetryExportFromEnv({ MITOSIS_OTEL_EXPORTER: 'file:/tmp/spans' })).toEqual({ kind: 'file', dir: '/tmp/spans' });
   });
 
   it('names the variable that is wrong', () => {
-    expect(() => telemetryExportFromEnv({ MITOSIS_OTEL_EXPORTER: 'jaeger' })).toThrow(new InvalidInputError('MITOSIS_OTEL_EXPORTER "jaeger" is not otlp, none or file:<absolute dir>'));
+    expect(() => telemetryExportFromEnv({ MITOSIS_OTEL_EXPORTER: 'jaeger' })).toThrow(
+      new InvalidInputError('MITOSIS_OTEL_EXPORTER "jaeger" is not otlp, none or file:<absolute dir>'),
+    );
     expect(() => telemetryExportFromEnv({ MITOSIS_OTEL_EXPORTER: 'otlp' })).toThrow(/needs OTEL_EXPORTER_OTLP_ENDPOINT/);
     expect(() => telemetryExportFromEnv({ MITOSIS_OTEL_EXPORTER: 'file:spans' })).toThrow(/absolute folder/);
     expect(() => telemetryExportFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_METRIC_EXPORT_INTERVAL: '-5' })).toThrow(/OTEL_METRIC_EXPORT_INTERVAL "-5"/);
@@ -78,7 +83,10 @@ describe('initTelemetry', () => {
       await telemetry.shutdown();
       const files = await readdir(dir);
       expect(files).toEqual([`mitosis-ingest-${process.pid}.spans.jsonl`]);
-      const lines = (await readFile(path.join(dir, files[0] ?? ''), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as SpanLine);
+      const lines = (await readFile(path.join(dir, files[0] ?? ''), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as SpanLine);
       expect(lines.map((l) => [l.name, l.service, l.kind])).toEqual([
         ['publish m1', 'mitosis-ingest', SpanKind.PRODUCER],
         ['stage ingest', 'mitosis-ingest', SpanKind.INTERNAL],

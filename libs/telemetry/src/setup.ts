@@ -118,7 +118,11 @@ export function initTelemetry(options: TelemetryOptions): Telemetry {
 
   let reader: MetricReader | undefined = options.metricReader;
   if (reader === undefined && choice.kind === 'otlp') {
-    reader = new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter(), exportIntervalMillis: choice.metricIntervalMs, exportTimeoutMillis: Math.min(choice.metricTimeoutMs, choice.metricIntervalMs) });
+    reader = new PeriodicExportingMetricReader({
+      exporter: new OTLPMetricExporter(),
+      exportIntervalMillis: choice.metricIntervalMs,
+      exportTimeoutMillis: Math.min(choice.metricTimeoutMs, choice.metricIntervalMs),
+    });
   }
   const meterProvider = reader !== undefined ? new MeterProvider({ resource, readers: [reader] }) : undefined;
   if (meterProvider !== undefined) metrics.setGlobalMeterProvider(meterProvider);

@@ -25,12 +25,7 @@ describe('Zarr v3 arrays over a BlobStore', () => {
   it('writes one chunk per frame with Zarr v3 metadata and reads it back whole', async () => {
     const data = Float32Array.from({ length: 3 * 4 * 5 }, (_, i) => i / 7);
     await writeArray(store, 'videos/v1/frames', { data, shape: [3, 4, 5] }, { dimensionNames: ['t', 'y', 'x'], attributes: { factor: 4 } });
-    expect(await store.list('videos/v1/frames/')).toEqual([
-      'videos/v1/frames/c/0/0/0',
-      'videos/v1/frames/c/1/0/0',
-      'videos/v1/frames/c/2/0/0',
-      'videos/v1/frames/zarr.json',
-    ]);
+    expect(await store.list('videos/v1/frames/')).toEqual(['videos/v1/frames/c/0/0/0', 'videos/v1/frames/c/1/0/0', 'videos/v1/frames/c/2/0/0', 'videos/v1/frames/zarr.json']);
     const meta = JSON.parse(new TextDecoder().decode(await store.get('videos/v1/frames/zarr.json'))) as Record<string, unknown>;
     expect(meta).toMatchObject({ zarr_format: 3, node_type: 'array', shape: [3, 4, 5], data_type: 'float32', attributes: { factor: 4 } });
     const back = await readArray(store, 'videos/v1/frames');

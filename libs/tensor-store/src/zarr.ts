@@ -11,13 +11,7 @@ import { boundedQueue, loadZarrita, readStore, writeSession } from './zarrita';
  * crc32c, so a damaged chunk is detected on read instead of feeding garbage to a model.
  */
 export type DataType = 'uint8' | 'uint16' | 'int32' | 'float32';
-export type TypedArrayOf<D extends DataType> = D extends 'uint8'
-  ? Uint8Array
-  : D extends 'uint16'
-    ? Uint16Array
-    : D extends 'int32'
-      ? Int32Array
-      : Float32Array;
+export type TypedArrayOf<D extends DataType> = D extends 'uint8' ? Uint8Array : D extends 'uint16' ? Uint16Array : D extends 'int32' ? Int32Array : Float32Array;
 export type AnyTypedArray = Uint8Array | Uint16Array | Int32Array | Float32Array;
 
 export interface NdArray<T extends AnyTypedArray = AnyTypedArray> {
@@ -191,11 +185,7 @@ export async function readArrayMetadata(store: BlobStore, key: string): Promise<
  * Reads an array with zarr.open and zarr.get, or only the range [start, end) of its first axis
  * (frames), in which case zarrita fetches just the chunks that overlap it.
  */
-export async function readArray(
-  store: BlobStore,
-  key: string,
-  range?: { readonly start: number; readonly end: number },
-): Promise<NdArray & { readonly meta: ArrayMetadata }> {
+export async function readArray(store: BlobStore, key: string, range?: { readonly start: number; readonly end: number }): Promise<NdArray & { readonly meta: ArrayMetadata }> {
   const zarr = await loadZarrita();
   const { arr, meta } = await openArray(zarr, readStore(store, key), key);
   const { shape } = meta;

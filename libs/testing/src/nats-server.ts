@@ -121,11 +121,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(
-        new PreconditionError(
-          `nats-server exited (code ${String(code)}, signal ${String(signal)}) before it was ready:\n${logTail.join('\n')}`,
-        ),
-      );
+      reject(new PreconditionError(`nats-server exited (code ${String(code)}, signal ${String(signal)}) before it was ready:\n${logTail.join('\n')}`));
     });
   });
 
@@ -211,10 +207,7 @@ function isExecutable(file: string): boolean {
 }
 
 function missingServer(binary: string, cause?: unknown): PreconditionError {
-  return new PreconditionError(
-    `nats-server not found or not executable ("${binary}"); install it: apt-get install nats-server`,
-    { cause },
-  );
+  return new PreconditionError(`nats-server not found or not executable ("${binary}"); install it: apt-get install nats-server`, { cause });
 }
 
 /** Resolves once 127.0.0.1:port accepts a TCP connection. */

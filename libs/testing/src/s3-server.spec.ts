@@ -93,7 +93,10 @@ describe('startS3Server', () => {
       const part = Buffer.alloc(1000, 1);
       const md5 = createHash('md5').update(part).digest('base64');
       for (const partNumber of [1, 2]) {
-        await client.uploadPart({ bucketName: bucket, objectName: 'dir/partial.bin', uploadID: uploadId, partNumber, headers: { 'Content-Length': part.length, 'Content-MD5': md5 } }, part);
+        await client.uploadPart(
+          { bucketName: bucket, objectName: 'dir/partial.bin', uploadID: uploadId, partNumber, headers: { 'Content-Length': part.length, 'Content-MD5': md5 } },
+          part,
+        );
       }
       expect(await client.findUploadId(bucket, 'dir/partial.bin')).toBe(uploadId);
       const uploads = await collect<{ key: string; uploadId: string; size: number }>(client.listIncompleteUploads(bucket, 'dir/', true));

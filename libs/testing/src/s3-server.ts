@@ -77,7 +77,29 @@ const S3Error = load('s3rver/lib/models/error') as S3ErrorConstructor;
 const OBJECT_SUFFIX = '._S3rver_object'; // s3rver stores key "a/b" as the file a/b._S3rver_object
 const UPLOADS_DIR = '._S3rver_uploads';
 /** Query parameters that make a bucket GET something other than a listing. */
-const BUCKET_SUBRESOURCES = new Set(['acl', 'analytics', 'cors', 'encryption', 'inventory', 'lifecycle', 'location', 'logging', 'metrics', 'notification', 'object-lock', 'policy', 'policyStatus', 'publicAccessBlock', 'replication', 'requestPayment', 'tagging', 'uploads', 'versioning', 'versions', 'website']);
+const BUCKET_SUBRESOURCES = new Set([
+  'acl',
+  'analytics',
+  'cors',
+  'encryption',
+  'inventory',
+  'lifecycle',
+  'location',
+  'logging',
+  'metrics',
+  'notification',
+  'object-lock',
+  'policy',
+  'policyStatus',
+  'publicAccessBlock',
+  'replication',
+  'requestPayment',
+  'tagging',
+  'uploads',
+  'versioning',
+  'versions',
+  'website',
+]);
 const byBytes = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 const ACCESS_KEY = 'S3RVER'; // the one key pair s3rver registers
 const SECRET_KEY = 'S3RVER';
@@ -139,7 +161,12 @@ let bucketCounter = 0;
 
 /** A bucket name no other test (or process) uses: `<prefix>-<time>-<pid>-<n>-<random>`. */
 export function uniqueBucketName(prefix = 'test'): string {
-  const clean = prefix.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 24) || 'test';
+  const clean =
+    prefix
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 24) || 'test';
   const suffix = [Date.now().toString(36), process.pid.toString(36), (bucketCounter++).toString(36), randomBytes(3).toString('hex')];
   return checkBucketName(`${clean}-${suffix.join('-')}`);
 }
@@ -310,9 +337,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     // S3 order: by key, then by initiation time; the markers resume after (key, uploadId).
     uploads.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.initiated.getTime() - b.initiated.getTime()));
     const afterMarker = uploads.filter(
-      (u) =>
-        u.key.startsWith(prefix) &&
-        (keyMarker === '' || u.key > keyMarker || (u.key === keyMarker && uploadIdMarker !== '' && u.uploadId > uploadIdMarker)),
+      (u) => u.key.startsWith(prefix) && (keyMarker === '' || u.key > keyMarker || (u.key === keyMarker && uploadIdMarker !== '' && u.uploadId > uploadIdMarker)),
     );
     const page = afterMarker.slice(0, maxUploads);
     const truncated = afterMarker.length > page.length;
@@ -485,9 +510,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     const listing = key === '' && ctx.method === 'GET' && !Object.keys(ctx.query).some((q) => BUCKET_SUBRESOURCES.has(q));
     const handled =
       bucket !== '' &&
-      (listing ||
-        (key === '' && ctx.method === 'GET' && 'uploads' in ctx.query) ||
-        (key !== '' && uploadId !== undefined && (ctx.method === 'GET' || ctx.method === 'DELETE')));
+      (listing || (key === '' && ctx.method === 'GET' && 'uploads' in ctx.query) || (key !== '' && uploadId !== undefined && (ctx.method === 'GET' || ctx.method === 'DELETE')));
     if (!handled) {
       if (ctx.method === 'PUT' && key !== '') {
         const length = ctx.headers['content-length'];

@@ -60,7 +60,12 @@ describe('PNG', () => {
   });
 
   it('refuses palette, low bit depths, truncated and corrupt files with the file named', () => {
-    const good = encodePng(new Uint8Array(64).map((_, i) => i * 3), 8, 8, 8);
+    const good = encodePng(
+      new Uint8Array(64).map((_, i) => i * 3),
+      8,
+      8,
+      8,
+    );
     const palette = good.slice();
     palette[25] = 3;
     expect(() => readPngHeader(palette, 'p.png')).toThrow(/p\.png: palette PNG/);

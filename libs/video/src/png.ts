@@ -103,9 +103,7 @@ export function decodePng(bytes: Uint8Array, name: string): GreyFrame {
     if (colour && (r !== g || g !== b)) {
       const x = i % width;
       const y = (i - x) / width;
-      throw new InvalidInputError(
-        `${name}: colour PNG whose channels differ at pixel (x=${x}, y=${y}): (${r}, ${g}, ${b}); only RGB with equal channels is read as grey`,
-      );
+      throw new InvalidInputError(`${name}: colour PNG whose channels differ at pixel (x=${x}, y=${y}): (${r}, ${g}, ${b}); only RGB with equal channels is read as grey`);
     }
     out[i] = r;
   }

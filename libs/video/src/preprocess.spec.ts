@@ -82,15 +82,21 @@ describe('preprocessVideo', () => {
 
   it('equals normalizeIntensities followed by downscale, within float rounding', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 9 }), fc.integer({ min: 2, max: 9 }), fc.integer({ min: 1, max: 2 }), (frames, height, width, factor) => {
-        const data = Uint8Array.from({ length: frames * height * width }, (_, i) => (i * 73) % 256);
-        const expected = downscale(normalizeIntensities(volumeOf(data, frames, height, width)), factor);
-        const actual = preprocessVideo(raw(data, frames, height, width), { factor, flatField: false });
-        expect(actual.firstFrame).toBe(1);
-        expect(actual.volume.data.length).toBe(expected.data.length);
-        actual.volume.data.forEach((v, i) => expect(v).toBeCloseTo(expected.data[i]!, 5));
-        actual.volume.data.forEach((v) => expect(v >= 0 && v <= 1).toBe(true));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 2, max: 9 }),
+        fc.integer({ min: 2, max: 9 }),
+        fc.integer({ min: 1, max: 2 }),
+        (frames, height, width, factor) => {
+          const data = Uint8Array.from({ length: frames * height * width }, (_, i) => (i * 73) % 256);
+          const expected = downscale(normalizeIntensities(volumeOf(data, frames, height, width)), factor);
+          const actual = preprocessVideo(raw(data, frames, height, width), { factor, flatField: false });
+          expect(actual.firstFrame).toBe(1);
+          expect(actual.volume.data.length).toBe(expected.data.length);
+          actual.volume.data.forEach((v, i) => expect(v).toBeCloseTo(expected.data[i]!, 5));
+          actual.volume.data.forEach((v) => expect(v >= 0 && v <= 1).toBe(true));
+        },
+      ),
       { numRuns: 40, seed: 3 },
     );
   });

@@ -122,9 +122,7 @@ describe('readVideo and probeVideo', () => {
   });
 
   it('refuses a TIFF frame file with several pages inside a frame folder', async () => {
-    const folder = await folderOf([
-      ['s1.tif', encodeTiff([0, 1].map(() => ({ width: 2, height: 1, data: Uint8Array.of(1, 2) })))],
-    ]);
+    const folder = await folderOf([['s1.tif', encodeTiff([0, 1].map(() => ({ width: 2, height: 1, data: Uint8Array.of(1, 2) })))]]);
     await expect(readVideo(folder)).rejects.toThrow(/s1\.tif: TIFF frame file holds 2 pages/);
   });
 

@@ -216,9 +216,7 @@ export async function readVideo(source: string, options: ReadVideoOptions = {}):
   const allocate = (frames: number, header: FrameHeader): Volume<Uint8Array | Uint16Array> => {
     const { width, height, bitDepth } = header;
     if (frames * width * height > MAX_VOLUME_SAMPLES) {
-      throw new ResourceExhaustedError(
-        `${source}: ${frames} frames of ${width}x${height} exceed one typed array (${MAX_VOLUME_SAMPLES} samples); read fewer frames at a time`,
-      );
+      throw new ResourceExhaustedError(`${source}: ${frames} frames of ${width}x${height} exceed one typed array (${MAX_VOLUME_SAMPLES} samples); read fewer frames at a time`);
     }
     const length = frames * width * height;
     return { data: bitDepth === 16 ? new Uint16Array(length) : new Uint8Array(length), frames, height, width };

@@ -264,7 +264,21 @@ describe('hand-assembled TIFFs', () => {
     const differenced = values.map((v, i) => (i % width === 0 ? v : (v - values[i - 1]! + 65536) % 65536));
     const chunks = [0, 2].map((y0) => lzwEncode(bytes16(differenced.slice(y0 * width, (y0 + 2) * width), littleEndian)));
     const tiff = buildTiff(
-      [{ entries: greyEntries(width, height, 2, [[259, 3, [5]], [317, 3, [2]]], 16), chunks }],
+      [
+        {
+          entries: greyEntries(
+            width,
+            height,
+            2,
+            [
+              [259, 3, [5]],
+              [317, 3, [2]],
+            ],
+            16,
+          ),
+          chunks,
+        },
+      ],
       littleEndian,
     );
     const [frame] = decodeTiff(tiff);
@@ -288,7 +302,13 @@ describe('hand-assembled TIFFs', () => {
 
   it('reads Deflate (32946) and inverts WhiteIsZero', () => {
     const tiff = buildTiff([
-      { entries: greyEntries(3, 1, 1, [[259, 3, [32946]], [262, 3, [0]]]), chunks: [new Uint8Array(deflateSync(Uint8Array.of(0, 10, 255)))] },
+      {
+        entries: greyEntries(3, 1, 1, [
+          [259, 3, [32946]],
+          [262, 3, [0]],
+        ]),
+        chunks: [new Uint8Array(deflateSync(Uint8Array.of(0, 10, 255)))],
+      },
     ]);
     expect(Array.from(decodeTiff(tiff)[0]!.data)).toEqual([255, 245, 0]);
   });
@@ -324,13 +344,34 @@ describe('hand-assembled TIFFs', () => {
   });
 
   it.each<[string, EntrySpec[], RegExp]>([
-    ['float samples', [[258, 3, [32]], [339, 3, [3]]], /page 1: 32-bit samples|floating-point/],
-    ['float 16-bit samples', [[258, 3, [16]], [339, 3, [3]]], /floating-point samples/],
+    [
+      'float samples',
+      [
+        [258, 3, [32]],
+        [339, 3, [3]],
+      ],
+      /page 1: 32-bit samples|floating-point/,
+    ],
+    [
+      'float 16-bit samples',
+      [
+        [258, 3, [16]],
+        [339, 3, [3]],
+      ],
+      /floating-point samples/,
+    ],
     ['12-bit samples', [[258, 3, [12]]], /12-bit samples; only 8- and 16-bit/],
     ['a palette', [[262, 3, [3]]], /palette/],
     ['JPEG', [[259, 3, [7]]], /compression 7 \(JPEG\)/],
     ['planar configuration 3', [[284, 3, [3]]], /planar configuration 3/],
-    ['the floating-point predictor', [[259, 3, [5]], [317, 3, [3]]], /floating-point predictor/],
+    [
+      'the floating-point predictor',
+      [
+        [259, 3, [5]],
+        [317, 3, [3]],
+      ],
+      /floating-point predictor/,
+    ],
     ['a corrupt width', [[256, 4, [0x7fffffff]]], /exceeds 1048576 pixels a side/],
   ])('refuses %s, naming the file and page', (_what, extra, message) => {
     const tiff = buildTiff([{ entries: greyEntries(2, 2, 2, extra), chunks: [new Uint8Array(8)] }]);

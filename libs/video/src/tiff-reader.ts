@@ -17,9 +17,7 @@ export interface ByteSource {
 }
 
 function outOfRange(name: string, offset: number, length: number, size: number, what: string): InvalidInputError {
-  return new InvalidInputError(
-    `${name}: ${what} at bytes ${offset}..${offset + length} lies past the end of the file (${size} bytes): truncated or corrupt TIFF`,
-  );
+  return new InvalidInputError(`${name}: ${what} at bytes ${offset}..${offset + length} lies past the end of the file (${size} bytes): truncated or corrupt TIFF`);
 }
 
 export function bufferSource(bytes: Uint8Array, name: string): ByteSource {
@@ -156,9 +154,7 @@ function tagValue(file: TiffFile, ifd: TiffIfd, tag: number, fallback?: number):
   return values[0];
 }
 
-type ChunkLayout =
-  | { readonly kind: 'strips'; readonly rowsPerStrip: number }
-  | { readonly kind: 'tiles'; readonly tileWidth: number; readonly tileHeight: number };
+type ChunkLayout = { readonly kind: 'strips'; readonly rowsPerStrip: number } | { readonly kind: 'tiles'; readonly tileWidth: number; readonly tileHeight: number };
 
 /** The checked description of one page: everything but the pixel offsets. */
 export interface TiffPageInfo {
@@ -189,13 +185,7 @@ const compressionNames: Readonly<Record<number, string>> = {
   50000: 'Zstandard',
   34925: 'LZMA',
 };
-const supportedCompressions = new Set<number>([
-  Compression.None,
-  Compression.LZW,
-  Compression.AdobeDeflate,
-  Compression.Deflate,
-  Compression.PackBits,
-]);
+const supportedCompressions = new Set<number>([Compression.None, Compression.LZW, Compression.AdobeDeflate, Compression.Deflate, Compression.PackBits]);
 
 /**
  * Checks that a page is one this reader decodes: 8- or 16-bit unsigned samples, grey (1 sample,
@@ -387,9 +377,7 @@ function toGrey(samples: Uint8Array | Uint16Array, info: TiffPageInfo, where: st
       if (r !== g || g !== b) {
         const x = i % width;
         const y = (i - x) / width;
-        throw new InvalidInputError(
-          `${where}: colour channels differ at pixel (x=${x}, y=${y}): (${r}, ${g}, ${b}); only RGB with equal channels is read as grey`,
-        );
+        throw new InvalidInputError(`${where}: colour channels differ at pixel (x=${x}, y=${y}): (${r}, ${g}, ${b}); only RGB with equal channels is read as grey`);
       }
     }
     out[i] = photometric === Photometric.WhiteIsZero ? max - r : r;

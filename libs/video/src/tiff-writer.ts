@@ -119,8 +119,7 @@ export function* encodeTiffParts(pages: Iterable<TiffPage>, options: EncodeTiffO
     entries.sort((a, b) => a.tag - b.tag);
 
     // IFD: count, 12-byte entries, next offset; then the out-of-line values; then the strips.
-    const valueBytes = (entry: Entry, count: number): number =>
-      (entry.type === FieldType.RATIONAL ? 4 : entry.type === FieldType.SHORT ? 2 : 4) * count;
+    const valueBytes = (entry: Entry, count: number): number => (entry.type === FieldType.RATIONAL ? 4 : entry.type === FieldType.SHORT ? 2 : 4) * count;
     const ifdSize = 2 + entries.length * 12 + 4;
     let extraSize = 0;
     for (const entry of entries) {

@@ -33,19 +33,13 @@ function* pagesOf(volume: Volume<Uint8Array | Uint16Array>): Generator<TiffPage>
  * Writes a volume as one multi-page greyscale TIFF (8-bit for Uint8Array data, 16-bit for
  * Uint16Array), one page per frame, uncompressed by default or deflate-compressed.
  */
-export async function writeTiffStack(
-  file: string,
-  volume: Volume<Uint8Array | Uint16Array>,
-  options: { compression?: TiffCompression } = {},
-): Promise<void> {
+export async function writeTiffStack(file: string, volume: Volume<Uint8Array | Uint16Array>, options: { compression?: TiffCompression } = {}): Promise<void> {
   if (!(volume.data instanceof Uint8Array) && !(volume.data instanceof Uint16Array)) {
     throw new InvalidInputError(`writeTiffStack ${file}: only 8-bit (Uint8Array) and 16-bit (Uint16Array) volumes can be written`);
   }
   if (volume.frames < 1) throw new InvalidInputError(`writeTiffStack ${file}: the volume has no frames`);
   if (volume.data.length !== volume.frames * volume.height * volume.width) {
-    throw new InvalidInputError(
-      `writeTiffStack ${file}: ${volume.data.length} samples do not make ${volume.frames} frames of ${volume.width}x${volume.height}`,
-    );
+    throw new InvalidInputError(`writeTiffStack ${file}: ${volume.data.length} samples do not make ${volume.frames} frames of ${volume.width}x${volume.height}`);
   }
   const compression = options.compression ?? 'none';
   if (compression !== 'none' && compression !== 'deflate') {
@@ -55,13 +49,7 @@ export async function writeTiffStack(
 }
 
 /** Writes a greyscale frame as an 8- or 16-bit PNG (atomically). */
-export async function writePng(
-  file: string,
-  frame: Uint8Array | Uint16Array,
-  width: number,
-  height: number,
-  bitDepth: 8 | 16,
-): Promise<void> {
+export async function writePng(file: string, frame: Uint8Array | Uint16Array, width: number, height: number, bitDepth: 8 | 16): Promise<void> {
   await writeAtomically(file, encodePng(frame, width, height, bitDepth));
 }
 

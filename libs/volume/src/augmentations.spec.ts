@@ -1,13 +1,6 @@
 import fc from 'fast-check';
 import { createRng, InvalidInputError } from '@mitosis/core';
-import {
-  applyAugmentation,
-  augmentationNames,
-  augmentations,
-  invertAugmentation,
-  isAugmentationName,
-  paperAugmentationNames,
-} from './augmentations';
+import { applyAugmentation, augmentationNames, augmentations, invertAugmentation, isAugmentationName, paperAugmentationNames } from './augmentations';
 import type { AugmentationName } from './augmentations';
 import { connectedComponents, connectivities } from './components';
 import type { Volume, VoxelArray } from './volume';
@@ -30,14 +23,42 @@ describe('augmentations: hand-worked cases', () => {
   // Two frames of 2 x 3; the second is the first plus 10, so every frame must move alike.
   const v: Volume<Int32Array> = { data: Int32Array.from([1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15, 16]), frames: 2, height: 2, width: 3 };
   const expected: Record<AugmentationName, number[][]> = {
-    identity: [[1, 2, 3], [4, 5, 6]],
-    rot90: [[3, 6], [2, 5], [1, 4]], // numpy.rot90(a)
-    rot180: [[6, 5, 4], [3, 2, 1]],
-    rot270: [[4, 1], [5, 2], [6, 3]], // numpy.rot90(a, 3)
-    flipH: [[3, 2, 1], [6, 5, 4]],
-    flipV: [[4, 5, 6], [1, 2, 3]],
-    transpose: [[1, 4], [2, 5], [3, 6]],
-    antiTranspose: [[6, 3], [5, 2], [4, 1]],
+    identity: [
+      [1, 2, 3],
+      [4, 5, 6],
+    ],
+    rot90: [
+      [3, 6],
+      [2, 5],
+      [1, 4],
+    ], // numpy.rot90(a)
+    rot180: [
+      [6, 5, 4],
+      [3, 2, 1],
+    ],
+    rot270: [
+      [4, 1],
+      [5, 2],
+      [6, 3],
+    ], // numpy.rot90(a, 3)
+    flipH: [
+      [3, 2, 1],
+      [6, 5, 4],
+    ],
+    flipV: [
+      [4, 5, 6],
+      [1, 2, 3],
+    ],
+    transpose: [
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ],
+    antiTranspose: [
+      [6, 3],
+      [5, 2],
+      [4, 1],
+    ],
   };
 
   it.each(augmentationNames)('%s moves every frame as written out', (name) => {

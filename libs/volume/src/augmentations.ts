@@ -3,15 +3,7 @@ import { allocLike, assertVolume } from './shape';
 import type { Volume, VoxelArray } from './volume';
 
 /** The eight symmetries of a rectangle (the dihedral group), applied to every frame alike. */
-export type AugmentationName =
-  | 'identity'
-  | 'rot90'
-  | 'rot180'
-  | 'rot270'
-  | 'flipH'
-  | 'flipV'
-  | 'transpose'
-  | 'antiTranspose';
+export type AugmentationName = 'identity' | 'rot90' | 'rot180' | 'rot270' | 'flipH' | 'flipV' | 'transpose' | 'antiTranspose';
 
 export interface Augmentation {
   readonly name: AugmentationName;
@@ -108,16 +100,7 @@ const table: Record<AugmentationName, Augmentation & Mapping> = {
 };
 
 /** All eight names, identity first. */
-export const augmentationNames: readonly AugmentationName[] = [
-  'identity',
-  'rot90',
-  'rot180',
-  'rot270',
-  'flipH',
-  'flipV',
-  'transpose',
-  'antiTranspose',
-];
+export const augmentationNames: readonly AugmentationName[] = ['identity', 'rot90', 'rot180', 'rot270', 'flipH', 'flipV', 'transpose', 'antiTranspose'];
 
 /**
  * The set the paper trains with (section III.H: flips horizontal and vertical, rotations by 90,

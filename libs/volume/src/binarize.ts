@@ -12,11 +12,7 @@ export interface BinarizeOptions {
  * background. SPEC step 2 (paper III.C, "changes all non-zero values into ones") is threshold 0
  * on a non-negative map; steps 6 and 8 (paper III.E, "values above 0.5 set to 1.0") use 0.5.
  */
-export function binarize(
-  volume: Volume<VoxelArray>,
-  threshold: number,
-  options: BinarizeOptions = {},
-): Volume<Uint8Array> {
+export function binarize(volume: Volume<VoxelArray>, threshold: number, options: BinarizeOptions = {}): Volume<Uint8Array> {
   assertVolume(volume);
   if (Number.isNaN(threshold)) throw new InvalidInputError('binarize: threshold is NaN');
   const src = volume.data;

@@ -6,8 +6,7 @@ import { countNonZero } from './shape';
 import { grid, picture } from './test-grid';
 import type { Volume } from './volume';
 
-const sizes = (v: Volume<Uint8Array>, connectivity: Connectivity): number[] =>
-  connectedComponents(v, { connectivity }).components.map((c) => c.size);
+const sizes = (v: Volume<Uint8Array>, connectivity: Connectivity): number[] => connectedComponents(v, { connectivity }).components.map((c) => c.size);
 
 describe('connectedComponents: hand-worked cases', () => {
   const frame = grid([['##..#', '#..#.', '..#..', '.##.#']]);
@@ -22,9 +21,7 @@ describe('connectedComponents: hand-worked cases', () => {
   });
 
   it('merges provisional labels that meet late (U and spiral shapes)', () => {
-    expect(picture(connectedComponents(grid([['#.#', '#.#', '###']]), { connectivity: 'frame-4' }).labels, true)).toEqual([
-      ['1.1', '1.1', '111'],
-    ]);
+    expect(picture(connectedComponents(grid([['#.#', '#.#', '###']]), { connectivity: 'frame-4' }).labels, true)).toEqual([['1.1', '1.1', '111']]);
     // Row 0 opens labels 1, 2, 3; (2, 3) joins 2 and 3, then row 4 joins 1 and 2.
     const comb = grid([['#.#.#', '#.#.#', '#.###', '#.#..', '###..']]);
     const { labels, components } = connectedComponents(comb, { connectivity: 'frame-4' });
@@ -55,9 +52,7 @@ describe('connectedComponents: hand-worked cases', () => {
       ['1..', '.1.', '...'],
       ['...', '.1.', '..1'],
     ]);
-    expect(picture(connectedComponents(cells, { connectivity: 'overlap-4' }).labels, true)).toEqual(
-      picture(connectedComponents(cells, { connectivity: '3d-6' }).labels, true),
-    );
+    expect(picture(connectedComponents(cells, { connectivity: 'overlap-4' }).labels, true)).toEqual(picture(connectedComponents(cells, { connectivity: '3d-6' }).labels, true));
     expect(picture(connectedComponents(cells, { connectivity: 'frame-4' }).labels, true)).toEqual([
       ['1..', '...', '..2'],
       ['3..', '.4.', '...'],
@@ -142,11 +137,15 @@ function floodFill(v: Volume<Uint8Array>, connectivity: Connectivity): Int32Arra
         if (n === 0) continue;
         const inPlane = dt === 0;
         const ok =
-          connectivity === 'frame-4' ? inPlane && n === 1
-          : connectivity === 'frame-8' ? inPlane
-          : connectivity === '3d-6' || connectivity === 'overlap-4' ? n === 1
-          : connectivity === 'overlap-8' ? inPlane || (dy === 0 && dx === 0)
-          : true;
+          connectivity === 'frame-4'
+            ? inPlane && n === 1
+            : connectivity === 'frame-8'
+              ? inPlane
+              : connectivity === '3d-6' || connectivity === 'overlap-4'
+                ? n === 1
+                : connectivity === 'overlap-8'
+                  ? inPlane || (dy === 0 && dx === 0)
+                  : true;
         if (ok) neighbours.push([dt, dy, dx]);
       }
     }

@@ -90,9 +90,7 @@ function backwardOffsets(connectivity: Connectivity): [number, number, number][]
       return all;
     }
     default:
-      throw new InvalidInputError(
-        `connectedComponents: unknown connectivity '${String(connectivity)}' (one of ${connectivities.join(', ')})`,
-      );
+      throw new InvalidInputError(`connectedComponents: unknown connectivity '${String(connectivity)}' (one of ${connectivities.join(', ')})`);
   }
 }
 
@@ -241,9 +239,7 @@ export function connectedComponents(volume: Volume<VoxelArray>, options: Compone
       firstFrame: t0[l],
       lastFrame: t1[l],
       temporalLength: t1[l] - t0[l] + 1,
-      centroid: weighted
-        ? { t: wT[l] / wSum[l], y: wY[l] / wSum[l], x: wX[l] / wSum[l] }
-        : { t: sumT[l] / size[l], y: sumY[l] / size[l], x: sumX[l] / size[l] },
+      centroid: weighted ? { t: wT[l] / wSum[l], y: wY[l] / wSum[l], x: wX[l] / wSum[l] } : { t: sumT[l] / size[l], y: sumY[l] / size[l], x: sumX[l] / size[l] },
       areaPerFrame: areas.subarray(areaStart[l], areaStart[l + 1]),
     };
   }

@@ -32,10 +32,7 @@ export function cropVolume<T extends VoxelArray>(volume: Volume<T>, box: CropBox
   checkInteger('cropVolume', 'height', height, 0);
   checkInteger('cropVolume', 'width', width, 0);
   if (t0 + frames > volume.frames || y0 + height > volume.height || x0 + width > volume.width) {
-    throw new InvalidInputError(
-      `cropVolume: box t ${t0}+${frames}, y ${y0}+${height}, x ${x0}+${width} exceeds the volume ` +
-        `${volume.frames}x${volume.height}x${volume.width}`,
-    );
+    throw new InvalidInputError(`cropVolume: box t ${t0}+${frames}, y ${y0}+${height}, x ${x0}+${width} exceeds the volume ` + `${volume.frames}x${volume.height}x${volume.width}`);
   }
   const src = volume.data;
   const out = allocLike(src, frames * height * width);
@@ -74,8 +71,7 @@ export function pasteVolume<T extends VoxelArray>(
   checkInteger('pasteVolume', 'x0', x0, 0);
   if (t0 + patch.frames > target.frames || y0 + patch.height > target.height || x0 + patch.width > target.width) {
     throw new InvalidInputError(
-      `pasteVolume: patch ${patch.frames}x${patch.height}x${patch.width} at (${t0}, ${y0}, ${x0}) exceeds the ` +
-        `target ${target.frames}x${target.height}x${target.width}`,
+      `pasteVolume: patch ${patch.frames}x${patch.height}x${patch.width} at (${t0}, ${y0}, ${x0}) exceeds the ` + `target ${target.frames}x${target.height}x${target.width}`,
     );
   }
   if (mode !== 'replace' && mode !== 'add' && mode !== 'max') {
@@ -127,9 +123,7 @@ export function stackFrames<T extends VoxelArray>(frames: readonly T[], height: 
 export function sliceFrames<T extends VoxelArray>(volume: Volume<T>, t0: number, t1: number): Volume<T> {
   assertVolume(volume, 'sliceFrames');
   if (!Number.isInteger(t0) || !Number.isInteger(t1) || t0 < 0 || t1 < t0 || t1 > volume.frames) {
-    throw new InvalidInputError(
-      `sliceFrames: [${String(t0)}, ${String(t1)}) is not a frame range of a ${volume.frames}-frame volume`,
-    );
+    throw new InvalidInputError(`sliceFrames: [${String(t0)}, ${String(t1)}) is not a frame range of a ${volume.frames}-frame volume`);
   }
   const plane = volume.height * volume.width;
   const data = volume.data.subarray(t0 * plane, t1 * plane) as T;

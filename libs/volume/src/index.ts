@@ -11,14 +11,7 @@ export { connectedComponents, connectivities } from './components';
 export type { BoundingBox, Component, Components, ComponentsOptions, Connectivity, Point3 } from './components';
 export { temporalLengths, mean, standardDeviation, percentile, describeLengths } from './statistics';
 export type { LengthBin, LengthStatistics } from './statistics';
-export {
-  augmentations,
-  augmentationNames,
-  paperAugmentationNames,
-  isAugmentationName,
-  applyAugmentation,
-  invertAugmentation,
-} from './augmentations';
+export { augmentations, augmentationNames, paperAugmentationNames, isAugmentationName, applyAugmentation, invertAugmentation } from './augmentations';
 export type { Augmentation, AugmentationName } from './augmentations';
 export { cropVolume, pasteVolume, stackFrames, sliceFrames, maxOverTime, sumOverTime } from './frames';
 export type { CropBox, PasteMode } from './frames';

@@ -14,9 +14,7 @@ describe('structuring elements', () => {
   };
 
   it('have the expected sizes, radii and dimensions', () => {
-    expect([cross2d().size, square2d().size, disk2d(2).size, cross3d().size, cube3d().size, ball3d(2).size]).toEqual([
-      5, 9, 13, 7, 27, 33,
-    ]);
+    expect([cross2d().size, square2d().size, disk2d(2).size, cross3d().size, cube3d().size, ball3d(2).size]).toEqual([5, 9, 13, 7, 27, 33]);
     expect(cross2d().dims).toBe(2);
     expect(disk2d(3).dims).toBe(2);
     expect(cross3d().dims).toBe(3);
@@ -40,7 +38,12 @@ describe('structuring elements', () => {
     expect(() => structuringElement('ring', [[0, 0, 1]])).toThrow(/must contain the origin/);
     expect(() => disk2d(-1)).toThrow(InvalidInputError);
     expect(() => ball3d(1.5)).toThrow(InvalidInputError);
-    expect(structuringElement('dup', [[0, 0, 0], [0, 0, 0]]).size).toBe(1);
+    expect(
+      structuringElement('dup', [
+        [0, 0, 0],
+        [0, 0, 0],
+      ]).size,
+    ).toBe(1);
   });
 });
 
@@ -72,7 +75,11 @@ describe('dilate and erode: hand-worked cases', () => {
   });
 
   it('3D: the cross reaches the neighbouring frames, a 2D element does not', () => {
-    const voxel = grid([['...', '...', '...'], ['...', '.#.', '...'], ['...', '...', '...']]);
+    const voxel = grid([
+      ['...', '...', '...'],
+      ['...', '.#.', '...'],
+      ['...', '...', '...'],
+    ]);
     expect(picture(dilate(voxel, cross3d()))).toEqual([
       ['...', '.#.', '...'],
       ['.#.', '###', '.#.'],
@@ -88,7 +95,11 @@ describe('dilate and erode: hand-worked cases', () => {
       ['.#.', '###', '.#.'],
       ['...', '...', '...'],
     ]);
-    const cube = grid([['###', '###', '###'], ['###', '###', '###'], ['###', '###', '###']]);
+    const cube = grid([
+      ['###', '###', '###'],
+      ['###', '###', '###'],
+      ['###', '###', '###'],
+    ]);
     expect(picture(erode(cube, cross3d()))).toEqual(picture(voxel));
     expect(picture(erode(cube, cross2d()))).toEqual([
       ['...', '.#.', '...'],
@@ -131,8 +142,7 @@ describe('dilate and erode: hand-worked cases', () => {
 function reference(v: Volume<Uint8Array>, e: StructuringElement, op: 'dilate' | 'erode'): Uint8Array {
   const { frames: T, height: H, width: W } = v;
   const out = new Uint8Array(v.data.length);
-  const at = (t: number, y: number, x: number): number =>
-    t >= 0 && t < T && y >= 0 && y < H && x >= 0 && x < W ? v.data[(t * H + y) * W + x] : 0;
+  const at = (t: number, y: number, x: number): number => (t >= 0 && t < T && y >= 0 && y < H && x >= 0 && x < W ? v.data[(t * H + y) * W + x] : 0);
   for (let t = 0; t < T; t++) {
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
@@ -157,7 +167,11 @@ const elements: StructuringElement[] = [
   cross3d(),
   cube3d(),
   ball3d(2, 1),
-  structuringElement('asymmetric', [[0, 0, 0], [0, 0, 2], [1, -1, 0]]),
+  structuringElement('asymmetric', [
+    [0, 0, 0],
+    [0, 0, 2],
+    [1, -1, 0],
+  ]),
 ];
 
 /** Small random binary volumes; the density varies so both dilation strategies get exercised. */

@@ -23,11 +23,7 @@ export interface MorphologyOptions {
  * pulls anything in from outside (it is simply cropped at the border), and erosion removes
  * foreground voxels whose element reaches past the border (scipy's `border_value=0`).
  */
-export function dilate(
-  volume: Volume<VoxelArray>,
-  element: StructuringElement,
-  options: MorphologyOptions = {},
-): Volume<Uint8Array> {
+export function dilate(volume: Volume<VoxelArray>, element: StructuringElement, options: MorphologyOptions = {}): Volume<Uint8Array> {
   return iterate(volume, element, options, 'dilate', dilateOnce);
 }
 
@@ -39,11 +35,7 @@ export function dilate(
  * frames, and all of a one-frame volume). Paper III.C erodes the binarised normal-cell map "for
  * noise removal": a 2D element there.
  */
-export function erode(
-  volume: Volume<VoxelArray>,
-  element: StructuringElement,
-  options: MorphologyOptions = {},
-): Volume<Uint8Array> {
+export function erode(volume: Volume<VoxelArray>, element: StructuringElement, options: MorphologyOptions = {}): Volume<Uint8Array> {
   return iterate(volume, element, options, 'erode', erodeOnce);
 }
 
@@ -52,20 +44,12 @@ export function erode(
  * It contains the input wherever the input keeps `iterations * radius` away from the border;
  * nearer, the erosion's border convention may remove voxels.
  */
-export function closing(
-  volume: Volume<VoxelArray>,
-  element: StructuringElement,
-  options: MorphologyOptions = {},
-): Volume<Uint8Array> {
+export function closing(volume: Volume<VoxelArray>, element: StructuringElement, options: MorphologyOptions = {}): Volume<Uint8Array> {
   return erode(dilate(volume, element, options), element, options);
 }
 
 /** Erosion then dilation with the same element: removes specks smaller than the element. */
-export function opening(
-  volume: Volume<VoxelArray>,
-  element: StructuringElement,
-  options: MorphologyOptions = {},
-): Volume<Uint8Array> {
+export function opening(volume: Volume<VoxelArray>, element: StructuringElement, options: MorphologyOptions = {}): Volume<Uint8Array> {
   return dilate(erode(volume, element, options), element, options);
 }
 
@@ -87,13 +71,7 @@ interface Plan {
 
 type Pass = (src: Uint8Array, dst: Uint8Array, plan: Plan) => void;
 
-function iterate(
-  volume: Volume<VoxelArray>,
-  element: StructuringElement,
-  options: MorphologyOptions,
-  what: string,
-  pass: Pass,
-): Volume<Uint8Array> {
+function iterate(volume: Volume<VoxelArray>, element: StructuringElement, options: MorphologyOptions, what: string, pass: Pass): Volume<Uint8Array> {
   assertVolume(volume, what);
   const iterations = options.iterations ?? 1;
   if (!Number.isInteger(iterations) || iterations < 0) {

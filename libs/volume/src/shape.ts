@@ -19,18 +19,14 @@ export function assertVolume(volume: Volume<VoxelArray>, what = 'volume'): void 
   }
   const expected = frames * height * width;
   if (volume.data.length !== expected) {
-    throw new InvalidInputError(
-      `${what}: data holds ${volume.data.length} voxels but ${frames}x${height}x${width} needs ${expected}`,
-    );
+    throw new InvalidInputError(`${what}: data holds ${volume.data.length} voxels but ${frames}x${height}x${width} needs ${expected}`);
   }
 }
 
 /** Throws an InvalidInputError unless `b` has the shape of `a` (frames, height, width). */
 export function assertSameShape(a: Volume<VoxelArray>, b: Volume<VoxelArray>, what: string): void {
   if (a.frames !== b.frames || a.height !== b.height || a.width !== b.width) {
-    throw new InvalidInputError(
-      `${what}: shape ${b.frames}x${b.height}x${b.width} differs from ${a.frames}x${a.height}x${a.width}`,
-    );
+    throw new InvalidInputError(`${what}: shape ${b.frames}x${b.height}x${b.width} differs from ${a.frames}x${a.height}x${a.width}`);
   }
 }
 

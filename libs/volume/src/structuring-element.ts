@@ -23,10 +23,7 @@ export interface StructuringElement {
  * Builds an element from explicit offsets. The origin is required: erosion then never grows and
  * dilation never shrinks a set, which the stages rely on. Duplicates are dropped.
  */
-export function structuringElement(
-  name: string,
-  offsets: ReadonlyArray<readonly [dt: number, dy: number, dx: number]>,
-): StructuringElement {
+export function structuringElement(name: string, offsets: ReadonlyArray<readonly [dt: number, dy: number, dx: number]>): StructuringElement {
   const seen = new Set<string>();
   const flat: number[] = [];
   let rt = 0;
@@ -134,12 +131,7 @@ export function ball3d(radius: number, temporalRadius: number = radius): Structu
   for (let dt = -temporalRadius; dt <= temporalRadius; dt++) {
     for (let dy = -radius; dy <= radius; dy++) {
       for (let dx = -radius; dx <= radius; dx++) {
-        const inside =
-          temporalRadius === 0
-            ? dy * dy + dx * dx <= r2
-            : radius === 0
-              ? dy === 0 && dx === 0
-              : dt * dt * r2 + (dy * dy + dx * dx) * rt2 <= r2 * rt2;
+        const inside = temporalRadius === 0 ? dy * dy + dx * dx <= r2 : radius === 0 ? dy === 0 && dx === 0 : dt * dt * r2 + (dy * dy + dx * dx) * rt2 <= r2 * rt2;
         if (inside) offsets.push([dt, dy, dx]);
       }
     }

@@ -13,12 +13,7 @@ export interface Volume<T extends VoxelArray = Float32Array> {
   readonly width: number;
 }
 
-export function createVolume<T extends VoxelArray>(
-  ArrayType: { new (length: number): T },
-  frames: number,
-  height: number,
-  width: number,
-): Volume<T> {
+export function createVolume<T extends VoxelArray>(ArrayType: { new (length: number): T }, frames: number, height: number, width: number): Volume<T> {
   return { data: new ArrayType(frames * height * width), frames, height, width };
 }
 

@@ -2,7 +2,16 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidInputError, createLocalBlobStore, exitCodes } from '@mitosis/core';
 import type { AnalysisStats, NormalCellMapChoice } from '@mitosis/stages';
-import { METHOD_DEFAULTS, analysisKeys, mapSelectionDefaults, featureMapMontage, histogramImage, loadStoredFrames, runEventLengthStage, runNormalCellMapStage } from '@mitosis/stages';
+import {
+  METHOD_DEFAULTS,
+  analysisKeys,
+  mapSelectionDefaults,
+  featureMapMontage,
+  histogramImage,
+  loadStoredFrames,
+  runEventLengthStage,
+  runNormalCellMapStage,
+} from '@mitosis/stages';
 import { readArray, readArrayMetadata } from '@mitosis/tensor-store';
 import { encodePng } from '@mitosis/video';
 import { createProgressRenderer } from '../progress';
@@ -182,12 +191,20 @@ export const registerAnalyze: RegisterCommand = (program) => {
     .option('--crop <px>', 'side of the square training crops', String(METHOD_DEFAULTS.m1.crop))
     .option('--m2-crop <px>', 'side of the M2 training crops (default: --crop)')
     .option('--m2-batch <n>', 'sequences per M2 update', String(METHOD_DEFAULTS.m2.batch))
-    .option('--m2-positive-weight <w>', 'weight of event voxels in the M2 loss; e\' is corrected for it (paper: 1)', String(METHOD_DEFAULTS.m2.positiveWeight))
-    .option('--m2-loss-margin <px>', 'pixels along each M2 crop edge left out of its loss, where cells leave the crop unlabelled (paper: 0, whole frames)', String(METHOD_DEFAULTS.m2.lossMargin))
+    .option('--m2-positive-weight <w>', "weight of event voxels in the M2 loss; e' is corrected for it (paper: 1)", String(METHOD_DEFAULTS.m2.positiveWeight))
+    .option(
+      '--m2-loss-margin <px>',
+      'pixels along each M2 crop edge left out of its loss, where cells leave the crop unlabelled (paper: 0, whole frames)',
+      String(METHOD_DEFAULTS.m2.lossMargin),
+    )
     .option('--sequence-length <n>', 'frames per M2 training sequence', String(METHOD_DEFAULTS.m2.sequenceLength))
     .option('--normal-map <i>', 'use feature map i as the normal-cell map instead of the automatic choice')
     .option('--erosions <n>', 'erosions of the binarised normal-cell map (paper: 1; auto: 1, then 0 if M2 finds too few events)', String(METHOD_DEFAULTS.cleaning.erosions))
-    .option('--min-area <px>', `drop normal-cell map components under this many pixels (paper: 0; auto: 0, ${mapSelectionDefaults.minArea} without erosion)`, String(METHOD_DEFAULTS.cleaning.minArea))
+    .option(
+      '--min-area <px>',
+      `drop normal-cell map components under this many pixels (paper: 0; auto: 0, ${mapSelectionDefaults.minArea} without erosion)`,
+      String(METHOD_DEFAULTS.cleaning.minArea),
+    )
     .option('--m2-runs <n>', 'M2 trainings from seeds seed, seed+1, ...; k is the median of theirs', String(METHOD_DEFAULTS.m2.runs))
     .option('--min-frames <n>', 'drop normal-cell map trajectories present in fewer frames (0: keep all, as the paper)', String(METHOD_DEFAULTS.cleaning.minFrames))
     .option('--no-flat-field', 'skip the flat-field correction of uneven illumination (the paper rescales only)')

@@ -39,6 +39,10 @@ describe("the CLI's option defaults", () => {
 
   it('flat-field correct unless --no-flat-field, as METHOD_DEFAULTS', () => {
     expect(D.flatField).toBe(true);
-    expect(createProgram().commands.find((c) => c.name() === 'train')?.opts()['flatField']).toBe(D.flatField);
+    expect(
+      createProgram()
+        .commands.find((c) => c.name() === 'train')
+        ?.opts()['flatField'],
+    ).toBe(D.flatField);
   });
 });

@@ -40,7 +40,10 @@ export async function detectInVideo(videoPath: string, options: DetectOptions): 
   const threshold = options.threshold === undefined ? undefined : parseThreshold(options.threshold, '--threshold');
   const mergeDistance = options.mergeDistance === undefined ? undefined : parseNonNegativeInt(options.mergeDistance, '--merge-distance');
   const modelDir = path.resolve(options.model);
-  const isDir = await stat(modelDir).then((s) => s.isDirectory(), () => false);
+  const isDir = await stat(modelDir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isDir) throw new NotFoundError(`model folder ${modelDir} does not exist`);
   const modelStore = createLocalBlobStore(modelDir);
   const detector = await readDetectorMeta(modelStore, '');
@@ -51,12 +54,16 @@ export async function detectInVideo(videoPath: string, options: DetectOptions): 
   const renderer = createProgressRenderer(process.stderr, options.quiet);
   let result;
   try {
-    result = await runDetectionStage(scratch, { videoKey: 'video', modelStore, modelPrefix: '' }, {
-      ...(vote ? { vote } : {}),
-      ...(threshold !== undefined ? { threshold } : {}),
-      ...(mergeDistance !== undefined ? { mergeDistance } : {}),
-      onProgress: renderer.sink,
-    });
+    result = await runDetectionStage(
+      scratch,
+      { videoKey: 'video', modelStore, modelPrefix: '' },
+      {
+        ...(vote ? { vote } : {}),
+        ...(threshold !== undefined ? { threshold } : {}),
+        ...(mergeDistance !== undefined ? { mergeDistance } : {}),
+        onProgress: renderer.sink,
+      },
+    );
   } finally {
     renderer.stop();
   }

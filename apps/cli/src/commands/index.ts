@@ -11,13 +11,4 @@ import { registerValidate } from './validate';
 /** A command module registers itself on the program; the list below is the whole CLI. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: readonly RegisterCommand[] = [
-  registerInfo,
-  registerScore,
-  registerAnalyze,
-  registerTrain,
-  registerDetect,
-  registerDemo,
-  registerSynth,
-  registerValidate,
-];
+export const commands: readonly RegisterCommand[] = [registerInfo, registerScore, registerAnalyze, registerTrain, registerDetect, registerDemo, registerSynth, registerValidate];

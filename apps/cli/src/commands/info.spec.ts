@@ -25,14 +25,7 @@ describe('mitosis info', () => {
     expect(errors).toEqual([]);
     expect(code).toBe(exitCodes.OK);
     expect(stdout).toBe(
-      [
-        `video       ${cetresFrames} (folder of frames)`,
-        'frames      4',
-        'frame size  512x384',
-        'bit depth   8',
-        'downscaled  128x96 (factor 4)',
-        '',
-      ].join('\n'),
+      [`video       ${cetresFrames} (folder of frames)`, 'frames      4', 'frame size  512x384', 'bit depth   8', 'downscaled  128x96 (factor 4)', ''].join('\n'),
     );
   });
 

@@ -7,8 +7,7 @@ import type { CliResult } from '../testing';
 import { runCliCaptured } from '../testing';
 
 /** The CLI in-process; compute commands run quietly. */
-const cli = (args: readonly string[]): Promise<CliResult> =>
-  runCliCaptured([...args, ...(['synth', 'score'].includes(args[0] ?? '') ? [] : ['--quiet'])]);
+const cli = (args: readonly string[]): Promise<CliResult> => runCliCaptured([...args, ...(['synth', 'score'].includes(args[0] ?? '') ? [] : ['--quiet'])]);
 
 /**
  * The method end to end through the command line on a tiny synthetic video: synth, analyze (M1,
@@ -30,7 +29,24 @@ describe('mitosis pipeline on a tiny synthetic video', () => {
 
   it('analyzes: normal-cell map PNGs and the feature maps figure, then stats.json or a clear no-events error', async () => {
     const out = path.join(dir, 'analysis');
-    const result = await cli(['analyze', video, '--out', out, '--frames', '1:20', '--factor', '2', '--m1-iterations', '400', '--m2-iterations', '20', '--crop', '32', '--sequence-length', '8']);
+    const result = await cli([
+      'analyze',
+      video,
+      '--out',
+      out,
+      '--frames',
+      '1:20',
+      '--factor',
+      '2',
+      '--m1-iterations',
+      '400',
+      '--m2-iterations',
+      '20',
+      '--crop',
+      '32',
+      '--sequence-length',
+      '8',
+    ]);
     expect(result.errors.filter((e) => !/no cell events/.test(e))).toEqual([]);
     expect(readdirSync(path.join(out, 'normal-cell-map'))).toHaveLength(20);
     expect(existsSync(path.join(out, 'feature-maps.png'))).toBe(true);

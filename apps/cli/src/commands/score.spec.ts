@@ -37,9 +37,7 @@ describe('mitosis score', () => {
   it('scores the real annotations against themselves as perfect, in text', async () => {
     const { code, stdout } = await score(['--truth', truthFile, '--detections', truthFile]);
     expect(code).toBe(exitCodes.OK);
-    expect(stdout).toBe(
-      'precision 1.0000  recall 1.0000  F1 1.0000\ntp 90  fp 0  fn 0  (radius 10 px, th 3 frames)\n',
-    );
+    expect(stdout).toBe('precision 1.0000  recall 1.0000  F1 1.0000\ntp 90  fp 0  fn 0  (radius 10 px, th 3 frames)\n');
   });
 
   it('finds a +2 frame shift at th 3 but not at th 1, as one JSON object', async () => {
@@ -116,11 +114,7 @@ describe('mitosis score', () => {
   });
 
   it('runs as a real process and prints exactly one JSON object', () => {
-    const result = spawnSync(
-      process.execPath,
-      [bin, 'score', '--truth', truthFile, '--detections', shiftedFile, '--th', '3', '--json'],
-      { encoding: 'utf8' },
-    );
+    const result = spawnSync(process.execPath, [bin, 'score', '--truth', truthFile, '--detections', shiftedFile, '--th', '3', '--json'], { encoding: 'utf8' });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout.trim().split('\n')).toHaveLength(1);

@@ -189,7 +189,10 @@ export const registerSynth: RegisterCommand = (program) => {
       '--density <sparse|dense|f>',
       `first frame's layout: sparse (--cells), dense (touching cells covering ${denseCoverage} of the frame) or the covered fraction, 0.01..0.8 [sparse]`,
     )
-    .option('--contact-inhibition <c>', 'crowding 0..1: cells press as ellipses, stop pushing into and align with neighbours, stop growing when hemmed in [1 with --density, else 0]')
+    .option(
+      '--contact-inhibition <c>',
+      'crowding 0..1: cells press as ellipses, stop pushing into and align with neighbours, stop growing when hemmed in [1 with --density, else 0]',
+    )
     .option('--radius <px>', 'equivalent radius of a new cell [12, at most an eighth of the shorter side]')
     .option('--speed <px>', `rms speed of a free cell per frame [${D.speed}]`)
     .option('--persistence <p>', `persistence of the random walk, 0..<1 [${D.persistence}]`)
@@ -221,10 +224,7 @@ export const registerSynth: RegisterCommand = (program) => {
     .option('--drift <dx,dy>', 'stage drift: the field (cells and debris) moves by DX,DY px per frame, each in -4..4 [0,0]')
     .option('--flicker <sd>', `lamp flicker, innovation sd of the AR(1) global level, 0..0.05 [${D.flicker}]`)
     .option('--illumination-ramp <r>', `the light times 1 + r over the video (-0.3: last frame 30% darker), -0.9..2 [${D.illuminationRamp}]`)
-    .option(
-      '--illumination-gradient <a>',
-      `moving uneven light: a gradient of +-a at the corners turning half a turn over the video, 0..0.9 [${D.illuminationGradient}]`,
-    )
+    .option('--illumination-gradient <a>', `moving uneven light: a gradient of +-a at the corners turning half a turn over the video, 0..0.9 [${D.illuminationGradient}]`)
     .option('--bit-depth <8|16>', `grey levels of video.tif [${D.bitDepth}]`)
     .option('--json', 'print truth.json instead of the summary paragraph')
     .action(async (flags: SynthFlags) => {

@@ -72,14 +72,22 @@ export const registerTrain: RegisterCommand = (program) => {
     .option('--iterations <n>', 'training updates (paper: 6000)', String(D.m3.iterations))
     .option('--crop <px>', 'side of the square training crops (paper: whole frames)', String(D.m3.crop))
     .option('--batch <n>', 'windows per update', String(D.m3.batch))
-    .option('--positive-weight <w>', 'weight of mitosis voxels in the loss (paper: 1, with 6000 updates; a few hundred updates need the rare positives weighted)', String(D.m3.positiveWeight))
-    .option('--threshold <p|auto>', "detection threshold stored with the model: 'auto' picks the best F1 on the annotated frames, a number fixes it (paper: 0.5)", String(D.m3.threshold))
+    .option(
+      '--positive-weight <w>',
+      'weight of mitosis voxels in the loss (paper: 1, with 6000 updates; a few hundred updates need the rare positives weighted)',
+      String(D.m3.positiveWeight),
+    )
+    .option(
+      '--threshold <p|auto>',
+      "detection threshold stored with the model: 'auto' picks the best F1 on the annotated frames, a number fixes it (paper: 0.5)",
+      String(D.m3.threshold),
+    )
     .option('--no-flat-field', 'skip the flat-field correction of uneven illumination (the paper rescales only)')
     .option('--seed <n>', 'seed of every random choice', String(D.seed))
     .action(async (video: string, options: TrainOptions) => {
       const meta = await trainModel(video, options);
       process.stdout.write(
-        `trained M3 (k = ${meta.k}) on frames ${meta.trainingFrames.first}-${meta.trainingFrames.last} with ${meta.annotations} annotated mitoses; final loss ${meta.finalLoss?.toFixed(5)}; detection threshold ${meta.threshold}, vote ${meta.vote ?? 'any'} (${meta.thresholdChoice?.chosenBy === 'annotated-frames' ? 'best F1 on the annotated frames' : meta.thresholdChoice?.chosenBy === 'given' ? 'given' : 'the paper\'s'}); model in ${path.resolve(options.out)}\n`,
+        `trained M3 (k = ${meta.k}) on frames ${meta.trainingFrames.first}-${meta.trainingFrames.last} with ${meta.annotations} annotated mitoses; final loss ${meta.finalLoss?.toFixed(5)}; detection threshold ${meta.threshold}, vote ${meta.vote ?? 'any'} (${meta.thresholdChoice?.chosenBy === 'annotated-frames' ? 'best F1 on the annotated frames' : meta.thresholdChoice?.chosenBy === 'given' ? 'given' : "the paper's"}); model in ${path.resolve(options.out)}\n`,
       );
       await writeFile(path.join(path.resolve(options.out), 'README.txt'), 'M3 mitosis detector: model.json + weights.bin (tfjs weights), training.json (k, frames, factor).\n');
       process.exitCode = exitCodes.OK;

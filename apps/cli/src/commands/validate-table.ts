@@ -46,7 +46,10 @@ export interface Score {
 type Cell = string | number | boolean | undefined;
 
 const range = (r: { first: number; last: number } | undefined): string | undefined => (r === undefined ? undefined : `${r.first}-${r.last}`);
-const fixed = (digits: number) => (v: number | undefined): string | undefined => (v === undefined || !Number.isFinite(v) ? undefined : v.toFixed(digits));
+const fixed =
+  (digits: number) =>
+  (v: number | undefined): string | undefined =>
+    v === undefined || !Number.isFinite(v) ? undefined : v.toFixed(digits);
 
 /** The table's columns, in order: the CSV header and the markdown header are these names. */
 export const validationColumns: readonly { readonly name: string; readonly value: (row: ValidationRow) => Cell }[] = [

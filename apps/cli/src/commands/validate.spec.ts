@@ -44,7 +44,34 @@ describe('validation table', () => {
   it('has the columns the panel reports, once each', () => {
     const names = validationColumns.map((c) => c.name);
     expect(new Set(names).size).toBe(names.length);
-    for (const name of ['case', 'seed', 'frames', 'factor', 'cell_radius_px', 'normal_map', 'map_margin', 'map_confident', 'maps_tried', 'k', 'k_runs', 'k_min', 'k_max', 'simulated_p75', 'k_minus_p75_abs', 'annotated_frames', 'f1_th1', 'precision_th1', 'recall_th1', 'f1_th3', 'precision_th3', 'recall_th3', 'warnings', 'analyze_s', 'train_s', 'detect_s']) {
+    for (const name of [
+      'case',
+      'seed',
+      'frames',
+      'factor',
+      'cell_radius_px',
+      'normal_map',
+      'map_margin',
+      'map_confident',
+      'maps_tried',
+      'k',
+      'k_runs',
+      'k_min',
+      'k_max',
+      'simulated_p75',
+      'k_minus_p75_abs',
+      'annotated_frames',
+      'f1_th1',
+      'precision_th1',
+      'recall_th1',
+      'f1_th3',
+      'precision_th3',
+      'recall_th3',
+      'warnings',
+      'analyze_s',
+      'train_s',
+      'detect_s',
+    ]) {
       expect(names).toContain(name);
     }
   });
@@ -68,7 +95,17 @@ describe('validation table', () => {
   });
 
   it('leaves what a failed run never measured empty, and names the stage that failed', () => {
-    const failed: ValidationRow = { case: 'cetres-1-110', seed: 1, status: 'failed', failedStage: 'analyze', error: 'no cell events were predicted, try "another map", or more frames', frames: { first: 1, last: 110 }, factor: 4, warnings: [], seconds: { analyze: 12 } };
+    const failed: ValidationRow = {
+      case: 'cetres-1-110',
+      seed: 1,
+      status: 'failed',
+      failedStage: 'analyze',
+      error: 'no cell events were predicted, try "another map", or more frames',
+      frames: { first: 1, last: 110 },
+      factor: 4,
+      warnings: [],
+      seconds: { analyze: 12 },
+    };
     expect(cell(failed, 'status')).toBe('failed (analyze)');
     expect(cell(failed, 'factor')).toBe('4');
     for (const name of ['k', 'k_minus_p75_abs', 'f1_th3', 'train_s', 'detect_s', 'simulated_p75']) expect(cell(failed, name)).toBe('');
@@ -153,7 +190,10 @@ describe('mitosis validate', () => {
     expect(result.code).toBe(exitCodes.OK);
     expect(result.stdout).toMatch(/cetres-1-110 seed 1: skipped: .*no-shared/);
     const { rows, csv } = readTable(out);
-    expect(rows.map((r) => [r.seed, r.status])).toEqual([[1, 'skipped'], [2, 'skipped']]);
+    expect(rows.map((r) => [r.seed, r.status])).toEqual([
+      [1, 'skipped'],
+      [2, 'skipped'],
+    ]);
     expect(csv).toHaveLength(3);
   });
 

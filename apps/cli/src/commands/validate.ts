@@ -40,7 +40,10 @@ export const cetresCases: readonly PanelCase[] = [
 ];
 
 /** The whole panel: every synthetic case, then the CeTReS windows. */
-export const panelCases: readonly PanelCase[] = [...syntheticPanel.map((c) => ({ name: c.name, kind: 'synthetic' as const, options: c.options, unsupervisedFrames: c.unsupervisedFrames })), ...cetresCases];
+export const panelCases: readonly PanelCase[] = [
+  ...syntheticPanel.map((c) => ({ name: c.name, kind: 'synthetic' as const, options: c.options, unsupervisedFrames: c.unsupervisedFrames })),
+  ...cetresCases,
+];
 
 const sparse = syntheticPanel.find((c) => c.name === 'sparse-p8');
 /**
@@ -160,7 +163,8 @@ async function prepareInput(c: PanelCase, ctx: RowContext): Promise<RunInput | {
   const { frameCount } = await probeVideo(frames);
   const last = Math.min(CETRES_LAST, frameCount);
   const unsupervised = { first: c.first, last: c.first + CETRES_UNSUPERVISED - 1 };
-  if (unsupervised.last >= last) throw new InvalidInputError(`${c.name}: frames ${unsupervised.first}-${unsupervised.last} leave no frame to detect on in ${frames} (${frameCount} frames)`);
+  if (unsupervised.last >= last)
+    throw new InvalidInputError(`${c.name}: frames ${unsupervised.first}-${unsupervised.last} leave no frame to detect on in ${frames} (${frameCount} frames)`);
   return { video: frames, mitoses, truth: await readPointsCsv(mitoses), unsupervised, window: { first: unsupervised.last + 1, last } };
 }
 
@@ -231,7 +235,9 @@ export async function runValidationRow(c: PanelCase, ctx: RowContext): Promise<{
     return fail('analyze', error);
   }
   row = { ...row, ...(await videoMetaFields(analysisDir)), seconds: { analyze: seconds(started) } };
-  ctx.log(`${tag}: analyze done in ${row.seconds.analyze?.toFixed(1)} s: factor ${row.factor}, map ${row.normalMap} (margin ${row.mapMargin?.toFixed(3)}), k ${k} (runs ${row.kRuns?.join(', ')})`);
+  ctx.log(
+    `${tag}: analyze done in ${row.seconds.analyze?.toFixed(1)} s: factor ${row.factor}, map ${row.normalMap} (margin ${row.mapMargin?.toFixed(3)}), k ${k} (runs ${row.kRuns?.join(', ')})`,
+  );
 
   // train: M3 on the last annotated frames of the unsupervised part, as many as the demo takes.
   const annotated = Math.max(k, Math.min(MAX_ANNOTATED, annotationUpper));
@@ -334,7 +340,9 @@ export async function runValidation(options: ValidateOptions): Promise<Validatio
   await initCompute(options);
   const common: ComputeOptions = { ...(options.backend ? { backend: options.backend } : {}), ...(options.threads ? { threads: options.threads } : {}), quiet: true };
   const panel = { cases: cases.map((c) => c.name), seeds, iterations, quick };
-  log(`validating ${cases.length} case${cases.length === 1 ? '' : 's'} x ${seeds.length} seed${seeds.length === 1 ? '' : 's'} (M1 ${iterations.m1}, M2 ${iterations.m2}, M3 ${iterations.m3} updates) into ${out}`);
+  log(
+    `validating ${cases.length} case${cases.length === 1 ? '' : 's'} x ${seeds.length} seed${seeds.length === 1 ? '' : 's'} (M1 ${iterations.m1}, M2 ${iterations.m2}, M3 ${iterations.m3} updates) into ${out}`,
+  );
   const rows: ValidationRow[] = [];
   let firstError: unknown;
   let anyFailed = false;
@@ -362,11 +370,11 @@ export async function runValidation(options: ValidateOptions): Promise<Validatio
 export const registerValidate: RegisterCommand = (program) => {
   computeCommand(program, 'validate')
     .description('run analyze, train and detect with their defaults on a panel of videos (synthetic cases and CeTReS.B windows) and tabulate map, k, F1 and time')
-    .option('--out <dir>', 'folder for validation.csv/.json/.md and each run\'s files', 'mitosis-validation')
+    .option('--out <dir>', "folder for validation.csv/.json/.md and each run's files", 'mitosis-validation')
     .option('--seeds <list>', 'seeds of each case (video and trainings), comma-separated', '1,2,3')
     .option('--cases <list>', `cases to run, comma-separated (default: all): ${[...panelCases, quickCase].map((c) => c.name).join(', ')}`)
     .option('--quick', `the CI subset: ${quickCase.name} with the first seed and a few training updates`)
-    .option('--iterations-scale <x>', 'multiply every training\'s updates (M1, M2, M3) by x, for quicker or longer runs', '1')
+    .option('--iterations-scale <x>', "multiply every training's updates (M1, M2, M3) by x, for quicker or longer runs", '1')
     .action(async (options: ValidateOptions) => {
       const { rows, files, firstError } = await runValidation(options);
       const failed = rows.filter((r) => r.status === 'failed');
@@ -374,7 +382,10 @@ export const registerValidate: RegisterCommand = (program) => {
       if (first !== undefined) {
         // The run's exit code is that of the first failure's kind (exitCodes), after every row ran and the tables were written.
         const kind = isMitosisError(firstError) ? firstError.kind : 'INTERNAL';
-        throw new MitosisError(kind, `${failed.length} of ${rows.length} runs failed, first ${first.case} seed ${first.seed} in ${first.failedStage}: ${first.error} (the table is in ${files.markdown})`);
+        throw new MitosisError(
+          kind,
+          `${failed.length} of ${rows.length} runs failed, first ${first.case} seed ${first.seed} in ${first.failedStage}: ${first.error} (the table is in ${files.markdown})`,
+        );
       }
       process.exitCode = exitCodes.OK;
     });

@@ -54,9 +54,7 @@ export async function uploadAndAnalyze(
     const { videoId, info } = await uploadVideo(videos, file.name, file.bytes, metadata);
     log(`video ${videoId}: ${info?.frameCount} frames of ${info?.width}x${info?.height}, ${info?.bitDepth}-bit`);
     const { job } = await new Promise<{ job?: { jobId: string } }>((resolve, reject) =>
-      analyses.startAnalysis({ videoId, options: AnalysisOptions.fromPartial({ seed: 1 }) }, metadata, (error, response) =>
-        error ? reject(error) : resolve(response),
-      ),
+      analyses.startAnalysis({ videoId, options: AnalysisOptions.fromPartial({ seed: 1 }) }, metadata, (error, response) => (error ? reject(error) : resolve(response))),
     );
     const jobId = job?.jobId ?? '';
     const state = await watchJob(jobs, jobId, metadata, ({ progress, jobState }) => {

@@ -33,11 +33,7 @@ export function bearerAuthenticator(tokens: readonly string[]): Authenticate {
  * unary and client-streaming calls are refused through their callback, streaming responses
  * through the call's 'error' event. Works for any service, generated or loaded (reflection).
  */
-export function guardImplementation(
-  definition: ServiceDefinition,
-  implementation: UntypedServiceImplementation,
-  authenticate: Authenticate,
-): UntypedServiceImplementation {
+export function guardImplementation(definition: ServiceDefinition, implementation: UntypedServiceImplementation, authenticate: Authenticate): UntypedServiceImplementation {
   const guarded: UntypedServiceImplementation = {};
   for (const [name, method] of Object.entries(definition)) {
     const handler = implementation[name] as ((...args: unknown[]) => void) | undefined;

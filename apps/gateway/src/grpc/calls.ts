@@ -1,9 +1,5 @@
 import { once } from 'node:events';
-import type {
-  handleClientStreamingCall,
-  handleServerStreamingCall,
-  handleUnaryCall,
-} from '@grpc/grpc-js';
+import type { handleClientStreamingCall, handleServerStreamingCall, handleUnaryCall } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import type { Metadata, ServiceError } from '@grpc/grpc-js';
 import type { Context, Span } from '@opentelemetry/api';
@@ -163,10 +159,7 @@ function answerOnce<Res>(
  * A client-streaming handler: `run` reads the request messages as an async iterable that ends when
  * the client half-closes and throws the signal's reason when the call is cancelled or expires.
  */
-export function clientStreaming<Req, Res>(
-  log: GatewayLogger,
-  run: (messages: AsyncIterable<Req>, context: CallContext) => Promise<Res>,
-): handleClientStreamingCall<Req, Res> {
+export function clientStreaming<Req, Res>(log: GatewayLogger, run: (messages: AsyncIterable<Req>, context: CallContext) => Promise<Res>): handleClientStreamingCall<Req, Res> {
   return (call, callback) => {
     const { signal, dispose } = callSignal(call);
     const method = call.getPath();
@@ -207,10 +200,7 @@ export type Send<Res> = (message: Res) => Promise<void>;
  * stream with a status through the call's 'error' event (destroying the call would leave the
  * client waiting for a status that never comes).
  */
-export function serverStreaming<Req, Res>(
-  log: GatewayLogger,
-  run: (request: Req, send: Send<Res>, context: CallContext) => Promise<void>,
-): handleServerStreamingCall<Req, Res> {
+export function serverStreaming<Req, Res>(log: GatewayLogger, run: (request: Req, send: Send<Res>, context: CallContext) => Promise<void>): handleServerStreamingCall<Req, Res> {
   return (call) => {
     const { signal, dispose } = callSignal(call);
     const method = call.getPath();

@@ -19,10 +19,7 @@ export const PROTO_JOB_KIND: Readonly<Record<string, JobKind>> = {
 };
 
 /** The summary of a SUCCEEDED job (Job.result), matching its kind. */
-export type JobResult =
-  | { $case: 'analysis'; value: AnalysisJobResult }
-  | { $case: 'training'; value: TrainingJobResult }
-  | { $case: 'detection'; value: DetectionJobResult };
+export type JobResult = { $case: 'analysis'; value: AnalysisJobResult } | { $case: 'training'; value: TrainingJobResult } | { $case: 'detection'; value: DetectionJobResult };
 
 const date = (iso: string | undefined): Date | undefined => (iso === undefined ? undefined : new Date(iso));
 

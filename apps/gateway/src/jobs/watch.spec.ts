@@ -5,7 +5,8 @@ import { watchMessages } from './watch';
 
 const base = (): Job => newJob({ id: 'job-1', kind: 'analysis', stages: ['ingest', 'm1', 'm2'], params: { videoId: 'vid-1' }, now: new Date('2024-01-01T00:00:00Z') });
 const copy = (job: Job): Job => JSON.parse(JSON.stringify(job)) as Job;
-const summary = (job: Job, previous?: Job) => watchMessages(previous, job).map((m) => [Stage[m.progress!.stage], JobState[m.progress!.state], m.progress!.done, JobState[m.jobState]]);
+const summary = (job: Job, previous?: Job) =>
+  watchMessages(previous, job).map((m) => [Stage[m.progress!.stage], JobState[m.progress!.state], m.progress!.done, JobState[m.jobState]]);
 
 describe('watchMessages', () => {
   it('sends every stage, in pipeline order, for the first snapshot', () => {

@@ -121,7 +121,7 @@ describe('AnalysisService.StartAnalysis', () => {
     await expect(startAnalysis({ videoId: 'vid-nope' })).rejects.toMatchObject({ code: status.NOT_FOUND });
     await expect(startAnalysis({ videoId, frames: { first: 3, last: 9 } })).rejects.toMatchObject({
       code: status.INVALID_ARGUMENT,
-      details: 'frames 3:9 ends after the video\'s last frame (8)',
+      details: "frames 3:9 ends after the video's last frame (8)",
     });
     await expect(startAnalysis({ videoId, frames: { first: 0, last: 4 } })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     await expect(startAnalysis({ videoId, options: { m1Iterations: 0, m2Iterations: 0, seed: 0, featureMaps: 4, normalCellMapOverride: 4 } })).rejects.toMatchObject({
@@ -223,17 +223,42 @@ describe('JobService', () => {
 describe('AnalysisService.GetEventLengthReport', () => {
   it('is FAILED_PRECONDITION until the analysis SUCCEEDED, then reads stats.json', async () => {
     const getReport = gateway.clients.analysis.getEventLengthReport.bind(gateway.clients.analysis);
-    const { job } = await startAnalysis({ videoId, frames: { first: 1, last: 8 }, options: { m1Iterations: 0, m2Iterations: 0, seed: 0, featureMaps: 0, normalCellMapOverride: 2 } });
+    const { job } = await startAnalysis({
+      videoId,
+      frames: { first: 1, last: 8 },
+      options: { m1Iterations: 0, m2Iterations: 0, seed: 0, featureMaps: 0, normalCellMapOverride: 2 },
+    });
     const jobId = job!.jobId;
     await expect(call(getReport, { jobId })).rejects.toMatchObject({ code: status.FAILED_PRECONDITION, details: expect.stringContaining('is QUEUED') });
     await expect(call(getReport, { jobId: 'job-missing' })).rejects.toMatchObject({ code: status.NOT_FOUND });
     // What the M2 stage writes (AnalysisStats of @mitosis/stages), then the job's end.
     const stats = {
-      count: 4, mean: 6.38, std: 5.63, min: 2, max: 12, p50: 5, p75: 8,
-      histogram: [{ length: 8, count: 1 }, { length: 2, count: 2 }, { length: 12, count: 1 }],
-      recommendedK: 8, recommendedAnnotationFrames: 14, annotationFramesRange: [14, 18], reason: 'p75', normalCellMap: 2,
+      count: 4,
+      mean: 6.38,
+      std: 5.63,
+      min: 2,
+      max: 12,
+      p50: 5,
+      p75: 8,
+      histogram: [
+        { length: 8, count: 1 },
+        { length: 2, count: 2 },
+        { length: 12, count: 1 },
+      ],
+      recommendedK: 8,
+      recommendedAnnotationFrames: 14,
+      annotationFramesRange: [14, 18],
+      reason: 'p75',
+      normalCellMap: 2,
       frames: { first: 1, last: 8 },
-      mapChoice: { margin: 0.4, scores: [{ index: 1, score: 0.2 }, { index: 0, score: 0 }, { index: 2, score: 0.5 }] },
+      mapChoice: {
+        margin: 0.4,
+        scores: [
+          { index: 1, score: 0.2 },
+          { index: 0, score: 0 },
+          { index: 2, score: 0.5 },
+        ],
+      },
       kSpread: { runs: [7, 8, 9], min: 7, max: 9 },
       mapsTried: [{ map: 2, runs: [] }],
       warnings: ['only 4 cell events were measured'],
@@ -244,10 +269,28 @@ describe('AnalysisService.GetEventLengthReport', () => {
     await worker.succeed(jobId, 'm2', true);
     const { report } = await call(getReport, { jobId });
     expect(report).toEqual({
-      jobId, videoId, frames: { first: 1, last: 8 }, count: 4, mean: 6.38, std: 5.63, p50: 5, p75: 8,
-      histogram: [{ length: 2, count: 2 }, { length: 8, count: 1 }, { length: 12, count: 1 }],
-      recommendedK: 8, recommendedAnnotationFrames: 14, normalCellMapIndex: 2, normalCellMapOverridden: true,
-      mapScores: [0, 0.2, 0.5], mapMargin: 0.4, kRuns: [7, 8, 9], mapsTried: [2], warnings: ['only 4 cell events were measured'],
+      jobId,
+      videoId,
+      frames: { first: 1, last: 8 },
+      count: 4,
+      mean: 6.38,
+      std: 5.63,
+      p50: 5,
+      p75: 8,
+      histogram: [
+        { length: 2, count: 2 },
+        { length: 8, count: 1 },
+        { length: 12, count: 1 },
+      ],
+      recommendedK: 8,
+      recommendedAnnotationFrames: 14,
+      normalCellMapIndex: 2,
+      normalCellMapOverridden: true,
+      mapScores: [0, 0.2, 0.5],
+      mapMargin: 0.4,
+      kRuns: [7, 8, 9],
+      mapsTried: [2],
+      warnings: ['only 4 cell events were measured'],
     });
     const { job: done } = await getJob(jobId);
     expect(done!.result).toEqual({ $case: 'analysis', value: { normalCellMapIndex: 2, recommendedK: 8, warnings: ['only 4 cell events were measured'] } });
@@ -257,13 +300,17 @@ describe('AnalysisService.GetEventLengthReport', () => {
 describe('the README client example', () => {
   it('uploads, starts an analysis and follows it to its end (workers simulated)', async () => {
     const lines: string[] = [];
-    const running = uploadAndAnalyze(gateway.address, { name: 'example.tif', bytes: Buffer.from(syntheticTiff({ frames: 5, seed: 3 })) }, {
-      log: (line) => {
-        lines.push(line);
-        // The analysis was queued (three stages replayed): play the workers.
-        if (lines.length === 4) void finishAnalysis();
+    const running = uploadAndAnalyze(
+      gateway.address,
+      { name: 'example.tif', bytes: Buffer.from(syntheticTiff({ frames: 5, seed: 3 })) },
+      {
+        log: (line) => {
+          lines.push(line);
+          // The analysis was queued (three stages replayed): play the workers.
+          if (lines.length === 4) void finishAnalysis();
+        },
       },
-    });
+    );
     const finishAnalysis = async () => {
       const [job] = await gateway.jobs.list();
       await worker.succeed(job!.id, 'ingest');

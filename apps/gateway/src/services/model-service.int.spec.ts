@@ -26,7 +26,8 @@ const submit = (request: Partial<SubmitAnnotationsRequest>) =>
   call(gateway.clients.annotation.submitAnnotations.bind(gateway.clients.annotation), { videoId, ...request } as SubmitAnnotationsRequest);
 const startTraining = (request: Partial<StartTrainingRequest>) => call(gateway.clients.model.startTraining.bind(gateway.clients.model), StartTrainingRequest.fromPartial(request));
 const getModel = (modelId: string) => call(gateway.clients.model.getModel.bind(gateway.clients.model), { modelId });
-const runDetection = (request: Partial<RunDetectionRequest>) => call(gateway.clients.detection.runDetection.bind(gateway.clients.detection), RunDetectionRequest.fromPartial(request));
+const runDetection = (request: Partial<RunDetectionRequest>) =>
+  call(gateway.clients.detection.runDetection.bind(gateway.clients.detection), RunDetectionRequest.fromPartial(request));
 const points = (list: [number, number, number][]) => ({ $case: 'points' as const, value: { points: list.map(([frame, x, y]) => ({ frame, x, y })) } });
 
 /** Marks every stage and the job SUCCEEDED, as the workers would at the end. */
@@ -41,11 +42,25 @@ const putJson = (key: string, value: unknown) => gateway.store.put(key, new Text
 describe('AnnotationService.SubmitAnnotations', () => {
   it('stores points inside the video and the annotated frames', async () => {
     const before = await gateway.keys();
-    const response = await submit({ annotatedFrames: { first: 3, last: 8 }, source: points([[3, 10.5, 20], [8, 47.9, 0]]) });
+    const response = await submit({
+      annotatedFrames: { first: 3, last: 8 },
+      source: points([
+        [3, 10.5, 20],
+        [8, 47.9, 0],
+      ]),
+    });
     expect(response).toMatchObject({ pointCount: 2, annotatedFrames: { first: 3, last: 8 } });
     expect((await gateway.keys()).filter((key) => !before.includes(key))).toEqual([`annotations/${response.annotationSetId}.json`]);
     const stored = JSON.parse(new TextDecoder().decode(await gateway.store.get(`annotations/${response.annotationSetId}.json`)));
-    expect(stored).toMatchObject({ setId: response.annotationSetId, videoId, annotatedFrames: { first: 3, last: 8 }, points: [{ frame: 3, x: 10.5, y: 20 }, { frame: 8, x: 47.9, y: 0 }] });
+    expect(stored).toMatchObject({
+      setId: response.annotationSetId,
+      videoId,
+      annotatedFrames: { first: 3, last: 8 },
+      points: [
+        { frame: 3, x: 10.5, y: 20 },
+        { frame: 8, x: 47.9, y: 0 },
+      ],
+    });
   });
 
   it('parses CSV bytes, the whole video being the annotated frames by default', async () => {
@@ -55,7 +70,14 @@ describe('AnnotationService.SubmitAnnotations', () => {
 
   it('refuses points outside the video or the annotated frames with INVALID_ARGUMENT, storing nothing', async () => {
     const before = await gateway.keys();
-    await expect(submit({ source: points([[2, 5, 5], [3, 48, 10]]) })).rejects.toMatchObject({
+    await expect(
+      submit({
+        source: points([
+          [2, 5, 5],
+          [3, 48, 10],
+        ]),
+      }),
+    ).rejects.toMatchObject({
       code: status.INVALID_ARGUMENT,
       details: expect.stringMatching(/1 of 2 points lie outside the video.*#2 frame 3 x 48 y 10 \(x outside 0\.\.48\)/),
     });
@@ -77,7 +99,15 @@ describe('AnnotationService.SubmitAnnotations', () => {
 describe('ModelService and DetectionService', () => {
   let setId: string;
   beforeAll(async () => {
-    setId = (await submit({ annotatedFrames: { first: 3, last: 8 }, source: points([[4, 10, 10], [6, 30, 20]]) })).annotationSetId;
+    setId = (
+      await submit({
+        annotatedFrames: { first: 3, last: 8 },
+        source: points([
+          [4, 10, 10],
+          [6, 30, 20],
+        ]),
+      })
+    ).annotationSetId;
   });
 
   it('StartTraining refuses k larger than the training frames (FAILED_PRECONDITION) and unknown ids (NOT_FOUND)', async () => {
@@ -103,7 +133,17 @@ describe('ModelService and DetectionService', () => {
     expect(job).toMatchObject({ kind: JobKind.JOB_KIND_TRAINING, state: JobState.JOB_STATE_QUEUED });
     expect(job!.stages.map((s) => s.stage)).toEqual([Stage.STAGE_INGEST, Stage.STAGE_M3_TRAIN]);
     const { model } = await getModel(modelId);
-    expect(model).toMatchObject({ modelId, videoId, annotationSetId: setId, trainingFrames: { first: 3, last: 8 }, k: 4, iterations: 12, seed: 5, trainingJobId: job!.jobId, state: JobState.JOB_STATE_QUEUED });
+    expect(model).toMatchObject({
+      modelId,
+      videoId,
+      annotationSetId: setId,
+      trainingFrames: { first: 3, last: 8 },
+      k: 4,
+      iterations: 12,
+      seed: 5,
+      trainingJobId: job!.jobId,
+      state: JobState.JOB_STATE_QUEUED,
+    });
     await expect(getModel('mdl-unknown')).rejects.toMatchObject({ code: status.NOT_FOUND });
 
     // Detection needs a trained model.
@@ -138,7 +178,10 @@ describe('ModelService and DetectionService', () => {
 
     const page1 = await call(listDetections, { jobId, pageSize: 2, pageToken: '' });
     expect(page1.totalCount).toBe(3);
-    expect(page1.detections.map((d) => [d.frame, d.x, d.y])).toEqual([[4, 40, 3], [4, 10, 12.5]]);
+    expect(page1.detections.map((d) => [d.frame, d.x, d.y])).toEqual([
+      [4, 40, 3],
+      [4, 10, 12.5],
+    ]);
     const page2 = await call(listDetections, { jobId, pageSize: 2, pageToken: page1.nextPageToken });
     expect(page2).toMatchObject({ nextPageToken: '', totalCount: 3, detections: [{ frame: 6, x: 30.25, y: 20, score: 0.91, voxelCount: 0 }] });
     await expect(call(listDetections, { jobId, pageSize: 2, pageToken: 'garbage!' })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
@@ -171,7 +214,10 @@ describe('ModelService and DetectionService', () => {
       code: status.INVALID_ARGUMENT,
       details: expect.stringContaining('positiveWeight must be a number > 0'),
     });
-    await expect(startTraining({ videoId, annotationSetId: setId, trainingFrames: frames, k: 4, crop: 2 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining('crop') });
+    await expect(startTraining({ videoId, annotationSetId: setId, trainingFrames: frames, k: 4, crop: 2 })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: expect.stringContaining('crop'),
+    });
     expect(await gateway.workCount()).toBe(before);
 
     await putJson(`models/${modelId}/training.json`, { k: 4, factor: 4, trainingFrames: frames, annotations: 2, iterations: 12, finalLoss: 0.25, source: 'x' });

@@ -26,7 +26,9 @@ export async function trainingParams(ctx: ServiceContext, request: StartTraining
   if (request.k === 0) throw new InvalidInputError('k must be at least 1 (the ConvLSTM sequence length; EventLengthReport.recommended_k suggests one)');
   const trainingFrames = request.trainingFrames === undefined ? set.annotatedFrames : resolveFrameRange(request.trainingFrames, video.frameCount, 'training_frames');
   if (!isInside(trainingFrames, set.annotatedFrames)) {
-    throw new InvalidInputError(`training_frames ${trainingFrames.first}:${trainingFrames.last} are not inside the annotated frames ${set.annotatedFrames.first}:${set.annotatedFrames.last} of set "${set.setId}"`);
+    throw new InvalidInputError(
+      `training_frames ${trainingFrames.first}:${trainingFrames.last} are not inside the annotated frames ${set.annotatedFrames.first}:${set.annotatedFrames.last} of set "${set.setId}"`,
+    );
   }
   if (request.k > frameRangeLength(trainingFrames)) {
     throw new PreconditionError(`k = ${request.k} is larger than the training frames ${describeRange(trainingFrames)}: annotate at least k consecutive frames, or lower k`);

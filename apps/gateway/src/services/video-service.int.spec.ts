@@ -97,7 +97,11 @@ describe('VideoService.UploadVideo', () => {
     ];
     const send = (hints: Parameters<typeof withHints>[0]) => upload(gateway.clients.video, tiff, { messages: withHints(hints) });
     await expectRefused(() => send({ format: VideoFormat.VIDEO_FORMAT_FRAME_ARCHIVE }), status.INVALID_ARGUMENT, /header\.hints\.format says frame-archive but v\.tif is a tiff/);
-    await expectRefused(() => send({ format: VideoFormat.VIDEO_FORMAT_UNSPECIFIED, frameCount: 7 }), status.INVALID_ARGUMENT, /header\.hints\.frame_count is 7 but v\.tif holds 6 frames/);
+    await expectRefused(
+      () => send({ format: VideoFormat.VIDEO_FORMAT_UNSPECIFIED, frameCount: 7 }),
+      status.INVALID_ARGUMENT,
+      /header\.hints\.frame_count is 7 but v\.tif holds 6 frames/,
+    );
     await expectRefused(() => send({ format: VideoFormat.VIDEO_FORMAT_UNSPECIFIED, bitDepth: 16 }), status.INVALID_ARGUMENT, /header\.hints\.bit_depth is 16/);
     const ok = await send({ format: VideoFormat.VIDEO_FORMAT_MULTIPAGE_TIFF, frameCount: 6, bitDepth: 8 });
     expect(ok.info?.frameCount).toBe(6);
@@ -130,7 +134,11 @@ describe('VideoService.UploadVideo', () => {
 
   it('refuses an oversized upload on its header with RESOURCE_EXHAUSTED', async () => {
     const tiff = syntheticTiff();
-    await expectRefused(() => upload(gateway.clients.video, tiff, { sizeBytes: LIMIT + 1 }), status.RESOURCE_EXHAUSTED, new RegExp(`declares ${LIMIT + 1} bytes.*limit of ${LIMIT}`));
+    await expectRefused(
+      () => upload(gateway.clients.video, tiff, { sizeBytes: LIMIT + 1 }),
+      status.RESOURCE_EXHAUSTED,
+      new RegExp(`declares ${LIMIT + 1} bytes.*limit of ${LIMIT}`),
+    );
   });
 
   it('stops an upload that streams past the limit without reading the rest', async () => {

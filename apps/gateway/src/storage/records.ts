@@ -83,12 +83,21 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 const isString = (value: unknown): value is string => typeof value === 'string';
 const isRange = (value: unknown): value is FrameRange => isObject(value) && isNumber(value['first']) && isNumber(value['last']);
-const has = (value: Record<string, unknown>, fields: Record<string, (field: unknown) => boolean>): boolean =>
-  Object.entries(fields).every(([name, check]) => check(value[name]));
+const has = (value: Record<string, unknown>, fields: Record<string, (field: unknown) => boolean>): boolean => Object.entries(fields).every(([name, check]) => check(value[name]));
 
 export const isVideoRecord: Shape<VideoRecord> = (value): value is VideoRecord =>
   isObject(value) &&
-  has(value, { videoId: isString, filename: isString, sizeBytes: isNumber, sha256: isString, frameCount: isNumber, width: isNumber, height: isNumber, bitDepth: isNumber, createdAt: isString });
+  has(value, {
+    videoId: isString,
+    filename: isString,
+    sizeBytes: isNumber,
+    sha256: isString,
+    frameCount: isNumber,
+    width: isNumber,
+    height: isNumber,
+    bitDepth: isNumber,
+    createdAt: isString,
+  });
 
 export const isAnnotationSetRecord: Shape<AnnotationSetRecord> = (value): value is AnnotationSetRecord =>
   isObject(value) &&
@@ -98,7 +107,17 @@ export const isAnnotationSetRecord: Shape<AnnotationSetRecord> = (value): value 
 
 export const isModelRecord: Shape<ModelRecord> = (value): value is ModelRecord =>
   isObject(value) &&
-  has(value, { modelId: isString, videoId: isString, annotationSetId: isString, trainingFrames: isRange, k: isNumber, iterations: isNumber, seed: isNumber, trainingJobId: isString, createdAt: isString });
+  has(value, {
+    modelId: isString,
+    videoId: isString,
+    annotationSetId: isString,
+    trainingFrames: isRange,
+    k: isNumber,
+    iterations: isNumber,
+    seed: isNumber,
+    trainingJobId: isString,
+    createdAt: isString,
+  });
 
 const isStoredDetection = (value: unknown): value is StoredDetection =>
   isObject(value) && has(value, { frame: isNumber, x: isNumber, y: isNumber, score: isNumber }) && (value['voxelCount'] === undefined || isNumber(value['voxelCount']));
@@ -113,7 +132,17 @@ export const isStoredDetections: Shape<readonly StoredDetection[] | { detections
 
 export const isStoredAnalysisStats: Shape<StoredAnalysisStats> = (value): value is StoredAnalysisStats =>
   isObject(value) &&
-  has(value, { count: isNumber, mean: isNumber, std: isNumber, p50: isNumber, p75: isNumber, recommendedK: isNumber, recommendedAnnotationFrames: isNumber, normalCellMap: isNumber, frames: isRange }) &&
+  has(value, {
+    count: isNumber,
+    mean: isNumber,
+    std: isNumber,
+    p50: isNumber,
+    p75: isNumber,
+    recommendedK: isNumber,
+    recommendedAnnotationFrames: isNumber,
+    normalCellMap: isNumber,
+    frames: isRange,
+  }) &&
   Array.isArray(value['histogram']) &&
   value['histogram'].every((bin: unknown) => isObject(bin) && isNumber(bin['length']) && isNumber(bin['count']));
 

@@ -6,15 +6,7 @@ import type { CallOptions, ChannelCredentials, ChannelOptions, ClientUnaryCall, 
 import { Metadata, credentials } from '@grpc/grpc-js';
 import type { EventNames, JobStore } from '@mitosis/events';
 import { createJobStore, ensureTopology } from '@mitosis/events';
-import {
-  AnalysisServiceClient,
-  AnnotationServiceClient,
-  DetectionServiceClient,
-  JobServiceClient,
-  ModelServiceClient,
-  StageRequest,
-  VideoServiceClient,
-} from '@mitosis/proto';
+import { AnalysisServiceClient, AnnotationServiceClient, DetectionServiceClient, JobServiceClient, ModelServiceClient, StageRequest, VideoServiceClient } from '@mitosis/proto';
 import type { UploadVideoRequest, UploadVideoResponse } from '@mitosis/proto';
 import type { S3BlobStore } from '@mitosis/s3-store';
 import type { HealthService } from '@mitosis/service-kit';

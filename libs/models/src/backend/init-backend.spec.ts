@@ -38,9 +38,7 @@ describe('initBackend', () => {
     });
     expect(tf.getBackend()).toBe('wasm');
     const threads = defaultWasmThreads();
-    expect(lines).toEqual([
-      `backend: wasm (simd, ${threads} thread${threads === 1 ? '' : 's'}): @tensorflow/tfjs-node-gpu not installed; @tensorflow/tfjs-node not installed`,
-    ]);
+    expect(lines).toEqual([`backend: wasm (simd, ${threads} thread${threads === 1 ? '' : 's'}): @tensorflow/tfjs-node-gpu not installed; @tensorflow/tfjs-node not installed`]);
     expect(tf.getKernel(Conv2DBackpropFilter, 'wasm')).toBe(wasmKernelConfigs[0]);
 
     // Idempotent: the same answer, no second log line, and wasm made current again if needed.

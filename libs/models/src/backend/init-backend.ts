@@ -92,8 +92,7 @@ async function choose(preferred: BackendName | undefined, threads: number | unde
     log(`backend: ${info.name}${build}: ${info.reason}`);
     return info;
   };
-  const unavailable = (name: BackendName): PreconditionError =>
-    new PreconditionError(`backend '${name}' is not available: ${skipped.join('; ')}`);
+  const unavailable = (name: BackendName): PreconditionError => new PreconditionError(`backend '${name}' is not available: ${skipped.join('; ')}`);
 
   if (preferred === undefined || preferred === 'tensorflow') {
     const loaded = loadNativeBinding(skipped);

@@ -109,8 +109,24 @@ describe('checks', () => {
 
 describe('receptiveFieldRadius', () => {
   it('adds (k-1)/2 per conv and steps*(k-1)/2 per ConvLSTM', () => {
-    expect(receptiveFieldRadius([{ kind: 'conv', size: 5 }, { kind: 'conv', size: 1 }], 1)).toBe(2);
-    expect(receptiveFieldRadius([{ kind: 'convlstm', size: 3 }, { kind: 'conv', size: 3 }], 8)).toBe(9);
+    expect(
+      receptiveFieldRadius(
+        [
+          { kind: 'conv', size: 5 },
+          { kind: 'conv', size: 1 },
+        ],
+        1,
+      ),
+    ).toBe(2);
+    expect(
+      receptiveFieldRadius(
+        [
+          { kind: 'convlstm', size: 3 },
+          { kind: 'conv', size: 3 },
+        ],
+        8,
+      ),
+    ).toBe(9);
     expect(receptiveFieldRadius([{ kind: 'convlstm', size: 5 }], 3)).toBe(6);
     expect(() => receptiveFieldRadius([], 0)).toThrow(InvalidInputError);
   });

@@ -64,7 +64,12 @@ describe('ConvLSTM cell', () => {
     bump.set(1, 0, 0, centre, centre, 0);
     const moved = tf.add(base, bump.toTensor()) as tf.Tensor5D;
     const last = (x: tf.Tensor5D): tf.Tensor => tf.tidy(() => runConvLstmSequence(cell, x).slice([0, steps - 1], [1, 1]));
-    const diff = tf.tidy(() => tf.abs(tf.sub(last(base), last(moved))).max(4).reshape([size, size]));
+    const diff = tf.tidy(() =>
+      tf
+        .abs(tf.sub(last(base), last(moved)))
+        .max(4)
+        .reshape([size, size]),
+    );
     const d = diff.arraySync() as number[][];
     const radius = convLstmRadius(3, steps);
     expect(radius).toBe(3);
@@ -127,8 +132,7 @@ describe.each<SpecBackend>(['cpu', 'wasm'])('packed ConvLSTM step with its own b
       return tf.add(tf.sum(tf.mul(hn!, rh)), tf.sum(tf.mul(cn!, rc)));
     };
     const inputGrads = (f: typeof reference): tf.Tensor[] => tf.grads(f)([x, h, c]);
-    const weightGrads = (f: typeof reference): { value: tf.Scalar; grads: tf.NamedTensorMap } =>
-      tf.variableGrads(() => f(x, h, c), [cell.gates.kernel, cell.gates.bias]);
+    const weightGrads = (f: typeof reference): { value: tf.Scalar; grads: tf.NamedTensorMap } => tf.variableGrads(() => f(x, h, c), [cell.gates.kernel, cell.gates.bias]);
     const [a, b] = [weightGrads(reference), weightGrads(packed)];
     expect(b.value.dataSync()[0]).toBeCloseTo(a.value.dataSync()[0]!, 5);
     for (const name of Object.keys(a.grads)) expect(maxAbsDiff(a.grads[name]!, b.grads[name]!)).toBeLessThan(1e-5);
@@ -143,8 +147,10 @@ describe.each<SpecBackend>(['cpu', 'wasm'])('packed ConvLSTM step with its own b
     const x = tf.squeeze(randomSequence(70, [2, 1, 5, 6, 1]), [1]) as tf.Tensor4D;
     const hc = tf.squeeze(randomSequence(71, [4, 1, 5, 6, 4], -1, 1), [1]) as tf.Tensor4D;
     const r = tf.squeeze(randomSequence(72, [4, 1, 5, 6, 4], -1, 1), [1]);
-    const loss = (inputGradient: boolean) => (xi: tf.Tensor, hci: tf.Tensor): tf.Scalar =>
-      tf.sum(tf.mul(convLstmStepPacked(cell, xi as tf.Tensor4D, hci as tf.Tensor4D, { inputGradient }), r));
+    const loss =
+      (inputGradient: boolean) =>
+      (xi: tf.Tensor, hci: tf.Tensor): tf.Scalar =>
+        tf.sum(tf.mul(convLstmStepPacked(cell, xi as tf.Tensor4D, hci as tf.Tensor4D, { inputGradient }), r));
     const [withX, without] = [true, false].map((flag) => tf.grads(loss(flag))([x, hc]));
     const [wWith, wWithout] = [true, false].map((flag) => tf.variableGrads(() => loss(flag)(x, hc), [cell.gates.kernel, cell.gates.bias]));
     expect(maxAbsDiff(withX![1]!, without![1]!)).toBeLessThan(1e-6);
@@ -159,9 +165,13 @@ describe.each<SpecBackend>(['cpu', 'wasm'])('packed ConvLSTM step with its own b
     const cell = createConvLstmCell(params, 'cell', 1, 4, 3, createRng(8));
     const frames = [0, 1, 2, 3].map((t) => tf.squeeze(randomSequence(50 + t, [1, 1, 6, 6, 1]), [1]) as tf.Tensor4D);
     const weights = tf.squeeze(randomSequence(60, [1, 1, 6, 6, 4], -1, 1), [1]);
-    const loss = (run: (c: ConvLstmCell, f: tf.Tensor4D[]) => tf.Tensor4D[]) => (): tf.Scalar => tf.addN(run(cell, frames).map((out, t) => tf.mul(t + 1, tf.sum(tf.mul(out, weights))))) as tf.Scalar;
+    const loss = (run: (c: ConvLstmCell, f: tf.Tensor4D[]) => tf.Tensor4D[]) => (): tf.Scalar =>
+      tf.addN(run(cell, frames).map((out, t) => tf.mul(t + 1, tf.sum(tf.mul(out, weights))))) as tf.Scalar;
     const a = tf.variableGrads(loss(referenceRun), [cell.gates.kernel, cell.gates.bias]);
-    const b = tf.variableGrads(loss((c, f) => runConvLstm(c, f)), [cell.gates.kernel, cell.gates.bias]);
+    const b = tf.variableGrads(
+      loss((c, f) => runConvLstm(c, f)),
+      [cell.gates.kernel, cell.gates.bias],
+    );
     expect(b.value.dataSync()[0]).toBeCloseTo(a.value.dataSync()[0]!, 4);
     for (const name of Object.keys(a.grads)) expect(maxAbsDiff(a.grads[name]!, b.grads[name]!)).toBeLessThan(1e-4);
     tf.dispose([...frames, weights, a.value, b.value, ...Object.values(a.grads), ...Object.values(b.grads), ...params.values()]);

@@ -161,7 +161,10 @@ export function sequenceOf(frames: readonly tf.Tensor4D[]): tf.Tensor5D {
   const [first] = frames;
   if (first === undefined) throw new Error('sequenceOf needs at least one frame');
   const [b, h, w, c] = first.shape;
-  const joined = tf.concat(frames.map((f) => tf.reshape(f, [b, 1, h * w * c])), 1);
+  const joined = tf.concat(
+    frames.map((f) => tf.reshape(f, [b, 1, h * w * c])),
+    1,
+  );
   return tf.reshape(joined, [b, frames.length, h, w, c]);
 }
 

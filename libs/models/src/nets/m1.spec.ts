@@ -147,7 +147,9 @@ describe('M1 training', () => {
     // the +-0.2 training noise, until the encoder grows confident.
     for (let i = 0; i < 120; i++) {
       const frames = cellFrames(100 + i, 2, 16);
-      const entropy = tf.tidy(() => tf.mean(tf.add(tf.mul(frames, tf.log(tf.maximum(frames, 1e-7))), tf.mul(tf.sub(1, frames), tf.log(tf.maximum(tf.sub(1, frames), 1e-7)))).neg()).dataSync()[0]!);
+      const entropy = tf.tidy(
+        () => tf.mean(tf.add(tf.mul(frames, tf.log(tf.maximum(frames, 1e-7))), tf.mul(tf.sub(1, frames), tf.log(tf.maximum(tf.sub(1, frames), 1e-7)))).neg()).dataSync()[0]!,
+      );
       excess.push(m1.trainStep(frames) - entropy);
       frames.dispose();
     }

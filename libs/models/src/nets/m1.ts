@@ -160,11 +160,7 @@ export function createM1(options: M1Options = {}): M1Model {
     // Encoder 5x5, 5x5, 1x1 then decoder 5x5, 5x5, 1x1: the reconstruction's field (frames alone).
     receptiveRadius: () =>
       receptiveFieldRadius(
-        [1, 2].flatMap(() => [
-          { kind: 'conv', size: config.kernel } as const,
-          { kind: 'conv', size: config.kernel } as const,
-          { kind: 'conv', size: 1 } as const,
-        ]),
+        [1, 2].flatMap(() => [{ kind: 'conv', size: config.kernel } as const, { kind: 'conv', size: config.kernel } as const, { kind: 'conv', size: 1 } as const]),
         1,
       ),
     trainStep(frames, rng = trainRng) {

@@ -13,7 +13,7 @@ describe.each<SpecBackend>(['cpu', 'wasm'])('M2 (III.D) on %s', (backend) => {
     await useBackend(backend);
   });
 
-  it('has the paper layout by default and predicts e\' of the input shape', () => {
+  it("has the paper layout by default and predicts e' of the input shape", () => {
     const m2 = createM2();
     expect(m2.kind).toBe('m2');
     expect(m2.config).toMatchObject({ hidden: 16, kernel: 3, encoderWidths: [16, 16], decoderWidth: 16 });
@@ -48,7 +48,7 @@ describe.each<SpecBackend>(['cpu', 'wasm'])('M2 (III.D) on %s', (backend) => {
     m2.dispose();
   });
 
-  it('corrects e\' for the event weight: the same weights give sigmoid(logit - log w)', () => {
+  it("corrects e' for the event weight: the same weights give sigmoid(logit - log w)", () => {
     const read = (t: tf.Tensor): number[] => {
       const values = Array.from(t.dataSync());
       t.dispose();

@@ -156,11 +156,7 @@ export function createM2(options: M2Options = {}): M2Model {
           const next = tf.tidy(() => convLstmStepPacked(lstm, conv2d(conv2d(frame, encode1, 'relu'), encode2, 'relu'), hc));
           hc.dispose();
           hc = next;
-          outputs.push(
-            tf.tidy(() =>
-              weightCorrectedSigmoid(conv2d(conv2d(tf.slice(hc, [0, 0, 0, 0], [b, h, w, config.hidden]), decode, 'relu'), output), config.positiveWeight),
-            ),
-          );
+          outputs.push(tf.tidy(() => weightCorrectedSigmoid(conv2d(conv2d(tf.slice(hc, [0, 0, 0, 0], [b, h, w, config.hidden]), decode, 'relu'), output), config.positiveWeight)));
           frame.dispose();
         }
         return tf.tidy(() => sequenceOf(outputs));

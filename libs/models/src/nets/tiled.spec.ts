@@ -36,7 +36,10 @@ describe.each<SpecBackend>(['cpu', 'wasm'])('predictTiled on %s', (backend) => {
   it.each(['m2', 'm3'] as const)('stitches %s tiles into the whole-frame output when the margin covers the receptive field', (kind) => {
     // The paper's widths on wasm; narrow ones on the much slower cpu backend.
     const narrow = backend === 'cpu';
-    const model = kind === 'm2' ? createM2(narrow ? { seed: 3, hidden: 4, encoderWidths: [4, 4], decoderWidth: 4 } : { seed: 3 }) : createM3(narrow ? { seed: 3, hidden: 4, decoderWidth: 4 } : { seed: 3 });
+    const model =
+      kind === 'm2'
+        ? createM2(narrow ? { seed: 3, hidden: 4, encoderWidths: [4, 4], decoderWidth: 4 } : { seed: 3 })
+        : createM3(narrow ? { seed: 3, hidden: 4, decoderWidth: 4 } : { seed: 3 });
     const steps = narrow ? 2 : 4;
     const x = randomSequence(9, [1, steps, 17, 19, 1]);
     const whole = model.predict(x);

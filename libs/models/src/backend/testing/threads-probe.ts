@@ -26,7 +26,10 @@ async function main(): Promise<void> {
   const shape: [number, number, number, number, number] = [1, 4, 40, 36, 1];
   const size = shape.reduce((a, b) => a * b, 1);
   const x = tf.tensor5d(randomValues(1, size, 0, 1), shape);
-  const y = tf.tensor5d(randomValues(2, size, 0, 1).map((v) => (v > 0.97 ? 1 : 0)), shape);
+  const y = tf.tensor5d(
+    randomValues(2, size, 0, 1).map((v) => (v > 0.97 ? 1 : 0)),
+    shape,
+  );
   const loss = model.trainStep(x, y);
   const predicted = model.predict(x);
   const values = Array.from(predicted.dataSync());

@@ -52,14 +52,7 @@ function concat(args: Parameters<KernelFunc>[0]): TensorInfo | TensorInfo[] {
 }
 
 /** Equal inputs with short runs: stack them as [parts, rows, run], then one C++ Transpose. */
-function concatByTranspose(
-  backend: BackendWasm,
-  inputs: TensorInfo[],
-  dtype: 'float32' | 'int32' | 'bool',
-  rows: number,
-  run: number,
-  outShape: number[],
-): TensorInfo {
+function concatByTranspose(backend: BackendWasm, inputs: TensorInfo[], dtype: 'float32' | 'int32' | 'bool', rows: number, run: number, outShape: number[]): TensorInfo {
   return withWasmScope(backend, (scope) => {
     const stacked = scope.alloc([inputs.length, rows, run], dtype);
     const heap = heapOf(backend, dtype);

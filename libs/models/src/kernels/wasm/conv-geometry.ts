@@ -43,20 +43,14 @@ export function stride1Conv(
   }
   const [strideHeight, strideWidth] = typeof strides === 'number' ? [strides, strides] : strides;
   if (strideHeight !== 1 || strideWidth !== 1) {
-    throw new InvalidInputError(
-      `${kernelName} on wasm: strides ${strideHeight}x${strideWidth} are not supported (stride 1 only)`,
-    );
+    throw new InvalidInputError(`${kernelName} on wasm: strides ${strideHeight}x${strideWidth} are not supported (stride 1 only)`);
   }
   const [dilationHeight, dilationWidth] = typeof dilations === 'number' ? [dilations, dilations] : dilations;
   if (dilationHeight !== 1 || dilationWidth !== 1) {
-    throw new InvalidInputError(
-      `${kernelName} on wasm: dilations ${dilationHeight}x${dilationWidth} are not supported (dilation 1 only)`,
-    );
+    throw new InvalidInputError(`${kernelName} on wasm: dilations ${dilationHeight}x${dilationWidth} are not supported (dilation 1 only)`);
   }
   if (xShape.length !== 4 || filterShape.length !== 4) {
-    throw new InvalidInputError(
-      `${kernelName} on wasm: expected a rank-4 input and filter, got [${xShape.join(',')}] and [${filterShape.join(',')}]`,
-    );
+    throw new InvalidInputError(`${kernelName} on wasm: expected a rank-4 input and filter, got [${xShape.join(',')}] and [${filterShape.join(',')}]`);
   }
   const info = backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
@@ -93,8 +87,6 @@ export function requireFloat32(kernelName: string, name: string, t: TensorInfo):
 
 export function requireShape(kernelName: string, name: string, t: TensorInfo, expected: readonly number[]): void {
   if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i])) {
-    throw new InvalidInputError(
-      `${kernelName} on wasm: ${name} has shape [${t.shape.join(',')}], expected [${expected.join(',')}]`,
-    );
+    throw new InvalidInputError(`${kernelName} on wasm: ${name} has shape [${t.shape.join(',')}], expected [${expected.join(',')}]`);
   }
 }

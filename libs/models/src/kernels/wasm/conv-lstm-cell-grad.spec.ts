@@ -49,9 +49,7 @@ describe('ConvLSTM cell gradient kernel on wasm', () => {
     });
     // dc = 0.25 + 0.5 * 0.75 * (1 - 0.25) = 0.53125
     const dc = 0.53125;
-    expect(Array.from(dz.dataSync())).toEqual(
-      [dc * 0.5 * 0.25, dc * 2 * 0.25 * 0.75, 0.5 * 0.5 * 0.75 * 0.25, dc * 0.5 * 0.75].map((v) => expect.closeTo(v, 6)),
-    );
+    expect(Array.from(dz.dataSync())).toEqual([dc * 0.5 * 0.25, dc * 2 * 0.25 * 0.75, 0.5 * 0.5 * 0.75 * 0.25, dc * 0.5 * 0.75].map((v) => expect.closeTo(v, 6)));
     expect(dcPrev.dataSync()[0]).toBeCloseTo(dc * 0.25, 6);
     // One pixel: the bias gradient is dz itself.
     expect(Array.from(db.dataSync())).toEqual(Array.from(dz.dataSync()));

@@ -22,7 +22,17 @@ const cases: Case[] = [
   { name: '1x1 to one map', x: [2, 7, 5, 6], filter: [1, 1, 6, 1], pad: 'valid' },
   { name: '3x1 valid (1-wide, unpadded)', x: [2, 7, 6, 2], filter: [3, 1, 2, 3], pad: 'valid' },
   { name: '2x4 same (even kernel, uneven padding)', x: [1, 6, 9, 2], filter: [2, 4, 2, 3], pad: 'same' },
-  { name: 'explicit asymmetric padding', x: [2, 6, 6, 2], filter: [3, 3, 2, 2], pad: [[0, 0], [2, 0], [1, 2], [0, 0]] },
+  {
+    name: 'explicit asymmetric padding',
+    x: [2, 6, 6, 2],
+    filter: [3, 3, 2, 2],
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 2],
+      [0, 0],
+    ],
+  },
   { name: 'numeric padding', x: [1, 5, 6, 2], filter: [3, 3, 2, 3], pad: 1 },
   { name: 'many images per band', x: [12, 10, 10, 2], filter: [3, 3, 2, 3], pad: 'same' },
   // Frames larger than one band: each is cut into bands of rows, the last one partial.
@@ -33,7 +43,17 @@ const cases: Case[] = [
   { name: 'direct: 5x5 same, 1 -> 16', x: [3, 8, 6, 1], filter: [5, 5, 1, 16], pad: 'same' },
   { name: 'direct: 3x3 valid, 3 -> 20 (16 + 4)', x: [2, 6, 7, 3], filter: [3, 3, 3, 20], pad: 'valid' },
   { name: 'direct: 2x4 same, 2 -> 4 (even kernel)', x: [1, 5, 9, 2], filter: [2, 4, 2, 4], pad: 'same' },
-  { name: 'direct: asymmetric padding, 5 -> 8', x: [2, 6, 6, 5], filter: [3, 3, 5, 8], pad: [[0, 0], [2, 0], [1, 2], [0, 0]] },
+  {
+    name: 'direct: asymmetric padding, 5 -> 8',
+    x: [2, 6, 6, 5],
+    filter: [3, 3, 5, 8],
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 2],
+      [0, 0],
+    ],
+  },
   { name: 'direct: filter wider than the frame', x: [1, 3, 2, 2], filter: [5, 5, 2, 4], pad: 'same' },
   { name: 'direct: 1x1, 6 -> 12', x: [2, 4, 5, 6], filter: [1, 1, 6, 12], pad: 'valid' },
   { name: 'direct: long rows (12800 pixels summed), 2 -> 8', x: [1, 64, 200, 2], filter: [3, 3, 2, 8], pad: 'same', scale: 0.1 },
@@ -61,8 +81,7 @@ describe('Conv2DBackpropFilter on wasm', () => {
     const scale = c.scale ?? 1;
     const xValues = randomValues(1, tf.util.sizeFromShape(c.x), -scale, scale);
     const dyValues = randomValues(2, tf.util.sizeFromShape(dyShape), -scale, scale);
-    const body = (): tf.Tensor =>
-      backpropFilter(tf.tensor4d(xValues, c.x), tf.tensor4d(dyValues, dyShape), c.filter, c.pad);
+    const body = (): tf.Tensor => backpropFilter(tf.tensor4d(xValues, c.x), tf.tensor4d(dyValues, dyShape), c.filter, c.pad);
     const [expected] = await runOn('cpu', body);
     // im2col rows copied by the SIMD module, and by copyWithin where it is off.
     for (const [actual] of [await runOn('wasm', body), await withoutSimd(() => runOn('wasm', body))]) {
@@ -74,9 +93,7 @@ describe('Conv2DBackpropFilter on wasm', () => {
   it('gives the hand-worked gradient of a 2x2 valid convolution', async () => {
     await useBackend('wasm');
     // x = [[1,2,3],[4,5,6],[7,8,9]], dy = ones(2x2): dW[i][j] = sum of the 2x2 window at (i,j).
-    const dW = tf.tidy(() =>
-      backpropFilter(tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 3, 3, 1]), tf.ones([1, 2, 2, 1]) as tf.Tensor4D, [2, 2, 1, 1], 'valid'),
-    );
+    const dW = tf.tidy(() => backpropFilter(tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 3, 3, 1]), tf.ones([1, 2, 2, 1]) as tf.Tensor4D, [2, 2, 1, 1], 'valid'));
     expect(Array.from(dW.dataSync())).toEqual([12, 16, 24, 28]);
     dW.dispose();
   });
@@ -101,9 +118,7 @@ describe('Conv2DBackpropFilter on wasm', () => {
     const before = liveCounts();
     expect(() => backpropFilter(x, dy, [3, 3, 2, 3], 'same', 2)).toThrow(InvalidInputError);
     expect(() => backpropFilter(x, dy, [3, 3, 2, 3], 'same', 2)).toThrow(/Conv2DBackpropFilter on wasm: strides 2x2/);
-    expect(() =>
-      tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { filterShape: [3, 3, 2, 3], strides: 1, pad: 'same', dataFormat: 'NCHW' }),
-    ).toThrow(/dataFormat NCHW/);
+    expect(() => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { filterShape: [3, 3, 2, 3], strides: 1, pad: 'same', dataFormat: 'NCHW' })).toThrow(/dataFormat NCHW/);
     expect(liveCounts()).toEqual(before);
     tf.dispose([x, dy]);
   });

@@ -111,7 +111,22 @@ function directFilterGradient(backend: BackendWasm, simd: SimdKernels, x: Tensor
   const first = elementOffset(backend, dw);
   heapOf(backend, 'float32').fill(0, first, first + util.sizeFromShape([...filterShape]));
   const { batch, inHeight, inWidth, inChannels, outChannels, filterHeight, filterWidth, padTop, padLeft, outHeight, outWidth } = g;
-  const args = [byteOffset(backend, x), byteOffset(backend, dy), at, batch, inHeight, inWidth, inChannels, outChannels, filterHeight, filterWidth, padTop, padLeft, outHeight, outWidth];
+  const args = [
+    byteOffset(backend, x),
+    byteOffset(backend, dy),
+    at,
+    batch,
+    inHeight,
+    inWidth,
+    inChannels,
+    outChannels,
+    filterHeight,
+    filterWidth,
+    padTop,
+    padLeft,
+    outHeight,
+    outWidth,
+  ];
   const helper = inChannels >= 4 ? simdHelper(backend) : undefined;
   const split = helper === undefined ? inChannels : 2 * Math.floor(inChannels / 4);
   helper?.start([...args, split, inChannels]);

@@ -17,8 +17,28 @@ const cases: Case[] = [
   { name: '3x3 valid', x: [2, 9, 7, 3], filter: [3, 3, 3, 2], pad: 'valid' },
   { name: '1x1 same', x: [3, 6, 5, 4], filter: [1, 1, 4, 2], pad: 'same' },
   { name: '2x4 same (even kernel, uneven padding)', x: [1, 6, 9, 2], filter: [2, 4, 2, 3], pad: 'same' },
-  { name: 'explicit asymmetric padding', x: [2, 6, 6, 2], filter: [3, 3, 2, 2], pad: [[0, 0], [2, 0], [1, 2], [0, 0]] },
-  { name: 'padding wider than the filter (built-in kernel)', x: [1, 5, 5, 2], filter: [2, 2, 2, 3], pad: [[0, 0], [3, 0], [0, 2], [0, 0]] },
+  {
+    name: 'explicit asymmetric padding',
+    x: [2, 6, 6, 2],
+    filter: [3, 3, 2, 2],
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 2],
+      [0, 0],
+    ],
+  },
+  {
+    name: 'padding wider than the filter (built-in kernel)',
+    x: [1, 5, 5, 2],
+    filter: [2, 2, 2, 3],
+    pad: [
+      [0, 0],
+      [3, 0],
+      [0, 2],
+      [0, 0],
+    ],
+  },
   { name: 'stride 2 (built-in kernel)', x: [2, 8, 7, 2], filter: [3, 3, 2, 3], pad: 'same', strides: 2 },
 ];
 
@@ -29,13 +49,10 @@ function backpropInput(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: number[
 describe('Conv2DBackpropInput on wasm (forward convolution with the rotated filter)', () => {
   it.each(cases)('matches the cpu backend: $name', async (c) => {
     await useBackend('cpu');
-    const dyShape = tf.tidy(
-      () => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, c.strides ?? 1, c.pad).shape,
-    );
+    const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, c.strides ?? 1, c.pad).shape);
     const dyValues = randomValues(5, tf.util.sizeFromShape(dyShape));
     const filterValues = randomValues(6, tf.util.sizeFromShape(c.filter));
-    const body = (): tf.Tensor =>
-      backpropInput(tf.tensor4d(dyValues, dyShape), tf.tensor4d(filterValues, c.filter), c.x, c.pad, c.strides);
+    const body = (): tf.Tensor => backpropInput(tf.tensor4d(dyValues, dyShape), tf.tensor4d(filterValues, c.filter), c.x, c.pad, c.strides);
     const [expected] = await runOn('cpu', body);
     const [actual] = await runOn('wasm', body);
     expect(actual!.length).toBe(tf.util.sizeFromShape(c.x));
@@ -47,9 +64,7 @@ describe('Conv2DBackpropInput on wasm (forward convolution with the rotated filt
     // dy = 1 only at the centre of a 3x3 'same' output, which read input (y, x) through W[y][x]:
     // so dx = W, unflipped (a flip or pad mistake shows up as a reversed or shifted W).
     const w = [1, 2, 3, 4, 5, 6, 7, 8, 9];
-    const dx = tf.tidy(() =>
-      backpropInput(tf.tensor4d([0, 0, 0, 0, 1, 0, 0, 0, 0], [1, 3, 3, 1]), tf.tensor4d(w, [3, 3, 1, 1]), [1, 3, 3, 1], 'same'),
-    );
+    const dx = tf.tidy(() => backpropInput(tf.tensor4d([0, 0, 0, 0, 1, 0, 0, 0, 0], [1, 3, 3, 1]), tf.tensor4d(w, [3, 3, 1, 1]), [1, 3, 3, 1], 'same'));
     expect(Array.from(dx.dataSync())).toEqual(w);
     dx.dispose();
   });

@@ -32,10 +32,7 @@ const dtypeArb = fc.constantFrom(...dtypes);
 describe('data-movement kernels on wasm', () => {
   it('slices any box like the cpu backend', async () => {
     const boxArb = shapeArb.chain((shape) =>
-      fc.tuple(
-        fc.constant(shape),
-        fc.tuple(...shape.map((d) => fc.integer({ min: 0, max: d - 1 }).chain((b) => fc.tuple(fc.constant(b), fc.integer({ min: 0, max: d - b }))))),
-      ),
+      fc.tuple(fc.constant(shape), fc.tuple(...shape.map((d) => fc.integer({ min: 0, max: d - 1 }).chain((b) => fc.tuple(fc.constant(b), fc.integer({ min: 0, max: d - b })))))),
     );
     await fc.assert(
       fc.asyncProperty(boxArb, dtypeArb, fc.integer(), async ([shape, box], dtype, seed) => {
@@ -76,10 +73,31 @@ describe('data-movement kernels on wasm', () => {
     await useBackend('wasm');
     const gates = tf.tensor4d([0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15, 16, 17], [1, 1, 2, 8]);
     const [i, f, o, g] = tf.split(gates, 4, 3);
-    expect(i!.arraySync()).toEqual([[[[0, 1], [10, 11]]]]);
-    expect(g!.arraySync()).toEqual([[[[6, 7], [16, 17]]]]);
+    expect(i!.arraySync()).toEqual([
+      [
+        [
+          [0, 1],
+          [10, 11],
+        ],
+      ],
+    ]);
+    expect(g!.arraySync()).toEqual([
+      [
+        [
+          [6, 7],
+          [16, 17],
+        ],
+      ],
+    ]);
     const joined = tf.concat([tf.tensor4d([9, 8], [1, 1, 2, 1]), f!], 3);
-    expect(joined.arraySync()).toEqual([[[[9, 2, 3], [8, 12, 13]]]]);
+    expect(joined.arraySync()).toEqual([
+      [
+        [
+          [9, 2, 3],
+          [8, 12, 13],
+        ],
+      ],
+    ]);
     expect(tf.unstack(tf.tensor3d([1, 2, 3, 4, 5, 6], [1, 3, 2]), 1).map((t) => t.arraySync())).toEqual([[[1, 2]], [[3, 4]], [[5, 6]]]);
     // Long runs (copyWithin) as well as short ones (plain loop).
     const wide = tf.range(0, 2 * 100, 1, 'float32').reshape([2, 100]);

@@ -3,11 +3,7 @@ import { liveCounts, maxAbsDiff, randomValues, runOn, useBackend } from '../test
 
 describe('Tanh on wasm (2 sigmoid(2x) - 1)', () => {
   it('matches the cpu backend from tiny to saturating inputs', async () => {
-    const values = new Float32Array([
-      ...randomValues(80, 500, -1, 1),
-      ...randomValues(81, 500, -12, 12),
-      0, 1e-8, -1e-8, 1e-4, 30, -30, 88, -88, 1e30, -1e30,
-    ]);
+    const values = new Float32Array([...randomValues(80, 500, -1, 1), ...randomValues(81, 500, -12, 12), 0, 1e-8, -1e-8, 1e-4, 30, -30, 88, -88, 1e30, -1e30]);
     const body = (): tf.Tensor => tf.tanh(tf.tensor1d(values));
     const [expected] = await runOn('cpu', body);
     const [actual] = await runOn('wasm', body);
@@ -24,7 +20,13 @@ describe('Tanh on wasm (2 sigmoid(2x) - 1)', () => {
 
   it('differentiates like the cpu backend and frees what it makes', async () => {
     const values = randomValues(82, 64, -3, 3);
-    const body = (): tf.Tensor => tf.grad((x: tf.Tensor) => tf.tanh(x).mul(tf.tanh(x.mul(0.5))).sum())(tf.tensor1d(values));
+    const body = (): tf.Tensor =>
+      tf.grad((x: tf.Tensor) =>
+        tf
+          .tanh(x)
+          .mul(tf.tanh(x.mul(0.5)))
+          .sum(),
+      )(tf.tensor1d(values));
     const [expected] = await runOn('cpu', body);
     const [actual] = await runOn('wasm', body);
     expect(maxAbsDiff(actual!, expected!)).toBeLessThanOrEqual(1e-5);

@@ -9,7 +9,18 @@ function segmentSum(x: tf.Tensor, ids: number[], numSegments: number): tf.Tensor
 describe('UnsortedSegmentSum on wasm', () => {
   it('adds rows sent to the same segment (hand-worked)', async () => {
     await useBackend('wasm');
-    const out = tf.tidy(() => segmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]), [2, 0, 2, 2], 3));
+    const out = tf.tidy(() =>
+      segmentSum(
+        tf.tensor2d([
+          [1, 2],
+          [3, 4],
+          [5, 6],
+          [7, 8],
+        ]),
+        [2, 0, 2, 2],
+        3,
+      ),
+    );
     expect(out.shape).toEqual([3, 2]);
     expect(Array.from(out.dataSync())).toEqual([3, 4, 0, 0, 13, 16]);
     out.dispose();
@@ -31,7 +42,11 @@ describe('UnsortedSegmentSum on wasm', () => {
   it('gives tf.gather its gradient on wasm, equal to the cpu one', async () => {
     const values = randomValues(10, 5 * 3);
     const body = (): tf.Tensor => {
-      const f = (x: tf.Tensor): tf.Tensor => tf.gather(x, tf.tensor1d([4, 0, 4, 2], 'int32')).square().sum();
+      const f = (x: tf.Tensor): tf.Tensor =>
+        tf
+          .gather(x, tf.tensor1d([4, 0, 4, 2], 'int32'))
+          .square()
+          .sum();
       return tf.grad(f)(tf.tensor2d(values, [5, 3]));
     };
     const [expected] = await runOn('cpu', body);
@@ -48,9 +63,7 @@ describe('UnsortedSegmentSum on wasm', () => {
     tf.unsortedSegmentSum(x, ids, 4).dispose();
     expect(liveCounts()).toEqual(before);
     const short = tf.tensor1d([0, 1], 'int32');
-    expect(() => tf.engine().runKernel(tf.UnsortedSegmentSum, { x, segmentIds: short }, { numSegments: 2 })).toThrow(
-      InvalidInputError,
-    );
+    expect(() => tf.engine().runKernel(tf.UnsortedSegmentSum, { x, segmentIds: short }, { numSegments: 2 })).toThrow(InvalidInputError);
     tf.dispose([x, ids, short]);
   });
 });

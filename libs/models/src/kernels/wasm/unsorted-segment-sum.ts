@@ -15,14 +15,10 @@ function unsortedSegmentSum(args: Parameters<KernelFunc>[0]): TensorInfo {
   const { x, segmentIds } = args.inputs as { x: TensorInfo; segmentIds: TensorInfo };
   const { numSegments } = args.attrs as unknown as UnsortedSegmentSumAttrs;
   if (segmentIds.shape.length !== 1 || x.shape.length < 1 || x.shape[0] !== segmentIds.shape[0]) {
-    throw new InvalidInputError(
-      `${UnsortedSegmentSum} on wasm: segmentIds must be 1-D with one id per row of x, got [${segmentIds.shape.join(',')}] for x [${x.shape.join(',')}]`,
-    );
+    throw new InvalidInputError(`${UnsortedSegmentSum} on wasm: segmentIds must be 1-D with one id per row of x, got [${segmentIds.shape.join(',')}] for x [${x.shape.join(',')}]`);
   }
   if (segmentIds.dtype !== 'int32' || (x.dtype !== 'float32' && x.dtype !== 'int32')) {
-    throw new InvalidInputError(
-      `${UnsortedSegmentSum} on wasm: expected float32/int32 x and int32 segmentIds, got ${x.dtype} and ${segmentIds.dtype}`,
-    );
+    throw new InvalidInputError(`${UnsortedSegmentSum} on wasm: expected float32/int32 x and int32 segmentIds, got ${x.dtype} and ${segmentIds.dtype}`);
   }
   if (!Number.isInteger(numSegments) || numSegments < 0) {
     throw new InvalidInputError(`${UnsortedSegmentSum} on wasm: numSegments must be a non-negative integer, got ${numSegments}`);

@@ -93,8 +93,7 @@ export class SimdHelper {
     Atomics.wait(this.state, 0, State.Job, joinLimitMs);
     const now = Atomics.load(this.state, 0);
     if (now === State.Idle) return;
-    this.problem =
-      now === State.Job ? `the SIMD helper thread did not finish its share within ${joinLimitMs / 1000} s` : 'the SIMD helper thread failed on its share';
+    this.problem = now === State.Job ? `the SIMD helper thread did not finish its share within ${joinLimitMs / 1000} s` : 'the SIMD helper thread failed on its share';
     void this.worker.terminate();
     throw new Error(this.problem);
   }

@@ -10,20 +10,7 @@ import { SimdHelper } from './simd-helper';
  * (a tensor's `memoryOffset`); counts are elements. See wat.ts for each function's contract.
  */
 export interface SimdKernels {
-  cell_forward(
-    z: number,
-    c: number,
-    h: number,
-    cNext: number,
-    keep: number,
-    i: number,
-    f: number,
-    o: number,
-    g: number,
-    tanhC: number,
-    pixels: number,
-    hidden: number,
-  ): void;
+  cell_forward(z: number, c: number, h: number, cNext: number, keep: number, i: number, f: number, o: number, g: number, tanhC: number, pixels: number, hidden: number): void;
   cell_backward(
     dh: number,
     dcIn: number,

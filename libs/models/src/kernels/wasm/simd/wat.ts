@@ -75,7 +75,7 @@ const expTaylor = [1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040];
 const tanhOdd = [1, -1 / 3, 2 / 15, -17 / 315];
 /** Cody-Waite: ln 2 = hi + lo with hi exact in few bits, so n * hi is exact for |n| <= 128. */
 const ln2Hi = 0.693359375;
-const ln2Lo = -2.12194440e-4;
+const ln2Lo = -2.1219444e-4;
 
 /** The most independent vectors one expansion interleaves (each has its own scratch locals). */
 const maxStreams = 4;
@@ -111,8 +111,7 @@ function activate(streams: readonly Stream[]): string[] {
     });
   const v = (name: string, s: number): string => get(`$${name}${s}`);
   // The argument of exp: -x for the sigmoid, -2x for tanh (x kept in $tx).
-  const expArg = (s: number, { arg, kind }: Stream): string =>
-    kind === 'exp' ? arg : kind === 'sigmoid' ? `(f32x4.neg ${arg})` : mul(v('tx', s), f32(-2));
+  const expArg = (s: number, { arg, kind }: Stream): string => (kind === 'exp' ? arg : kind === 'sigmoid' ? `(f32x4.neg ${arg})` : mul(v('tx', s), f32(-2)));
   return [
     ...each((s, stream) => (stream.kind === 'tanh' ? `(local.set $tx${s} ${stream.arg})` : undefined)),
     // pmax/pmin (a < b ? b : a) are single instructions where min/max handle NaN and -0 in several;
@@ -178,7 +177,11 @@ ${body([...lane, '(local.set $j (i32.add (local.get $j) (i32.const 16)))', '(loc
 function cellForward(): string {
   /** Pass 2 over `streams` vectors from byte $e: h = o tanh(c'), tanh(c') kept if asked. */
   const finish = (streams: number): string[] => {
-    const group = Array.from({ length: streams }, (_, s) => ({ target: `$t${s}`, arg: `(v128.load offset=${16 * s} (i32.add (local.get $cn) (local.get $e)))`, kind: 'tanh' as const }));
+    const group = Array.from({ length: streams }, (_, s) => ({
+      target: `$t${s}`,
+      arg: `(v128.load offset=${16 * s} (i32.add (local.get $cn) (local.get $e)))`,
+      kind: 'tanh' as const,
+    }));
     const at = (base: string, s: number): string => `offset=${16 * s} (i32.add (local.get ${base}) (local.get $e))`;
     return [
       ...activate(group),
