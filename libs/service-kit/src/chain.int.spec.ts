@@ -22,7 +22,7 @@ import type { AnalysisJobParams, TrainingJobParams } from './job-params';
 import { keys } from './keys';
 import { createLogger } from './logger';
 import { completeStage, publishStage, startJob, topologyConfig } from './pipeline';
-import type { DetectionsFile } from './run-stage';
+import type { DetectionsFile } from './stored-files';
 import type { StageRunner } from './stage-runner';
 import { createThreadRunner } from './stage-runner';
 import type { ServiceStore } from './store';

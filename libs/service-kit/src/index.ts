@@ -25,20 +25,13 @@ export { stagesFor, jobStages, nextStage, buildStageRequest, publishStage, start
 export type { ChainDeps, StartJobDeps, StartJobInput, CompleteStageInput, CompleteStageResult } from './pipeline';
 
 // Running stages
-export { resolveStageTask, executeStage, readAnnotationSet, isIngested } from './run-stage';
-export type {
-  StageTask,
-  IngestTask,
-  NormalCellMapTask,
-  EventLengthTask,
-  TrainTask,
-  DetectTask,
-  StageOutcome,
-  ExecuteDeps,
-  DetectionsFile,
-  AnnotationSetFile,
-  VideoFile,
-} from './run-stage';
+export { resolveStageTask } from './task-resolution';
+export { executeStage } from './stage-execution';
+export type { ExecuteDeps } from './stage-execution';
+export { isIngested } from './ingest-stage';
+export type { StageTask, IngestTask, NormalCellMapTask, EventLengthTask, TrainTask, DetectTask, StageOutcome } from './stage-task';
+export { readAnnotationSet } from './stored-files';
+export type { DetectionsFile, AnnotationSetFile, VideoFile } from './stored-files';
 export { detectSourceFormat, readFrameArchive, writeFrameArchive } from './frame-archive';
 export type { SourceFormat, ArchiveFrame } from './frame-archive';
 export { createInlineRunner, createThreadRunner } from './stage-runner';

@@ -5,7 +5,7 @@ import { METHOD_DEFAULTS } from '@mitosis/stages';
 import { DEFAULT_STAGE_DEFAULTS } from './config';
 import { checkJobParams } from './job-params';
 import { buildStageRequest, jobStages, nextStage, stagesFor, topologyConfig } from './pipeline';
-import { resolveStageTask } from './run-stage';
+import { resolveStageTask } from './task-resolution';
 import { fromProtoStage, stageRequestCodec, toProtoStage } from './stage-codec';
 
 const analysis = newJob({

@@ -8,8 +8,8 @@ import type { StageDefaults } from './config';
 import type { Logger } from './logger';
 import type { ChainDeps } from './pipeline';
 import { PRIMARY_OUTPUT, completeStage } from './pipeline';
-import type { StageTask } from './run-stage';
-import { resolveStageTask } from './run-stage';
+import type { StageTask } from './stage-task';
+import { resolveStageTask } from './task-resolution';
 import type { StageRunner } from './stage-runner';
 import { fromProtoStage } from './stage-codec';
 

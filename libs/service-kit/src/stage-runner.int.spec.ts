@@ -5,24 +5,15 @@ import { MitosisError } from '@mitosis/core';
 import { generateSyntheticVideo } from '@mitosis/synth';
 import { writeTiffStack } from '@mitosis/video';
 import { keys } from './keys';
-import type { IngestTask, NormalCellMapTask } from './run-stage';
 import type { StageRunner } from './stage-runner';
 import { createThreadRunner } from './stage-runner';
+import type { NormalCellMapTask } from './stage-task';
+import { ingestTask as ingest } from './stage-task.testing';
 import { createStore, parseStoreUrl } from './store';
 
 /** The stage threads themselves: results, errors with their kinds, and cancellation that stops a training at once. */
 let dir: string;
 let runner: StageRunner;
-const ingest = (videoId: string): IngestTask => ({
-  stage: 'ingest',
-  jobId: 'j',
-  videoId,
-  framesKey: keys.videoFrames(videoId),
-  sourceKey: keys.videoSource(videoId),
-  factor: 2,
-  factorChosen: true,
-  hints: {},
-});
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'stage-runner-'));

@@ -6,8 +6,8 @@ import type { BlobStore, ErrorKind, ProgressEvent, ProgressSink } from '@mitosis
 import { MitosisError } from '@mitosis/core';
 import type { BackendChoice } from './config';
 import type { Logger } from './logger';
-import type { StageOutcome, StageTask } from './run-stage';
-import { executeStage } from './run-stage';
+import type { StageOutcome, StageTask } from './stage-task';
+import { executeStage } from './stage-execution';
 import type { StoreLocation } from './store';
 
 /** Runs resolved stage tasks: in a stage thread (workers) or in the calling thread. */

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '@mitosis/models';
 import type { BackendInfo } from '@mitosis/models';
-import { executeStage } from './run-stage';
+import { executeStage } from './stage-execution';
 import type { FromThread, ThreadData, ToThread } from './stage-runner';
 import { serializeError } from './stage-runner';
 import type { ServiceStore } from './store';

@@ -1,22 +1,10 @@
 import type { BlobStore, FrameRange } from '@mitosis/core';
 import { MitosisError, NotFoundError } from '@mitosis/core';
+import type { VideoFile } from '@mitosis/service-kit';
 import { checkId, keys } from './keys';
 
-/** `videos/<videoId>/video.json`: what the gateway verified and probed on upload. */
-export interface VideoRecord {
-  readonly videoId: string;
-  readonly filename: string;
-  readonly sizeBytes: number;
-  readonly sha256: string;
-  readonly frameCount: number;
-  readonly width: number;
-  readonly height: number;
-  readonly bitDepth: 8 | 16;
-  /** How `source` is packaged: one multi-page TIFF, or a tar archive of PNG/TIFF frames. */
-  readonly format: 'tiff' | 'frame-archive';
-  /** ISO-8601. */
-  readonly createdAt: string;
-}
+/** `videos/<videoId>/video.json`, as service-kit declares it (VideoFile). */
+export type VideoRecord = VideoFile;
 
 /** `annotations/<setId>.json`. */
 export interface AnnotationSetRecord {

@@ -8,8 +8,9 @@ import { readArray } from '@mitosis/tensor-store';
 import { encodePng, preprocessVideo, readVideo, writeTiffStack } from '@mitosis/video';
 import { writeFrameArchive } from './frame-archive';
 import { keys } from './keys';
-import type { IngestTask } from './run-stage';
-import { executeStage, readAnnotationSet } from './run-stage';
+import { isIngested } from './ingest-stage';
+import { executeStage } from './stage-execution';
+import { ingestTask as task } from './stage-task.testing';
 
 /** A 5-frame 8x6 ramp video: frame t, pixel (y, x) = 10 t + y + x. */
 const frames = 5;
@@ -23,24 +24,12 @@ let tiff: Uint8Array;
 let dir: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'run-stage-'));
+  dir = await mkdtemp(path.join(tmpdir(), 'ingest-stage-'));
   await writeTiffStack(path.join(dir, 'v.tif'), { data: ramp, frames, height, width });
   tiff = new Uint8Array(await readFile(path.join(dir, 'v.tif')));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
-});
-
-const task = (videoId: string, extra: Partial<IngestTask> = {}): IngestTask => ({
-  stage: 'ingest',
-  jobId: 'j1',
-  videoId,
-  framesKey: keys.videoFrames(videoId),
-  sourceKey: keys.videoSource(videoId),
-  factor: 2,
-  factorChosen: true,
-  hints: {},
-  ...extra,
 });
 
 async function storeWith(videoId: string, bytes: Uint8Array): Promise<BlobStore> {
@@ -52,8 +41,10 @@ async function storeWith(videoId: string, bytes: Uint8Array): Promise<BlobStore>
 describe('ingest', () => {
   it('stores a TIFF stack rescaled to [0,1] and downscaled, reporting its size', async () => {
     const store = await storeWith('v1', tiff);
+    expect(await isIngested(store, 'v1')).toBe(false);
     const steps: string[] = [];
     const outcome = await executeStage(task('v1'), { store, progress: (e) => steps.push(`${e.done}/${e.total}`) });
+    expect(await isIngested(store, 'v1')).toBe(true);
     expect(outcome.outputs).toEqual({ frames: 'videos/v1/frames' });
     expect(outcome.metrics).toMatchObject({ reused: 0, frames: 5, width: 8, height: 6, bitDepth: 8, factor: 2, downscaledWidth: 4, downscaledHeight: 3 });
     expect(steps).toEqual(['0/3', '1/3', '2/3', '3/3']);
@@ -118,42 +109,5 @@ describe('ingest', () => {
     const controller = new AbortController();
     controller.abort(new Error('job cancelled'));
     await expect(executeStage(task('v1'), { store: await storeWith('v1', tiff), signal: controller.signal })).rejects.toThrow('job cancelled');
-  });
-});
-
-describe('the other stages', () => {
-  it('need the frames of ingest first', async () => {
-    const m1 = { stage: 'm1', jobId: 'j', videoId: 'v9', framesKey: keys.videoFrames('v9'), prefix: 'analyses/j', iterations: 1, crop: 8, seed: 1 } as const;
-    await expect(executeStage(m1, { store: createMemoryBlobStore() })).rejects.toMatchObject({
-      kind: 'FAILED_PRECONDITION',
-      message: 'video v9 has no preprocessed frames (videos/v9/frames): ingest it first (a job with an ingest stage)',
-    });
-  });
-});
-
-describe('readAnnotationSet', () => {
-  const put = async (value: unknown): Promise<BlobStore> => {
-    const store = createMemoryBlobStore();
-    await store.put(keys.annotationSet('s1'), new TextEncoder().encode(JSON.stringify(value)));
-    return store;
-  };
-  const at = { annotationsKey: keys.annotationSet('s1'), videoId: 'v1', range: { first: 2, last: 4 } };
-
-  it('returns the points of a set of this video', async () => {
-    const store = await put({ setId: 's1', videoId: 'v1', points: [{ frame: 3, x: 1.5, y: 2 }], annotatedFrames: { first: 1, last: 5 } });
-    expect(await readAnnotationSet(store, at)).toEqual([{ frame: 3, x: 1.5, y: 2 }]);
-  });
-
-  it.each([
-    [undefined, 'NOT_FOUND', 'annotation set annotations/s1.json does not exist'],
-    [{ setId: 's1', videoId: 'v2', points: [] }, 'FAILED_PRECONDITION', 'annotation set annotations/s1.json belongs to video v2, not v1'],
-    [{ setId: 's1', videoId: 'v1' }, 'INVALID_ARGUMENT', 'annotation set annotations/s1.json has no points array'],
-    [{ setId: 's1', videoId: 'v1', points: [{ frame: 1, x: 'a', y: 0 }] }, 'INVALID_ARGUMENT', 'point 0 is not {frame, x, y} with finite numbers'],
-    [{ setId: 's1', videoId: 'v1', points: [], annotatedFrames: { first: 3, last: 9 } }, 'INVALID_ARGUMENT', 'training frames 2:4 are not inside the annotated frames 3:9'],
-  ])('refuses %j', async (value, kind, message) => {
-    const store = value === undefined ? createMemoryBlobStore() : await put(value);
-    const error = (await readAnnotationSet(store, at).catch((e: unknown) => e)) as { kind: string; message: string };
-    expect(error.kind).toBe(kind);
-    expect(error.message).toContain(message);
   });
 });
