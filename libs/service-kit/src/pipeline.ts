@@ -8,7 +8,7 @@ import { ATTR, mitosisInstruments } from '@mitosis/telemetry';
 import { StageRequest } from '@mitosis/proto';
 import type { FrameRange as ProtoFrameRange } from '@mitosis/proto';
 import type { ServiceConfig } from './config';
-import type { AnalysisJobParams, DetectionJobParams, JobKind, TrainingJobParams } from './job-params';
+import type { AnalysisJobParams, DetectionJobParams, JobKind, JobParamsOf, TrainingJobParams } from './job-params';
 import { checkJobKind, checkJobParams, jobParamsJson } from './job-params';
 import { arrayMetadataKey, keys } from './keys';
 import { stageRequestCodec, toProtoStage } from './stage-codec';
@@ -44,84 +44,77 @@ export const PRIMARY_OUTPUT: Readonly<Record<Stage, string>> = {
  * job's kind or the params are malformed.
  */
 export function buildStageRequest(job: Pick<Job, 'id' | 'kind' | 'params'>, stage: Stage, options: { attempt?: number; now?: Date } = {}): StageRequest {
-  const kind = checkJobKind(job.kind);
-  const base = {
+  return StageRequest.fromPartial({
     jobId: job.id,
     stage: toProtoStage(stage),
     attempt: options.attempt ?? 1,
     requestTime: options.now ?? new Date(),
-  };
-  const wrong = (): never => {
-    throw new InvalidInputError(`stage ${stage} is not part of a ${kind} job`);
-  };
-  if (stage === 'ingest') {
-    const p = checkJobParams(kind, job.params);
-    return StageRequest.fromPartial({
-      ...base,
-      videoId: p.videoId,
-      inputKeys: { source: keys.videoSource(p.videoId) },
-      outputPrefix: keys.video(p.videoId),
-      params: { $case: 'ingest', value: { downscaleFactor: p.downscaleFactor ?? 0 } },
-    });
-  }
-  if (stage === 'm1' || stage === 'm2') {
-    if (kind !== 'analysis') return wrong();
-    const p: AnalysisJobParams = checkJobParams('analysis', job.params);
-    const analysis = keys.analysis(job.id);
-    const frames = p.frames ? protoRange(p.frames) : undefined;
-    const common = { ...base, videoId: p.videoId, outputPrefix: keys.analysisPrefix(job.id) };
-    if (stage === 'm1') {
-      return StageRequest.fromPartial({
-        ...common,
-        inputKeys: { frames: keys.videoFrames(p.videoId) },
-        params: {
-          $case: 'm1',
-          value: {
-            frames,
-            iterations: p.m1Iterations ?? 0,
-            seed: p.seed ?? DEFAULT_SEED,
-            featureMaps: p.featureMaps ?? 0,
-            normalCellMapOverride: p.normalCellMapOverride,
-          },
-        },
-      });
-    }
-    return StageRequest.fromPartial({
-      ...common,
-      inputKeys: { frames: keys.videoFrames(p.videoId), normal_cell_map: analysis.normalCellMap, map_choice: analysis.mapChoice },
-      params: { $case: 'm2', value: { frames, iterations: p.m2Iterations ?? 0, seed: p.seed ?? DEFAULT_SEED } },
-    });
-  }
-  if (stage === 'm3-train') {
-    if (kind !== 'training') return wrong();
-    const p: TrainingJobParams = checkJobParams('training', job.params);
-    return StageRequest.fromPartial({
-      ...base,
-      videoId: p.videoId,
-      inputKeys: { frames: keys.videoFrames(p.videoId), annotations: keys.annotationSet(p.annotationSetId) },
-      outputPrefix: keys.model(p.modelId),
-      params: {
-        $case: 'm3Train',
-        value: {
-          modelId: p.modelId,
-          annotationSetId: p.annotationSetId,
-          trainingFrames: protoRange(p.trainingFrames),
-          k: p.k,
-          iterations: p.iterations ?? 0,
-          seed: p.seed ?? DEFAULT_SEED,
-        },
-      },
-    });
-  }
-  if (kind !== 'detection') return wrong();
-  const p: DetectionJobParams = checkJobParams('detection', job.params);
-  return StageRequest.fromPartial({
-    ...base,
-    videoId: p.videoId,
-    inputKeys: { frames: keys.videoFrames(p.videoId), model: keys.model(p.modelId) },
-    outputPrefix: keys.detectionsPrefix(job.id),
-    params: { $case: 'm3Detect', value: { modelId: p.modelId, frames: p.frames ? protoRange(p.frames) : undefined, windowStep: p.windowStep ?? 0 } },
+    ...stageWork(job, stage),
   });
+}
+
+/** The part of a StageRequest that depends on the stage: its video, inputs, output folder and parameters. */
+type StageWork = Pick<StageRequest, 'videoId' | 'inputKeys' | 'outputPrefix' | 'params'>;
+
+function stageWork(job: Pick<Job, 'id' | 'kind' | 'params'>, stage: Stage): StageWork {
+  const kind = checkJobKind(job.kind);
+  // The params of the one kind of job the stage belongs to (every kind has an ingest).
+  const paramsOf = <K extends JobKind>(owner: K): JobParamsOf<K> => {
+    if (kind !== owner) throw new InvalidInputError(`stage ${stage} is not part of a ${kind} job`);
+    return checkJobParams(owner, job.params);
+  };
+  // Every stage but ingest reads the video's preprocessed frames.
+  const onFrames = (videoId: string, outputPrefix: string, params: StageWork['params'], inputs: Record<string, string> = {}): StageWork => ({
+    videoId,
+    inputKeys: { frames: keys.videoFrames(videoId), ...inputs },
+    outputPrefix,
+    params,
+  });
+  switch (stage) {
+    case 'ingest': {
+      const p = checkJobParams(kind, job.params);
+      return {
+        videoId: p.videoId,
+        inputKeys: { source: keys.videoSource(p.videoId) },
+        outputPrefix: keys.video(p.videoId),
+        params: { $case: 'ingest', value: { downscaleFactor: p.downscaleFactor ?? 0 } },
+      };
+    }
+    case 'm1': {
+      const p = paramsOf('analysis');
+      const value = {
+        frames: p.frames ? protoRange(p.frames) : undefined,
+        iterations: p.m1Iterations ?? 0,
+        seed: p.seed ?? DEFAULT_SEED,
+        featureMaps: p.featureMaps ?? 0,
+        normalCellMapOverride: p.normalCellMapOverride,
+      };
+      return onFrames(p.videoId, keys.analysisPrefix(job.id), { $case: 'm1', value });
+    }
+    case 'm2': {
+      const p = paramsOf('analysis');
+      const analysis = keys.analysis(job.id);
+      const value = { frames: p.frames ? protoRange(p.frames) : undefined, iterations: p.m2Iterations ?? 0, seed: p.seed ?? DEFAULT_SEED };
+      return onFrames(p.videoId, keys.analysisPrefix(job.id), { $case: 'm2', value }, { normal_cell_map: analysis.normalCellMap, map_choice: analysis.mapChoice });
+    }
+    case 'm3-train': {
+      const p = paramsOf('training');
+      const value = {
+        modelId: p.modelId,
+        annotationSetId: p.annotationSetId,
+        trainingFrames: protoRange(p.trainingFrames),
+        k: p.k,
+        iterations: p.iterations ?? 0,
+        seed: p.seed ?? DEFAULT_SEED,
+      };
+      return onFrames(p.videoId, keys.model(p.modelId), { $case: 'm3Train', value }, { annotations: keys.annotationSet(p.annotationSetId) });
+    }
+    case 'm3-detect': {
+      const p = paramsOf('detection');
+      const value = { modelId: p.modelId, frames: p.frames ? protoRange(p.frames) : undefined, windowStep: p.windowStep ?? 0 };
+      return onFrames(p.videoId, keys.detectionsPrefix(job.id), { $case: 'm3Detect', value }, { model: keys.model(p.modelId) });
+    }
+  }
 }
 
 /** The seed of a job that gives none: the CLI's `--seed` default. */
