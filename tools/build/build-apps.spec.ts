@@ -30,6 +30,19 @@ describe('build-apps', () => {
     expect(await missingRuntimeDependencies(m1)).toEqual([]);
   }, 60_000);
 
+  it('bundles the CLI, which then runs with plain node', async () => {
+    const cli = await buildApp('cli', out);
+    expect(await missingRuntimeDependencies(cli)).toEqual([]);
+    const { execFileSync } = await import('node:child_process');
+    const help = execFileSync(process.execPath, [path.join(out, 'cli', 'main.js'), '--help'], {
+      encoding: 'utf8',
+      // The bundle lies outside the workspace here: its packages come from the workspace's node_modules.
+      env: { ...process.env, NODE_PATH: path.resolve(__dirname, '..', '..', 'node_modules') },
+    });
+    expect(help).toMatch(/Usage: mitosis/);
+    expect(help).toMatch(/analyze/);
+  }, 60_000);
+
   it('names a package imported at run time that dependencies lack', async () => {
     expect(
       await missingRuntimeDependencies(
@@ -42,6 +55,6 @@ describe('build-apps', () => {
   });
 
   it('refuses an unknown app by name', async () => {
-    await expect(buildApp('cli', out)).rejects.toThrow(`build: unknown app "cli" (one of ${Object.keys(APPS).join(', ')})`);
+    await expect(buildApp('no-such-app', out)).rejects.toThrow(`build: unknown app "no-such-app" (one of ${Object.keys(APPS).join(', ')})`);
   });
 });

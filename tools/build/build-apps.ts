@@ -34,6 +34,7 @@ const STAGE_THREAD = 'libs/service-kit/src/stage-thread.ts';
 const worker = (name: string): AppBuild => ({ entry: `apps/${name}/src/main.ts`, threads: [STAGE_THREAD], assets: [] });
 
 export const APPS: Readonly<Record<string, AppBuild>> = {
+  cli: { entry: 'apps/cli/src/main.ts', threads: [], assets: [] },
   gateway: { entry: 'apps/gateway/src/main.ts', threads: [], assets: ['proto'] },
   ingest: worker('ingest'),
   m1: worker('m1'),
@@ -46,6 +47,7 @@ export const APPS: Readonly<Record<string, AppBuild>> = {
  * these; any other fails it, so that a new file loaded by path cannot go missing from dist.
  */
 const DIRNAME_USERS: Readonly<Record<string, string>> = {
+  'apps/cli/src/commands/validate.ts': 'nothing: it walks up to the workspace root to find ../shared',
   'apps/gateway/src/grpc/protos.ts': 'the public .proto files of proto/ (an asset of the gateway)',
   'libs/service-kit/src/stage-runner.ts': 'stage-thread.js beside it (the bundled stage thread)',
 };
