@@ -9,6 +9,7 @@ import { toServiceError } from '@mitosis/service-kit';
 import { ATTR, extractTraceMetadata, mitosisInstruments, mitosisTracer } from '@mitosis/telemetry';
 import type { GatewayLogger } from '../logger';
 import { serviceError } from './errors';
+import { outageMessage, unreachableBackend } from './outage';
 
 /** What a handler knows of its call besides the request. */
 export interface CallContext {
@@ -26,9 +27,17 @@ export class DeadlineExceededError extends MitosisError {
   }
 }
 
-/** toServiceError, except that work stopped by the deadline reads DEADLINE_EXCEEDED as grpc-js says it. */
+/**
+ * toServiceError, except that work stopped by the deadline reads DEADLINE_EXCEEDED as grpc-js
+ * says it, and an unreachable NATS or object store reads UNAVAILABLE (retryable) instead of INTERNAL.
+ */
 export function boundaryError(error: unknown, log: GatewayLogger, method: string): ServiceError {
   if (error instanceof DeadlineExceededError) return serviceError(status.DEADLINE_EXCEEDED, error.message);
+  const backend = unreachableBackend(error);
+  if (backend !== undefined) {
+    log.warn('backend unreachable', { method, backend, error });
+    return serviceError(status.UNAVAILABLE, outageMessage(backend));
+  }
   return toServiceError(error, { error: (message, fields) => log.error(message, { method, ...fields }) });
 }
 
