@@ -9,6 +9,13 @@ export type Authenticate = (metadata: Metadata) => void;
 const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 
 /**
+ * HTTP/2 drops a header value with leading or trailing spaces before a handler sees it, so a
+ * token with a trailing space or an empty "Bearer " arrives as no metadata at all: say so.
+ */
+const NO_AUTHORIZATION =
+  'missing or malformed "authorization: Bearer <token>" metadata (a value with a leading or trailing space, such as an empty "Bearer " or a token followed by a space, is dropped on the way)';
+
+/**
  * `authorization: Bearer <token>` against the configured tokens. Tokens are compared as SHA-256
  * digests with timingSafeEqual, so the time taken says nothing about how much of a guess matched.
  * With no tokens configured every call passes (MITOSIS_AUTH_TOKENS empty = no auth).
@@ -18,10 +25,13 @@ export function bearerAuthenticator(tokens: readonly string[]): Authenticate {
   return (metadata) => {
     if (accepted.length === 0) return;
     const values = metadata.get('authorization');
-    if (values.length === 0) throw new MitosisError('UNAUTHENTICATED', 'missing "authorization: Bearer <token>" metadata');
-    const match = /^\s*bearer\s+(\S+)\s*$/i.exec(String(values[0]));
+    if (values.length === 0) throw new MitosisError('UNAUTHENTICATED', NO_AUTHORIZATION);
+    const match = /^\s*bearer(?:\s+(.*?))?\s*$/i.exec(String(values[0]));
     if (match === null) throw new MitosisError('UNAUTHENTICATED', 'the authorization metadata must be "Bearer <token>"');
-    const offered = digest(match[1] ?? '');
+    const token = match[1] ?? '';
+    if (token === '') throw new MitosisError('UNAUTHENTICATED', 'the bearer token is empty: send "authorization: Bearer <token>"');
+    if (/\s/.test(token)) throw new MitosisError('UNAUTHENTICATED', 'the bearer token is malformed: it holds a space');
+    const offered = digest(token);
     let ok = false;
     for (const token of accepted) ok = timingSafeEqual(offered, token) || ok;
     if (!ok) throw new MitosisError('UNAUTHENTICATED', 'the bearer token is not accepted');
