@@ -13,6 +13,8 @@ import type { GatewayLogger } from './logger';
 import { silentLogger } from './logger';
 import { routes } from './routes';
 import type { ServiceContext } from './services/context';
+import type { WorkLimits } from '@mitosis/stages';
+import { WORK_LIMITS } from '@mitosis/stages';
 
 /** The gateway settings createGatewayServer needs (a subset of GatewayConfig). */
 export interface GatewayServerConfig {
@@ -21,6 +23,8 @@ export interface GatewayServerConfig {
   readonly uploadDir: string;
   /** Accepted bearer tokens; empty: no authentication. */
   readonly authTokens: readonly string[];
+  /** The most work one request may ask for; default @mitosis/stages' WORK_LIMITS. */
+  readonly workLimits?: WorkLimits;
 }
 
 export interface GatewayDeps {
@@ -52,6 +56,7 @@ export function createGatewayServer(deps: GatewayDeps): Server {
     log,
     results: createJobResults(deps.store, log),
     limits: { maxBytes: deps.config.maxUploadBytes, stagingDir: deps.config.uploadDir },
+    workLimits: deps.config.workLimits ?? WORK_LIMITS,
   };
   const server = new Server();
   const guarded = guardedServer(server, bearerAuthenticator(deps.config.authTokens));

@@ -1,23 +1,29 @@
-import { InvalidInputError, MitosisError } from '@mitosis/core';
+import { frameRangeLength, InvalidInputError, MitosisError } from '@mitosis/core';
 import type { AnalysisServiceServer, EventLengthReport, StartAnalysisRequest } from '@mitosis/proto';
 import { unary } from '../grpc/calls';
 import { resolveFrameRange } from '../frames';
 import type { AnalysisJobParams } from '@mitosis/service-kit';
-import { METHOD_DEFAULTS } from '@mitosis/stages';
+import { METHOD_DEFAULTS, checkFramesFor, framesNeeded } from '@mitosis/stages';
 import { startJob } from '../jobs/start';
 import { jobToProto } from '../jobs/to-proto';
 import { keys } from '../storage/keys';
 import { isStoredAnalysisStats, readRecord, readVideoRecord } from '../storage/records';
 import type { ServiceContext } from './context';
 import { requireSucceededJob } from './require-job';
+import { checkAnalysisWork } from './work-limits';
 
 /** n, the number of M1 feature maps, when the request leaves it 0 (paper III.C). */
 export const DEFAULT_FEATURE_MAPS = METHOD_DEFAULTS.m1.featureMaps;
 
 /** The request checked against the stored video, as job params (0 iterations: the stage default). */
 export async function analysisParams(ctx: ServiceContext, request: StartAnalysisRequest): Promise<AnalysisJobParams> {
+  checkAnalysisWork(request.options, ctx.workLimits);
   const video = await readVideoRecord(ctx.store, request.videoId);
+  checkFramesFor(`video "${video.videoId}"`, video.frameCount, { job: 'analysis' });
   const frames = resolveFrameRange(request.frames, video.frameCount, 'frames');
+  const needed = framesNeeded({ job: 'analysis' });
+  const selected = frameRangeLength(frames);
+  if (selected < needed.frames) throw new InvalidInputError(`frames ${frames.first}:${frames.last} hold ${selected} frame${selected === 1 ? '' : 's'}; ${needed.why}`);
   const options = request.options;
   const featureMaps = options?.featureMaps || DEFAULT_FEATURE_MAPS;
   const override = options?.normalCellMapOverride;

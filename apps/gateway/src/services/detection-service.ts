@@ -12,6 +12,7 @@ import { keys } from '../storage/keys';
 import type { StoredDetection } from '../storage/records';
 import { isStoredDetectorMeta, readModelRecord, readRecord, readVideoRecord } from '../storage/records';
 import type { ServiceContext } from './context';
+import { checkFramesFor } from '@mitosis/stages';
 import { modelState } from './model-service';
 import { requireSucceededJob } from './require-job';
 
@@ -26,6 +27,7 @@ export async function detectionParams(ctx: ServiceContext, request: RunDetection
   const meta = await readRecord(ctx.store, keys.modelTraining(model.modelId), isStoredDetectorMeta, `model "${model.modelId}" has no training.json`).catch((error: unknown) => {
     throw error instanceof NotFoundError ? new PreconditionError(`model "${model.modelId}" is not trained yet (no training.json)`, { cause: error }) : error;
   });
+  checkFramesFor(`video "${video.videoId}"`, video.frameCount, { job: 'detection', k: meta.k });
   const frames = resolveFrameRange(request.frames, video.frameCount, 'frames');
   if (frameRangeLength(frames) < meta.k) {
     throw new InvalidInputError(`frames ${describeRange(frames)} are fewer than the model's k = ${meta.k}: detection slides windows of k frames`);

@@ -1,6 +1,7 @@
 import { frameRangeLength, InvalidInputError, NotFoundError, PreconditionError } from '@mitosis/core';
 import type { Model, ModelServiceServer, StartTrainingRequest } from '@mitosis/proto';
 import { JobState } from '@mitosis/proto';
+import { checkFramesFor } from '@mitosis/stages';
 import { describeRange, isInside, resolveFrameRange } from '../frames';
 import { unary } from '../grpc/calls';
 import type { TrainingJobParams } from '@mitosis/service-kit';
@@ -11,6 +12,7 @@ import { keys } from '../storage/keys';
 import type { ModelRecord } from '../storage/records';
 import { encodeJson, readAnnotationSet, readModelRecord, readVideoRecord } from '../storage/records';
 import type { ServiceContext } from './context';
+import { checkTrainingWork } from './work-limits';
 
 /**
  * The request checked against what is stored: the annotation set must belong to the video, the
@@ -18,12 +20,14 @@ import type { ServiceContext } from './context';
  * hold at least k frames, since every training window is k consecutive frames (III.F, Table II).
  */
 export async function trainingParams(ctx: ServiceContext, request: StartTrainingRequest): Promise<TrainingJobParams> {
+  checkTrainingWork(request, ctx.workLimits);
   const video = await readVideoRecord(ctx.store, request.videoId);
   const set = await readAnnotationSet(ctx.store, request.annotationSetId);
   if (set.videoId !== video.videoId) {
     throw new PreconditionError(`annotation set "${set.setId}" belongs to video "${set.videoId}", not to "${video.videoId}"`);
   }
   if (request.k === 0) throw new InvalidInputError('k must be at least 1 (the ConvLSTM sequence length; EventLengthReport.recommended_k suggests one)');
+  checkFramesFor(`video "${video.videoId}"`, video.frameCount, { job: 'training', k: request.k });
   const trainingFrames = request.trainingFrames === undefined ? set.annotatedFrames : resolveFrameRange(request.trainingFrames, video.frameCount, 'training_frames');
   if (!isInside(trainingFrames, set.annotatedFrames)) {
     throw new InvalidInputError(

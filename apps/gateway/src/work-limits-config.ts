@@ -1,0 +1,26 @@
+import type { Environment } from '@mitosis/service-kit';
+import type { WorkLimitName, WorkLimits } from '@mitosis/stages';
+import { WORK_LIMITS, WORK_LIMIT_NAMES } from '@mitosis/stages';
+
+/** MITOSIS_MAX_M1_ITERATIONS, MITOSIS_MAX_CROP, ...: the variable that sets each work limit. */
+export const workLimitEnvName = (name: WorkLimitName): string => `MITOSIS_MAX_${name.replace(/([A-Z])/g, '_$1').toUpperCase()}`;
+
+/** Every work-limit variable the gateway reads, in the order of WORK_LIMITS. */
+export const WORK_LIMIT_ENV_NAMES: readonly string[] = WORK_LIMIT_NAMES.map(workLimitEnvName);
+
+/**
+ * The work limits with the operator's MITOSIS_MAX_* overrides over @mitosis/stages' WORK_LIMITS:
+ * each a whole number >= 1; a bad value goes to `problems`, naming its variable, and leaves the default.
+ */
+export function readWorkLimits(env: Environment, problems: string[]): WorkLimits {
+  const limits: Record<WorkLimitName, number> = { ...WORK_LIMITS };
+  for (const name of WORK_LIMIT_NAMES) {
+    const variable = workLimitEnvName(name);
+    const text = env[variable]?.trim();
+    if (text === undefined || text === '') continue;
+    const value = Number(text);
+    if (/^\d+$/.test(text) && Number.isSafeInteger(value) && value >= 1) limits[name] = value;
+    else problems.push(`${variable} "${text}" must be a whole number >= 1`);
+  }
+  return limits;
+}
