@@ -4,7 +4,10 @@ import { InvalidInputError, createLocalBlobStore, exitCodes } from '@mitosis/cor
 import type { AnalysisStats, NormalCellMapChoice } from '@mitosis/stages';
 import {
   METHOD_DEFAULTS,
+  WORK_LIMITS,
   analysisKeys,
+  checkFramesFor,
+  checkWorkLimit,
   mapSelectionDefaults,
   featureMapMontage,
   histogramImage,
@@ -56,21 +59,23 @@ export async function analyzeVideo(videoPath: string, options: AnalyzeOptions): 
   const factor = parseFactor(options.factor);
   const seed = parseNonNegativeInt(options.seed, '--seed');
   const normalMap = options.normalMap === undefined ? undefined : parseNonNegativeInt(options.normalMap, '--normal-map');
-  const crop = parsePositiveInt(options.crop, '--crop');
-  const m1Iterations = parsePositiveInt(options.m1Iterations, '--m1-iterations');
-  const m2Iterations = parsePositiveInt(options.m2Iterations, '--m2-iterations');
-  const sequenceLength = parsePositiveInt(options.sequenceLength, '--sequence-length');
+  const crop = checkWorkLimit(parsePositiveInt(options.crop, '--crop'), '--crop', WORK_LIMITS.crop);
+  const m1Iterations = checkWorkLimit(parsePositiveInt(options.m1Iterations, '--m1-iterations'), '--m1-iterations', WORK_LIMITS.m1Iterations);
+  const m2Iterations = checkWorkLimit(parsePositiveInt(options.m2Iterations, '--m2-iterations'), '--m2-iterations', WORK_LIMITS.m2Iterations);
+  const sequenceLength = checkWorkLimit(parsePositiveInt(options.sequenceLength, '--sequence-length'), '--sequence-length', WORK_LIMITS.sequenceLength);
   // Absent: the cleaning that keeps more persistent cells of the chosen map (0 or 1 erosions).
   const erosions = options.erosions === 'auto' ? undefined : parseNonNegativeInt(options.erosions, '--erosions');
   const minArea = options.minArea === 'auto' ? undefined : parseNonNegativeInt(options.minArea, '--min-area');
-  const m2Runs = parsePositiveInt(options.m2Runs, '--m2-runs');
+  const m2Runs = checkWorkLimit(parsePositiveInt(options.m2Runs, '--m2-runs'), '--m2-runs', WORK_LIMITS.m2Runs);
   const minFrames = parseNonNegativeInt(options.minFrames, '--min-frames');
-  const m2Crop = options.m2Crop === undefined ? crop : parsePositiveInt(options.m2Crop, '--m2-crop');
-  const m2Batch = parsePositiveInt(options.m2Batch, '--m2-batch');
+  const m2Crop = options.m2Crop === undefined ? crop : checkWorkLimit(parsePositiveInt(options.m2Crop, '--m2-crop'), '--m2-crop', WORK_LIMITS.crop);
+  const m2Batch = checkWorkLimit(parsePositiveInt(options.m2Batch, '--m2-batch'), '--m2-batch', WORK_LIMITS.batch);
   const m2PositiveWeight = parsePositiveNumber(options.m2PositiveWeight, '--m2-positive-weight');
   const m2LossMargin = parseNonNegativeInt(options.m2LossMargin, '--m2-loss-margin');
   await initCompute(options);
   const { range } = await ingestVideo(store, 'video', videoPath, options.frames, factor, options.flatField !== false);
+  // Before M1 trains: the gateway refuses such a video with the same rule.
+  checkFramesFor(`${videoPath} (frames ${range.first}:${range.last})`, range.last - range.first + 1, { job: 'analysis' });
   const renderer = createProgressRenderer(process.stderr, options.quiet);
   const prefix = 'analysis';
   const keys = analysisKeys(prefix);

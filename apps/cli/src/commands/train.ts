@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createLocalBlobStore, createMemoryBlobStore, exitCodes } from '@mitosis/core';
 import { readPointsCsv } from '@mitosis/scoring';
 import type { DetectorMeta } from '@mitosis/stages';
-import { METHOD_DEFAULTS, runTrainingStage } from '@mitosis/stages';
+import { METHOD_DEFAULTS, WORK_LIMITS, checkWorkLimit, runTrainingStage } from '@mitosis/stages';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
 import { computeCommand, parseFactor, ingestVideo, initCompute, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber, parseThreshold } from '../runtime';
@@ -27,11 +27,11 @@ interface TrainOptions extends ComputeOptions {
 
 /** M3 training on the annotated frames of a video; the model folder gets model.json, weights.bin and training.json. */
 export async function trainModel(videoPath: string, options: TrainOptions): Promise<DetectorMeta> {
-  const k = parsePositiveInt(options.k, '--k');
+  const k = checkWorkLimit(parsePositiveInt(options.k, '--k'), '--k', WORK_LIMITS.k);
   const factor = parseFactor(options.factor);
-  const iterations = parsePositiveInt(options.iterations, '--iterations');
-  const crop = parsePositiveInt(options.crop, '--crop');
-  const batch = parsePositiveInt(options.batch, '--batch');
+  const iterations = checkWorkLimit(parsePositiveInt(options.iterations, '--iterations'), '--iterations', WORK_LIMITS.m3Iterations);
+  const crop = checkWorkLimit(parsePositiveInt(options.crop, '--crop'), '--crop', WORK_LIMITS.crop);
+  const batch = checkWorkLimit(parsePositiveInt(options.batch, '--batch'), '--batch', WORK_LIMITS.batch);
   const seed = parseNonNegativeInt(options.seed, '--seed');
   const positiveWeight = parsePositiveNumber(options.positiveWeight, '--positive-weight');
   const detectionThreshold = options.threshold === 'auto' ? 'auto' : parseThreshold(options.threshold, '--threshold');
