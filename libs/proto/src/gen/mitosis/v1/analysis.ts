@@ -1397,8 +1397,11 @@ export const AnalysisServiceService = {
   /**
    * Starts an analysis job (stages INGEST, M1, M2) and returns it QUEUED; follow it with
    * JobService.WatchJob. NOT_FOUND for an unknown video; INVALID_ARGUMENT for a frame range
-   * outside the video, a normal-cell map override outside 0..feature_maps-1, a negative
-   * m2_positive_weight or an m2_crop of 1 to 3.
+   * outside the video or of fewer than 2 frames, a normal-cell map override outside
+   * 0..feature_maps-1, a negative m2_positive_weight, an m2_crop of 1 to 3, or an amount of work
+   * above the gateway's limit (iterations, runs, feature maps, crops, batch, sequence length; the
+   * message names the field and the limit); FAILED_PRECONDITION for a video of fewer than 2
+   * frames; UNAVAILABLE while the job queue or the object store is unreachable (retry later).
    */
   startAnalysis: {
     path: "/mitosis.v1.AnalysisService/StartAnalysis" as const,
@@ -1432,8 +1435,11 @@ export interface AnalysisServiceServer extends UntypedServiceImplementation {
   /**
    * Starts an analysis job (stages INGEST, M1, M2) and returns it QUEUED; follow it with
    * JobService.WatchJob. NOT_FOUND for an unknown video; INVALID_ARGUMENT for a frame range
-   * outside the video, a normal-cell map override outside 0..feature_maps-1, a negative
-   * m2_positive_weight or an m2_crop of 1 to 3.
+   * outside the video or of fewer than 2 frames, a normal-cell map override outside
+   * 0..feature_maps-1, a negative m2_positive_weight, an m2_crop of 1 to 3, or an amount of work
+   * above the gateway's limit (iterations, runs, feature maps, crops, batch, sequence length; the
+   * message names the field and the limit); FAILED_PRECONDITION for a video of fewer than 2
+   * frames; UNAVAILABLE while the job queue or the object store is unreachable (retry later).
    */
   startAnalysis: handleUnaryCall<StartAnalysisRequest, StartAnalysisResponse>;
   /**
@@ -1448,8 +1454,11 @@ export interface AnalysisServiceClient extends Client {
   /**
    * Starts an analysis job (stages INGEST, M1, M2) and returns it QUEUED; follow it with
    * JobService.WatchJob. NOT_FOUND for an unknown video; INVALID_ARGUMENT for a frame range
-   * outside the video, a normal-cell map override outside 0..feature_maps-1, a negative
-   * m2_positive_weight or an m2_crop of 1 to 3.
+   * outside the video or of fewer than 2 frames, a normal-cell map override outside
+   * 0..feature_maps-1, a negative m2_positive_weight, an m2_crop of 1 to 3, or an amount of work
+   * above the gateway's limit (iterations, runs, feature maps, crops, batch, sequence length; the
+   * message names the field and the limit); FAILED_PRECONDITION for a video of fewer than 2
+   * frames; UNAVAILABLE while the job queue or the object store is unreachable (retry later).
    */
   startAnalysis(
     request: StartAnalysisRequest,

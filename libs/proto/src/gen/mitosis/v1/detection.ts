@@ -886,9 +886,10 @@ export const DetectionServiceService = {
   /**
    * Starts a detection job (stage M3_DETECT, preceded by INGEST if the video was not yet
    * preprocessed) and returns it QUEUED; its job id names the detections. NOT_FOUND for an
-   * unknown video or model; FAILED_PRECONDITION when the model's training has not SUCCEEDED;
-   * INVALID_ARGUMENT when the range is outside the video or shorter than the model's k, or the
-   * threshold is not between 0 and 1 (the message names the field).
+   * unknown video or model; FAILED_PRECONDITION when the model's training has not SUCCEEDED or
+   * the video has fewer frames than the model's k; INVALID_ARGUMENT when the range is outside the
+   * video or shorter than the model's k, or the threshold is not between 0 and 1 (the message
+   * names the field); UNAVAILABLE while the job queue or the object store is unreachable.
    */
   runDetection: {
     path: "/mitosis.v1.DetectionService/RunDetection" as const,
@@ -938,9 +939,10 @@ export interface DetectionServiceServer extends UntypedServiceImplementation {
   /**
    * Starts a detection job (stage M3_DETECT, preceded by INGEST if the video was not yet
    * preprocessed) and returns it QUEUED; its job id names the detections. NOT_FOUND for an
-   * unknown video or model; FAILED_PRECONDITION when the model's training has not SUCCEEDED;
-   * INVALID_ARGUMENT when the range is outside the video or shorter than the model's k, or the
-   * threshold is not between 0 and 1 (the message names the field).
+   * unknown video or model; FAILED_PRECONDITION when the model's training has not SUCCEEDED or
+   * the video has fewer frames than the model's k; INVALID_ARGUMENT when the range is outside the
+   * video or shorter than the model's k, or the threshold is not between 0 and 1 (the message
+   * names the field); UNAVAILABLE while the job queue or the object store is unreachable.
    */
   runDetection: handleUnaryCall<RunDetectionRequest, RunDetectionResponse>;
   /**
@@ -961,9 +963,10 @@ export interface DetectionServiceClient extends Client {
   /**
    * Starts a detection job (stage M3_DETECT, preceded by INGEST if the video was not yet
    * preprocessed) and returns it QUEUED; its job id names the detections. NOT_FOUND for an
-   * unknown video or model; FAILED_PRECONDITION when the model's training has not SUCCEEDED;
-   * INVALID_ARGUMENT when the range is outside the video or shorter than the model's k, or the
-   * threshold is not between 0 and 1 (the message names the field).
+   * unknown video or model; FAILED_PRECONDITION when the model's training has not SUCCEEDED or
+   * the video has fewer frames than the model's k; INVALID_ARGUMENT when the range is outside the
+   * video or shorter than the model's k, or the threshold is not between 0 and 1 (the message
+   * names the field); UNAVAILABLE while the job queue or the object store is unreachable.
    */
   runDetection(
     request: RunDetectionRequest,

@@ -836,8 +836,10 @@ export const ModelServiceService = {
   /**
    * Starts training a detector and returns the job, QUEUED, and the id the model will have once
    * the job SUCCEEDS. NOT_FOUND for an unknown video or annotation set; INVALID_ARGUMENT when k
-   * is 0 or the range is not inside the annotation set's annotated frames; FAILED_PRECONDITION
-   * when the training range is shorter than k or the annotation set belongs to another video.
+   * is 0, the range is not inside the annotation set's annotated frames, or iterations, k, crop or
+   * batch is above the gateway's limit (the message names it and the limit); FAILED_PRECONDITION
+   * when the video or the training range is shorter than k or the annotation set belongs to
+   * another video; UNAVAILABLE while the job queue or the object store is unreachable.
    */
   startTraining: {
     path: "/mitosis.v1.ModelService/StartTraining" as const,
@@ -865,8 +867,10 @@ export interface ModelServiceServer extends UntypedServiceImplementation {
   /**
    * Starts training a detector and returns the job, QUEUED, and the id the model will have once
    * the job SUCCEEDS. NOT_FOUND for an unknown video or annotation set; INVALID_ARGUMENT when k
-   * is 0 or the range is not inside the annotation set's annotated frames; FAILED_PRECONDITION
-   * when the training range is shorter than k or the annotation set belongs to another video.
+   * is 0, the range is not inside the annotation set's annotated frames, or iterations, k, crop or
+   * batch is above the gateway's limit (the message names it and the limit); FAILED_PRECONDITION
+   * when the video or the training range is shorter than k or the annotation set belongs to
+   * another video; UNAVAILABLE while the job queue or the object store is unreachable.
    */
   startTraining: handleUnaryCall<StartTrainingRequest, StartTrainingResponse>;
   /** Returns a model's description and training state. NOT_FOUND for an unknown id. */
@@ -877,8 +881,10 @@ export interface ModelServiceClient extends Client {
   /**
    * Starts training a detector and returns the job, QUEUED, and the id the model will have once
    * the job SUCCEEDS. NOT_FOUND for an unknown video or annotation set; INVALID_ARGUMENT when k
-   * is 0 or the range is not inside the annotation set's annotated frames; FAILED_PRECONDITION
-   * when the training range is shorter than k or the annotation set belongs to another video.
+   * is 0, the range is not inside the annotation set's annotated frames, or iterations, k, crop or
+   * batch is above the gateway's limit (the message names it and the limit); FAILED_PRECONDITION
+   * when the video or the training range is shorter than k or the annotation set belongs to
+   * another video; UNAVAILABLE while the job queue or the object store is unreachable.
    */
   startTraining(
     request: StartTrainingRequest,
