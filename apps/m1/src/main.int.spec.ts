@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'nats';
@@ -13,46 +11,37 @@ import type { Worker } from '@mitosis/service-kit';
 import { runNormalCellMapStage, storePreprocessedVideo } from '@mitosis/stages';
 import { generateSyntheticVideo } from '@mitosis/synth';
 import { readArray } from '@mitosis/tensor-store';
-import type { NatsServerFixture, S3ServerFixture, WorkerRun } from '@mitosis/testing';
-import { itRunsAsWorkerProcess, startNatsServer, startS3Server, uniqueBucketName, uniqueName, workerLauncher } from '@mitosis/testing';
+import type { S3ServerFixture } from '@mitosis/testing';
+import { itRunsAsWorkerProcess, startS3Server, uniqueBucketName, uniqueName, workerProcessFixture } from '@mitosis/testing';
 import { preprocessVideo, readVideo, writeTiffStack } from '@mitosis/video';
 
 /** The m1 worker as a real process: started by its launcher, ready, stopped by SIGTERM. */
-const START = path.join(__dirname, '..', 'start.js');
-let nats: NatsServerFixture;
 let s3: S3ServerFixture;
 let nc: NatsConnection;
-let dir: string;
-const workers = workerLauncher(START);
 let ingestWorker: Worker | undefined;
 
-beforeAll(async () => {
-  [nats, s3] = await Promise.all([startNatsServer(), startS3Server()]);
-  nc = await connect({ servers: nats.url });
-  dir = await mkdtemp(path.join(tmpdir(), 'm1-main-'));
-});
-
+// Before the fixture's own afterAll, which stops the NATS server these two still use.
 afterAll(async () => {
-  workers.killAll();
   await ingestWorker?.stop();
   await nc?.close();
-  await Promise.all([nats?.stop(), s3?.stop()]);
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await s3?.stop();
 });
 
-// From another folder: the launcher must not depend on the working directory.
-function start(env: Record<string, string>): WorkerRun {
-  return workers.start(env, dir);
-}
+const worker = workerProcessFixture('m1', path.join(__dirname, '..', 'start.js'));
+
+beforeAll(async () => {
+  s3 = await startS3Server();
+  nc = await connect({ servers: worker.nats().url });
+});
 
 describe('m1 worker process', () => {
-  itRunsAsWorkerProcess({ service: 'm1', stages: ['m1'], description: 'paper', context: () => ({ natsUrl: nats.url, dir }), start });
+  itRunsAsWorkerProcess({ service: 'm1', stages: ['m1'], description: 'paper', worker });
 });
 
 describe('an m1 worker killed in the middle of a job', () => {
   it('loses nothing and doubles nothing: the job completes through redelivery to another worker', async () => {
     const env = {
-      MITOSIS_NATS_URL: nats.url,
+      MITOSIS_NATS_URL: worker.nats().url,
       MITOSIS_STORE: `s3://${s3.accessKey}:${s3.secretKey}@${s3.endPoint}:${s3.port}/${uniqueBucketName('crash')}?ssl=false`,
       MITOSIS_PREFIX: uniqueName('crash'),
       MITOSIS_BACKEND: 'wasm',
@@ -63,7 +52,7 @@ describe('an m1 worker killed in the middle of a job', () => {
     const config = loadConfig({ ...env, MITOSIS_STAGE_ISOLATION: 'inline' });
     const store = await createStore(config);
     const video = generateSyntheticVideo({ frames: 24, width: 96, height: 80, seed: 3 });
-    const source = path.join(dir, 'video.tif');
+    const source = path.join(worker.dir(), 'video.tif');
     await writeTiffStack(source, video.volume);
     await store.put(keys.videoSource('v1'), new Uint8Array(await readFile(source)));
     const names = await ensureTopology(nc, topologyConfig(config));
@@ -74,7 +63,7 @@ describe('an m1 worker killed in the middle of a job', () => {
     const job = await jobs.create(newJob({ id: 'crash-1', kind: 'analysis', stages: ['ingest', 'm1'], params }));
     await publishStage({ js: nc.jetstream(), names }, job, 'ingest');
 
-    const first = start(env);
+    const first = worker.start(env);
     let seen: Job | undefined;
     for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 25))) {
       seen = await jobs.get('crash-1');
@@ -85,7 +74,7 @@ describe('an m1 worker killed in the middle of a job', () => {
     expect(seen?.stages.m1).toMatchObject({ state: 'RUNNING', step: 'm1.train', total: 60, attempts: 1 });
     expect(seen?.stages.m1?.done).toBeLessThan(60);
 
-    const second = start(env);
+    const second = worker.start(env);
     let final: Job | undefined;
     for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
       final = await jobs.get('crash-1');

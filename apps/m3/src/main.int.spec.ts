@@ -1,31 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { NatsServerFixture, WorkerRun } from '@mitosis/testing';
-import { itRunsAsWorkerProcess, startNatsServer, workerLauncher } from '@mitosis/testing';
+import { itRunsAsWorkerProcess, workerProcessFixture } from '@mitosis/testing';
 
 /** The m3 worker as a real process: started by its launcher, ready, stopped by SIGTERM. */
-const START = path.join(__dirname, '..', 'start.js');
-let nats: NatsServerFixture;
-let dir: string;
-const workers = workerLauncher(START);
-
-beforeAll(async () => {
-  nats = await startNatsServer();
-  dir = await mkdtemp(path.join(tmpdir(), 'm3-main-'));
-});
-
-afterAll(async () => {
-  workers.killAll();
-  await nats?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-
-// From another folder: the launcher must not depend on the working directory.
-function start(env: Record<string, string>): WorkerRun {
-  return workers.start(env, dir);
-}
+const worker = workerProcessFixture('m3', path.join(__dirname, '..', 'start.js'));
 
 describe('m3 worker process', () => {
-  itRunsAsWorkerProcess({ service: 'm3', stages: ['m3-train', 'm3-detect'], description: 'paper', context: () => ({ natsUrl: nats.url, dir }), start });
+  itRunsAsWorkerProcess({ service: 'm3', stages: ['m3-train', 'm3-detect'], description: 'paper', worker });
 });

@@ -8,3 +8,7 @@ export { workerLauncher } from './worker-process';
 export type { WorkerLauncher, WorkerRun, WorkerExit, LogLine } from './worker-process';
 export { itRunsAsWorkerProcess } from './worker-process-checks';
 export type { WorkerProcessSubject } from './worker-process-checks';
+export { workerProcessFixture } from './worker-process-fixture';
+export type { WorkerProcessFixture } from './worker-process-fixture';
+export { gatewayClients } from './gateway-clients';
+export type { GatewayClients } from './gateway-clients';

@@ -138,6 +138,8 @@ export interface S3ServerFixture {
   readonly url: string;
   /** The folder s3rver stores into. */
   readonly directory: string;
+  /** The connection settings of an S3 client of this server, bucket aside (as createS3BlobStore takes them). */
+  readonly connection: { readonly endPoint: string; readonly port: number; readonly useSSL: false; readonly accessKey: string; readonly secretKey: string };
   createBucket(name: string): Promise<void>;
   /** Requests received since the last call (oldest first); clears the log. */
   takeRequests(): S3RequestRecord[];
@@ -563,6 +565,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     secretKey: SECRET_KEY,
     url: `http://127.0.0.1:${port}`,
     directory,
+    connection: { endPoint: '127.0.0.1', port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
     async createBucket(name) {
       await store.putBucket(checkBucketName(name));
     },

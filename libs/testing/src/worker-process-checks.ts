@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { uniqueName } from './nats-server';
-import type { WorkerRun } from './worker-process';
+import type { WorkerProcessFixture } from './worker-process-fixture';
 
 export interface WorkerProcessSubject {
   /** Service name the worker logs (`ingest`, `m1`...). */
@@ -10,10 +10,8 @@ export interface WorkerProcessSubject {
   readonly stages: readonly string[];
   /** A phrase its `worker starting` description contains. */
   readonly description: string;
-  /** The NATS URL and scratch folder of the spec (read when a test runs, after beforeAll). */
-  readonly context: () => { natsUrl: string; dir: string };
-  /** Starts the worker's launcher with exactly these variables. */
-  readonly start: (env: Record<string, string>) => WorkerRun;
+  /** The spec's NATS server, scratch folder and launcher (workerProcessFixture). */
+  readonly worker: WorkerProcessFixture;
 }
 
 /**
@@ -23,10 +21,9 @@ export interface WorkerProcessSubject {
  */
 export function itRunsAsWorkerProcess(subject: WorkerProcessSubject): void {
   it('starts, consumes its stages, is ready, and stops cleanly on SIGTERM', async () => {
-    const { natsUrl, dir } = subject.context();
-    const run = subject.start({
-      MITOSIS_NATS_URL: natsUrl,
-      MITOSIS_STORE: pathToFileURL(path.join(dir, 'store')).href,
+    const run = subject.worker.start({
+      MITOSIS_NATS_URL: subject.worker.nats().url,
+      MITOSIS_STORE: pathToFileURL(path.join(subject.worker.dir(), 'store')).href,
       MITOSIS_PREFIX: uniqueName(subject.service),
       MITOSIS_BACKEND: 'cpu',
       MITOSIS_HEALTH_ADDR: '127.0.0.1:0',
@@ -45,7 +42,7 @@ export function itRunsAsWorkerProcess(subject: WorkerProcessSubject): void {
   });
 
   it('exits 1 with one line naming each bad variable', async () => {
-    const run = subject.start({ MITOSIS_STORE: 'file:///tmp/x', MITOSIS_CONCURRENCY: '0' });
+    const run = subject.worker.start({ MITOSIS_STORE: 'file:///tmp/x', MITOSIS_CONCURRENCY: '0' });
     expect(await run.exit).toEqual({ code: 1, signal: null });
     const failed = await run.line((l) => l['msg'] === 'worker failed');
     expect(failed['error']).toMatchObject({

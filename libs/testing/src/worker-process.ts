@@ -29,12 +29,15 @@ export interface WorkerLauncher {
   killAll(): void;
 }
 
-/** Starts worker processes from one launcher script (an app's start.js) and keeps track of them. */
-export function workerLauncher(script: string): WorkerLauncher {
+/**
+ * Starts worker processes from one launcher script (an app's start.js, or a built main.js with
+ * `nodeArgs` such as --enable-source-maps) and keeps track of them.
+ */
+export function workerLauncher(script: string, nodeArgs: readonly string[] = []): WorkerLauncher {
   const children: ChildProcess[] = [];
   return {
     start(env, cwd) {
-      const child = spawn(process.execPath, [script], { cwd, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [...nodeArgs, script], { cwd, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       return readWorkerProcess(child);
     },
