@@ -11,33 +11,17 @@
  *   npx tsx tools/build/production-check.ts    (tools/production-check.sh builds first)
  */
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { credentials } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { Job, UploadVideoResponse, WatchJobResponse } from '@mitosis/proto';
-import {
-  AnalysisOptions,
-  AnalysisServiceClient,
-  AnnotationServiceClient,
-  DetectionServiceClient,
-  JobServiceClient,
-  JobState,
-  ModelServiceClient,
-  RunDetectionRequest,
-  Stage,
-  StartAnalysisRequest,
-  StartTrainingRequest,
-  SubmitAnnotationsRequest,
-  VideoServiceClient,
-} from '@mitosis/proto';
+import { AnalysisOptions, JobState, RunDetectionRequest, Stage, StartAnalysisRequest, StartTrainingRequest, SubmitAnnotationsRequest } from '@mitosis/proto';
 import { generateSyntheticVideo } from '@mitosis/synth';
-import type { NatsServerFixture, S3ServerFixture } from '@mitosis/testing';
-import { startNatsServer, startS3Server, workspaceRoot } from '@mitosis/testing';
+import type { GatewayClients, LogLine, NatsServerFixture, S3ServerFixture, WorkerRun } from '@mitosis/testing';
+import { gatewayClients, startNatsServer, startS3Server, workerLauncher, workspaceRoot } from '@mitosis/testing';
 import { encodeTiff } from '@mitosis/video';
 import { frameOf } from '@mitosis/volume';
 import { APPS } from './build-apps';
@@ -68,53 +52,26 @@ const say = (line: string): void => {
   process.stdout.write(`production-check ${((Date.now() - began) / 1000).toFixed(1).padStart(5)} s  ${line}\n`);
 };
 
-/** A service started from the production copy: its output lines, kept for the failure report. */
+/** A service started from the production copy, with its output kept for the failure report. */
 interface Service {
   readonly name: string;
-  readonly child: ChildProcess;
-  readonly lines: string[];
-  readonly exited: Promise<number | null>;
+  readonly run: WorkerRun;
 }
 
 function startService(name: string, copy: string, env: Record<string, string>): Service {
-  const main = path.join(copy, 'dist', 'apps', name, 'main.js');
   // A bare environment: no NODE_PATH or NODE_OPTIONS that could reach the development install.
-  const child = spawn(process.execPath, ['--enable-source-maps', main], {
-    cwd: copy,
-    env: { PATH: process.env['PATH'] ?? '', HOME: copy, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  let buffered = '';
-  const collect = (chunk: Buffer): void => {
-    buffered += chunk.toString('utf8');
-    const parts = buffered.split('\n');
-    buffered = parts.pop() ?? '';
-    lines.push(...parts);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { name, child, lines, exited };
+  const run = workerLauncher(path.join(copy, 'dist', 'apps', name, 'main.js'), ['--enable-source-maps']).start({ HOME: copy, ...env }, copy);
+  return { name, run };
 }
 
-/** The first JSON log line of `service` that `match` accepts, or a failure naming what was awaited. */
-async function waitForLine(service: Service, what: string, match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-  const until = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < until) {
-    for (const line of service.lines) {
-      if (!line.startsWith('{')) continue;
-      try {
-        const entry = JSON.parse(line) as Record<string, unknown>;
-        if (match(entry)) return entry;
-      } catch {
-        // A line cut by the buffer or not JSON: the next one decides.
-      }
-    }
-    if (service.child.exitCode !== null) throw new Error(`${service.name} exited with code ${service.child.exitCode} before ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+/** The first log line of `service` that `match` accepts, or a failure naming what was awaited. */
+async function waitForLine(service: Service, what: string, match: (line: LogLine) => boolean): Promise<LogLine> {
+  try {
+    return await service.run.line(match, START_TIMEOUT_MS);
+  } catch {
+    const { exitCode } = service.run.child;
+    throw new Error(exitCode !== null ? `${service.name} exited with code ${exitCode} before ${what}` : `${service.name}: no ${what} within ${START_TIMEOUT_MS / 1000} s`);
   }
-  throw new Error(`${service.name}: no ${what} within ${START_TIMEOUT_MS / 1000} s`);
 }
 
 function call<T>(invoke: (callback: (error: ServiceError | null, response: T) => void) => unknown): Promise<T> {
@@ -151,7 +108,7 @@ async function main(): Promise<void> {
   const services: Service[] = [];
   let nats: NatsServerFixture | undefined;
   let s3: S3ServerFixture | undefined;
-  const clients: { close(): void }[] = [];
+  let clients: GatewayClients | undefined;
   let ok = false;
   try {
     await mkdir(path.join(copy, 'dist'), { recursive: true });
@@ -208,20 +165,14 @@ async function main(): Promise<void> {
             () => false,
           );
           if (ready) break;
-          if (service.child.exitCode !== null || Date.now() > until) throw new Error(`${service.name} never became ready at ${url}/readyz`);
+          if (service.run.child.exitCode !== null || Date.now() > until) throw new Error(`${service.name} never became ready at ${url}/readyz`);
         }
         say(`${service.name} (node dist/apps/${service.name}/main.js) ready`);
       }),
     );
 
-    const creds = credentials.createInsecure();
-    const video = new VideoServiceClient(address, creds);
-    const jobs = new JobServiceClient(address, creds);
-    const analyses = new AnalysisServiceClient(address, creds);
-    const annotations = new AnnotationServiceClient(address, creds);
-    const models = new ModelServiceClient(address, creds);
-    const detections = new DetectionServiceClient(address, creds);
-    clients.push(video, jobs, analyses, annotations, models, detections);
+    clients = gatewayClients(address);
+    const { videos, jobs, analyses, annotations, models, detections } = clients;
 
     /** WatchJob to its end, then GetJob: the job must have succeeded, or failed only as `allowed` accepts. */
     const finish = async (jobId: string, label: string, allowed?: (job: Job) => string | undefined): Promise<Job> => {
@@ -248,7 +199,7 @@ async function main(): Promise<void> {
 
     const source = syntheticTiff();
     const uploaded = await new Promise<UploadVideoResponse>((resolve, reject) => {
-      const stream = video.uploadVideo((error, response) => (error ? reject(error) : resolve(response)));
+      const stream = videos.uploadVideo((error, response) => (error ? reject(error) : resolve(response)));
       const sha256 = createHash('sha256').update(source.bytes).digest('hex');
       stream.write({ content: { $case: 'header', value: { filename: 'synthetic.tif', sizeBytes: source.bytes.length, sha256 } } });
       for (let at = 0; at < source.bytes.length; at += 64 * 1024) stream.write({ content: { $case: 'chunk', value: source.bytes.subarray(at, at + 64 * 1024) } });
@@ -279,9 +230,10 @@ async function main(): Promise<void> {
     const detection = await call<{ job?: Job }>((cb) => detections.runDetection(RunDetectionRequest.fromPartial({ videoId, modelId: training.modelId }), cb));
     await finish(detection.job?.jobId ?? '', 'detection (m3)');
 
-    for (const client of clients.splice(0)) client.close();
-    for (const service of services) service.child.kill('SIGTERM');
-    const codes = await Promise.all(services.map((s) => s.exited));
+    clients.close();
+    clients = undefined;
+    for (const service of services) service.run.child.kill('SIGTERM');
+    const codes = await Promise.all(services.map(async (s) => (await s.run.exit).code));
     const unclean = services.flatMap((s, i) => (codes[i] === 0 ? [] : [`${s.name} (exit ${codes[i]})`]));
     if (unclean.length > 0) throw new Error(`services that did not stop cleanly on SIGTERM: ${unclean.join(', ')}`);
     say('every service stopped cleanly on SIGTERM');
@@ -289,12 +241,17 @@ async function main(): Promise<void> {
   } catch (error: unknown) {
     // The services' own words are the clue: the tail of each one's output.
     for (const service of services) {
-      process.stdout.write(`---- ${service.name} (last 30 lines)\n${service.lines.slice(-30).join('\n')}\n`);
+      process.stdout.write(
+        `---- ${service.name} (last 30 lines)\n${service.run.lines
+          .slice(-30)
+          .map((line) => JSON.stringify(line))
+          .join('\n')}\n`,
+      );
     }
     throw error;
   } finally {
-    for (const client of clients) client.close();
-    for (const service of services) if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL');
+    clients?.close();
+    for (const service of services) if (service.run.child.exitCode === null && service.run.child.signalCode === null) service.run.child.kill('SIGKILL');
     await Promise.allSettled([nats?.stop(), s3?.stop()]);
     if (ok || process.env['MITOSIS_KEEP_PRODUCTION_CHECK'] !== '1') await rm(work, { recursive: true, force: true });
     else say(`kept ${work} (MITOSIS_KEEP_PRODUCTION_CHECK=1)`);

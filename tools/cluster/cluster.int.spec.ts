@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { credentials } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { SpanKind, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -22,23 +21,15 @@ import type {
   UploadVideoResponse,
   WatchJobResponse,
 } from '@mitosis/proto';
-import {
-  AnalysisOptions,
-  AnalysisServiceClient,
-  AnnotationServiceClient,
-  DetectionServiceClient,
-  JobServiceClient,
-  JobState,
-  ModelServiceClient,
-  Stage,
-  VideoServiceClient,
-} from '@mitosis/proto';
+import { AnalysisOptions, JobState, Stage } from '@mitosis/proto';
 import type { MitosisPoint } from '@mitosis/scoring';
 import { createStore, keys, parseStoreUrl } from '@mitosis/service-kit';
 import type { ServiceStore } from '@mitosis/service-kit';
 import type { AnalysisStats } from '@mitosis/stages';
 import { runDetectionStage, runEventLengthStage, runNormalCellMapStage, runTrainingStage, storePreprocessedVideo } from '@mitosis/stages';
 import { generateSyntheticVideo } from '@mitosis/synth';
+import type { GatewayClients } from '@mitosis/testing';
+import { gatewayClients } from '@mitosis/testing';
 import type { Telemetry } from '@mitosis/telemetry';
 import { initTelemetry, inSpan, traceContextInterceptor } from '@mitosis/telemetry';
 import { readArray } from '@mitosis/tensor-store';
@@ -104,7 +95,7 @@ const TELEMETRY_ENV = { OTEL_BSP_SCHEDULE_DELAY: '200', OTEL_METRIC_EXPORT_INTER
 
 let work: string;
 let cluster: Cluster | undefined;
-let clients: ReturnType<typeof connectClients> | undefined;
+let clients: GatewayClients | undefined;
 let source: Buffer;
 let mitoses: MitosisPoint[];
 let embedded: { seed: number; map: number; stats: AnalysisStats; store: BlobStore };
@@ -119,20 +110,6 @@ const began = Date.now();
 const say = (line: string): void => {
   process.stdout.write(`e2e ${((Date.now() - began) / 1000).toFixed(1).padStart(5)} s  ${line}\n`);
 };
-
-function connectClients(address: string) {
-  const creds = credentials.createInsecure();
-  // Every call sends the trace context active where it is made (traceparent metadata).
-  const options = { interceptors: [traceContextInterceptor] };
-  return {
-    videos: new VideoServiceClient(address, creds, options),
-    jobs: new JobServiceClient(address, creds, options),
-    analyses: new AnalysisServiceClient(address, creds, options),
-    annotations: new AnnotationServiceClient(address, creds, options),
-    models: new ModelServiceClient(address, creds, options),
-    detections: new DetectionServiceClient(address, creds, options),
-  };
-}
 
 /** A unary call as a promise. */
 function call<T>(invoke: (callback: (error: ServiceError | null, response: T) => void) => unknown): Promise<T> {
@@ -292,12 +269,13 @@ beforeAll(async () => {
   embedded = analysed.value;
   say(`cluster up\n${cluster?.describe() ?? ''}`);
   say(`embedded analysis: seed ${embedded.seed}, normal-cell map ${embedded.map}, ${embedded.stats.count} events, recommended k ${embedded.stats.recommendedK}`);
-  clients = connectClients(cluster?.grpcAddress ?? '');
+  // Every call sends the trace context active where it is made (traceparent metadata).
+  clients = gatewayClients(cluster?.grpcAddress ?? '', { interceptors: [traceContextInterceptor] });
   remote = await createStore(parseStoreUrl(cluster?.store ?? ''));
 }, 480_000);
 
 afterAll(async () => {
-  if (clients) for (const client of Object.values(clients)) client.close();
+  clients?.close();
   await cluster?.stop();
   await collector?.close();
   await telemetry?.shutdown();

@@ -1,17 +1,19 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Metadata, credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import type { ServiceDefinition, ServiceError } from '@grpc/grpc-js';
 import { VideoServiceClient } from '@mitosis/proto';
-import type { NatsServerFixture } from '@mitosis/testing';
-import { startNatsServer, uniqueName } from '@mitosis/testing';
+import type { NatsServerFixture, WorkerRun } from '@mitosis/testing';
+import { startNatsServer, uniqueName, workerLauncher } from '@mitosis/testing';
 import { HEALTH_SERVICE_NAME, loadHealthProto } from '@mitosis/service-kit';
 import { call, syntheticTiff, upload } from './testing/harness';
 
 const launcher = path.resolve(__dirname, '..', 'bin', 'gateway.js');
+
+// Started from another working directory, as a deployment would.
+const gateways = workerLauncher(launcher);
+const launch = (env: Record<string, string>): WorkerRun => gateways.start(env, tmpdir());
 
 let nats: NatsServerFixture;
 let dir: string;
@@ -22,45 +24,18 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  gateways.killAll();
   await nats?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  readonly child: ChildProcess;
-  readonly lines: string[];
-  readonly exited: Promise<number | null>;
+/** The address of the `gateway listening` line; fails listing the lines if the gateway exits first. */
+async function listening(run: WorkerRun): Promise<string> {
+  return String((await run.line((l) => l['msg'] === 'gateway listening' && l['address'] !== undefined))['address']);
 }
 
-/** Starts bin/gateway.js from another working directory, as a deployment would. */
-function launch(env: Record<string, string>): Run {
-  const child = spawn(process.execPath, [launcher], { cwd: tmpdir(), env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  let buffered = '';
-  const collect = (chunk: Buffer): void => {
-    buffered += chunk.toString('utf8');
-    const parts = buffered.split('\n');
-    buffered = parts.pop() ?? '';
-    lines.push(...parts);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, lines, exited };
-}
-
-async function listening(run: Run, timeoutMs = 30_000): Promise<string> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    for (const line of run.lines) {
-      if (!line.startsWith('{')) continue;
-      const entry = JSON.parse(line) as { msg?: string; address?: string };
-      if (entry.msg === 'gateway listening' && entry.address !== undefined) return entry.address;
-    }
-    if (run.child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`the gateway did not start:\n${run.lines.join('\n')}`);
+async function failure(run: WorkerRun): Promise<{ error?: { message: string } }> {
+  return (await run.line((l) => l['msg'] === 'gateway failed')) as { error?: { message: string } };
 }
 
 describe('main.ts (bin/gateway.js)', () => {
@@ -92,8 +67,8 @@ describe('main.ts (bin/gateway.js)', () => {
       video.close();
 
       run.child.kill('SIGTERM');
-      expect(await run.exited).toBe(0);
-      expect(run.lines.some((line) => line.includes('"msg":"stopped"'))).toBe(true);
+      expect((await run.exit).code).toBe(0);
+      expect(run.lines.some((line) => line['msg'] === 'stopped')).toBe(true);
     } finally {
       if (run.child.exitCode === null) run.child.kill('SIGKILL');
     }
@@ -101,9 +76,8 @@ describe('main.ts (bin/gateway.js)', () => {
 
   it('exits 1 naming every bad variable', async () => {
     const run = launch({ MITOSIS_STORE: 'ftp://x', MITOSIS_UPLOAD_DIR: 'relative/dir' });
-    expect(await run.exited).toBe(1);
-    const failure = run.lines.map((line) => JSON.parse(line) as { msg: string; error?: { message: string } }).find((entry) => entry.msg === 'gateway failed');
-    const output = failure?.error?.message ?? '';
+    expect((await run.exit).code).toBe(1);
+    const output = (await failure(run)).error?.message ?? '';
     expect(output).toContain('MITOSIS_NATS_URL is not set');
     expect(output).toContain('MITOSIS_STORE has scheme ftp:');
     expect(output).toContain('MITOSIS_UPLOAD_DIR "relative/dir" must be an absolute path');
@@ -132,11 +106,11 @@ describe('main.ts against a NATS server that demands a user and password', () =>
     const run = launch(env({ MITOSIS_NATS_USER: 'mitosis', MITOSIS_NATS_PASSWORD: password }));
     try {
       await listening(run);
-      const connected = run.lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry['msg'] === 'nats connected');
+      const connected = run.lines.find((line) => line['msg'] === 'nats connected');
       expect(connected).toMatchObject({ auth: 'user mitosis with password' });
       run.child.kill('SIGTERM');
-      expect(await run.exited).toBe(0);
-      expect(run.lines.join('\n')).not.toContain(password);
+      expect((await run.exit).code).toBe(0);
+      expect(JSON.stringify(run.lines)).not.toContain(password);
     } finally {
       if (run.child.exitCode === null) run.child.kill('SIGKILL');
     }
@@ -147,11 +121,11 @@ describe('main.ts against a NATS server that demands a user and password', () =>
     ['with a wrong password', { MITOSIS_NATS_USER: 'mitosis', MITOSIS_NATS_PASSWORD: 'not-the-password' }, 'user mitosis with password (MITOSIS_NATS_USER, MITOSIS_NATS_PASSWORD)'],
   ])('refuses to start %s: exit 1 naming the URL and authorization', async (_, extra, used) => {
     const run = launch(env(extra));
-    expect(await run.exited).toBe(1);
-    const failure = run.lines.map((line) => JSON.parse(line) as { msg: string; error?: { message: string } }).find((entry) => entry.msg === 'gateway failed');
-    expect(failure?.error?.message).toContain(`NATS at ${secured.url} refused the connection: authorization violation`);
-    expect(failure?.error?.message).toContain(used);
-    expect(run.lines.join('\n')).not.toContain('not-the-password');
-    expect(run.lines.some((line) => line.includes('gateway listening'))).toBe(false);
+    expect((await run.exit).code).toBe(1);
+    const { error } = await failure(run);
+    expect(error?.message).toContain(`NATS at ${secured.url} refused the connection: authorization violation`);
+    expect(error?.message).toContain(used);
+    expect(JSON.stringify(run.lines)).not.toContain('not-the-password');
+    expect(run.lines.some((line) => line['msg'] === 'gateway listening')).toBe(false);
   });
 });
