@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
-import { STAGES, connectNats, createJobStore, describeNatsCredentials, ensureTopology, observeConsumerLag } from '@mitosis/events';
-import { createHealthService, createLogger, createStore, installShutdown, topologyConfig } from '@mitosis/service-kit';
+import { STAGES, connectNats, describeNatsCredentials, observeConsumerLag } from '@mitosis/events';
+import { createLogger, createStore, installShutdown, topologyConfig } from '@mitosis/service-kit';
 import type { Telemetry } from '@mitosis/telemetry';
 import { initTelemetry } from '@mitosis/telemetry';
 import { loadGatewayConfig } from './config';
-import { bindGateway, createGatewayServer, SERVICE_NAMES, serverCredentials, shutdownGateway } from './server';
+import { shutdownGateway, startGatewayServer } from './server';
 
 /**
  * The gateway process: the public gRPC API (mitosis.v1) in front of the job store, the work
@@ -21,11 +21,16 @@ async function main(): Promise<void> {
   const nc = await connectNats({ servers: config.natsServers, credentials: config.natsCredentials, name: `mitosis-gateway@${hostname()}`, maxReconnectAttempts: -1 });
   log.info('nats connected', { server: nc.getServer(), auth: describeNatsCredentials(config.natsCredentials) });
   try {
-    const names = await ensureTopology(nc, topologyConfig(config));
-    const js = nc.jetstream();
-    const jobs = await createJobStore(js, names.jobsBucket);
     const store = await createStore(config);
-    const health = createHealthService(SERVICE_NAMES);
+    const { names, health, server, port } = await startGatewayServer({
+      nc,
+      topology: topologyConfig(config),
+      store,
+      log,
+      config: { maxUploadBytes: config.maxUploadBytes, uploadDir: config.uploadDir, authTokens: config.authTokens },
+      address: config.grpcAddr,
+      ...(config.tls === undefined ? {} : { tls: config.tls }),
+    });
     // Lag of every stage's queue, also of a stage with no worker running (whose lag nobody else reports).
     const stopLag = observeConsumerLag({ nc, names, stages: STAGES, log });
     // Without NATS no call can start or watch a job: tell the load balancer while it is away.
@@ -35,25 +40,16 @@ async function main(): Promise<void> {
         if (event.type === 'reconnect') health.setStatus('', 'SERVING');
       }
     })();
-    const server = createGatewayServer({
-      store,
-      jobs,
-      js,
-      names,
-      health,
-      log,
-      config: { maxUploadBytes: config.maxUploadBytes, uploadDir: config.uploadDir, authTokens: config.authTokens },
-    });
-    const port = await bindGateway(server, config.grpcAddr, await serverCredentials(config.tls));
-    log.info('gateway listening', {
+    const listening = {
       address: config.grpcAddr.replace(/:\d+$/, `:${port}`),
       tls: config.tls !== undefined,
       auth: config.authTokens.length > 0,
       store: store.location,
       prefix: names.prefix,
       telemetry: telemetry.exporter,
-    });
+    };
     // SIGTERM/SIGINT: NOT_SERVING, calls in flight get the drain timeout, then the rest is cut.
+    // Armed before the line that announces the gateway, so that a signal right after it is handled.
     await new Promise<void>((resolve) => {
       installShutdown([() => shutdownGateway(server, config.drainTimeoutMs, health), stopLag], {
         log,
@@ -63,6 +59,7 @@ async function main(): Promise<void> {
           exit: () => resolve(),
         },
       });
+      log.info('gateway listening', listening);
     });
   } finally {
     await nc.drain().catch(() => nc.close());

@@ -2,10 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import type { BlobStore } from '@mitosis/core';
-import type { EventNames, JobStore } from '@mitosis/events';
+import type { EventNames, JobStore, TopologyConfig } from '@mitosis/events';
+import { createJobStore, ensureTopology } from '@mitosis/events';
 import type { HealthService } from '@mitosis/service-kit';
 import { createHealthService } from '@mitosis/service-kit';
-import type { JetStreamClient } from 'nats';
+import type { JetStreamClient, NatsConnection } from 'nats';
 import { bearerAuthenticator, guardedServer } from './grpc/auth';
 import { loadServedProtos } from './grpc/protos';
 import { createJobResults } from './jobs/results';
@@ -78,6 +79,39 @@ export function bindGateway(server: Server, address: string, credentials: Server
   return new Promise((resolve, reject) => {
     server.bindAsync(address, credentials, (error, port) => (error ? reject(error) : resolve(port)));
   });
+}
+
+/** What startGatewayServer wires together. */
+export interface GatewayStart {
+  readonly nc: NatsConnection;
+  readonly topology: TopologyConfig;
+  readonly store: BlobStore;
+  readonly config: GatewayServerConfig;
+  /** `host:port` to bind, port 0 for any free port. */
+  readonly address: string;
+  readonly tls?: { certFile: string; keyFile: string };
+  readonly log?: GatewayLogger;
+}
+
+/** A gateway started by startGatewayServer: what it serves from, and the port it listens on. */
+export interface StartedGateway {
+  readonly names: EventNames;
+  readonly js: JetStreamClient;
+  readonly jobs: JobStore;
+  readonly health: HealthService;
+  readonly server: Server;
+  readonly port: number;
+}
+
+/** The gateway on a NATS connection: the topology and job store there, a health service, and the gRPC server bound. */
+export async function startGatewayServer(start: GatewayStart): Promise<StartedGateway> {
+  const names = await ensureTopology(start.nc, start.topology);
+  const js = start.nc.jetstream();
+  const jobs = await createJobStore(js, names.jobsBucket);
+  const health = createHealthService(SERVICE_NAMES);
+  const server = createGatewayServer({ store: start.store, jobs, js, names, health, config: start.config, ...(start.log === undefined ? {} : { log: start.log }) });
+  const port = await bindGateway(server, start.address, await serverCredentials(start.tls));
+  return { names, js, jobs, health, server, port };
 }
 
 /** Lets calls in flight finish for up to `graceMs`, then cuts what is left. */

@@ -4,22 +4,13 @@ import type { Job as JobRecord } from '@mitosis/events';
 import type { StartAnalysisRequest, WatchJobResponse } from '@mitosis/proto';
 import { AnalysisOptions, JobKind, JobState, Stage } from '@mitosis/proto';
 import { uploadAndAnalyze } from '../examples/upload-and-watch';
-import type { Backends, GatewayFixture } from '../testing/harness';
-import { call, startBackends, startGateway, syntheticTiff, upload } from '../testing/harness';
+import { call, gatewayForSpec, syntheticTiff, upload } from '../testing/harness';
 
-let backends: Backends;
-let gateway: GatewayFixture;
+const gateway = gatewayForSpec();
 let videoId: string;
 
 beforeAll(async () => {
-  backends = await startBackends();
-  gateway = await startGateway(backends);
   videoId = (await upload(gateway.clients.video, syntheticTiff({ frames: 8 }))).videoId;
-});
-
-afterAll(async () => {
-  await gateway?.stop();
-  await backends?.stop();
 });
 
 /** StartAnalysis with the options completed by the proto's defaults (ts-proto's fields are all required). */

@@ -3,23 +3,14 @@ import type { ServiceError } from '@grpc/grpc-js';
 import type { Job as JobRecord } from '@mitosis/events';
 import type { ExportDetectionsResponse, SubmitAnnotationsRequest } from '@mitosis/proto';
 import { DetectionVote, JobKind, JobState, RunDetectionRequest, Stage, StartTrainingRequest } from '@mitosis/proto';
-import type { Backends, GatewayFixture } from '../testing/harness';
-import { call, startBackends, startGateway, syntheticTiff, upload } from '../testing/harness';
+import { call, gatewayForSpec, syntheticTiff, upload } from '../testing/harness';
 
-let backends: Backends;
-let gateway: GatewayFixture;
+const gateway = gatewayForSpec();
 let videoId: string;
 
 // A 10-frame 48x40 video.
 beforeAll(async () => {
-  backends = await startBackends();
-  gateway = await startGateway(backends);
   videoId = (await upload(gateway.clients.video, syntheticTiff({ frames: 10, width: 48, height: 40 }))).videoId;
-});
-
-afterAll(async () => {
-  await gateway?.stop();
-  await backends?.stop();
 });
 
 const submit = (request: Partial<SubmitAnnotationsRequest>) =>

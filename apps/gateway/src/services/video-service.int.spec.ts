@@ -2,8 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { VideoFormat } from '@mitosis/proto';
 import { writeFrameArchive } from '@mitosis/service-kit';
 import { encodePng } from '@mitosis/video';
-import type { Backends, GatewayFixture } from '../testing/harness';
-import { call, sha256, startBackends, startGateway, syntheticTiff, upload } from '../testing/harness';
+import { call, gatewayForSpec, sha256, syntheticTiff, upload } from '../testing/harness';
 
 /** A tar of `count` grey 8-bit PNG frames of 20x16 (frame i filled with the value 10 i). */
 function pngArchive(count: number, corrupt?: number): Promise<Uint8Array> {
@@ -18,18 +17,7 @@ function pngArchive(count: number, corrupt?: number): Promise<Uint8Array> {
 
 const LIMIT = 256 * 1024;
 
-let backends: Backends;
-let gateway: GatewayFixture;
-
-beforeAll(async () => {
-  backends = await startBackends();
-  gateway = await startGateway(backends, { maxUploadBytes: LIMIT });
-});
-
-afterAll(async () => {
-  await gateway?.stop();
-  await backends?.stop();
-});
+const gateway = gatewayForSpec({ maxUploadBytes: LIMIT });
 
 /** Runs `act`, expects it to fail with `code`, and checks that neither the bucket nor the staging folder changed. */
 async function expectRefused(act: () => Promise<unknown>, code: status, message: RegExp): Promise<void> {

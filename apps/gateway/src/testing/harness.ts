@@ -5,12 +5,10 @@ import { createHash } from 'node:crypto';
 import type { CallOptions, ChannelCredentials, ChannelOptions, ClientUnaryCall, Server, ServiceError } from '@grpc/grpc-js';
 import { Metadata, credentials } from '@grpc/grpc-js';
 import type { EventNames, JobStore } from '@mitosis/events';
-import { createJobStore, ensureTopology } from '@mitosis/events';
 import { AnalysisServiceClient, AnnotationServiceClient, DetectionServiceClient, JobServiceClient, ModelServiceClient, StageRequest, VideoServiceClient } from '@mitosis/proto';
 import type { UploadVideoRequest, UploadVideoResponse } from '@mitosis/proto';
 import type { S3BlobStore } from '@mitosis/s3-store';
 import type { HealthService } from '@mitosis/service-kit';
-import { createHealthService } from '@mitosis/service-kit';
 import { createS3BlobStore } from '@mitosis/s3-store';
 import { generateSyntheticVideo } from '@mitosis/synth';
 import type { NatsServerFixture, S3ServerFixture } from '@mitosis/testing';
@@ -19,7 +17,7 @@ import { encodeTiff } from '@mitosis/video';
 import { frameOf } from '@mitosis/volume';
 import type { JetStreamClient, NatsConnection } from 'nats';
 import { connect } from 'nats';
-import { SERVICE_NAMES, bindGateway, createGatewayServer, serverCredentials, shutdownGateway } from '../server';
+import { shutdownGateway, startGatewayServer } from '../server';
 
 /**
  * Real servers for the gateway's integration specs: a nats-server with JetStream and an S3 server
@@ -81,29 +79,17 @@ export interface GatewayFixture {
 export async function startGateway(backends: Backends, options: GatewayOptions = {}): Promise<GatewayFixture> {
   const bucket = uniqueBucketName('gateway');
   await backends.s3.createBucket(bucket);
-  const store = createS3BlobStore({
-    endPoint: backends.s3.endPoint,
-    port: backends.s3.port,
-    useSSL: false,
-    accessKey: backends.s3.accessKey,
-    secretKey: backends.s3.secretKey,
-    bucket,
-  });
+  const store = createS3BlobStore({ ...backends.s3.connection, bucket });
   const nc = await connect({ servers: backends.nats.url });
-  const names = await ensureTopology(nc, { prefix: uniqueName('gw'), storage: 'memory' });
-  const js = nc.jetstream();
-  const jobs = await createJobStore(js, names.jobsBucket);
   const uploadDir = await mkdtemp(path.join(tmpdir(), 'gateway-spec-'));
-  const health = createHealthService(SERVICE_NAMES);
-  const server = createGatewayServer({
+  const { names, js, jobs, health, server, port } = await startGatewayServer({
+    nc,
+    topology: { prefix: uniqueName('gw'), storage: 'memory' },
     store,
-    jobs,
-    js,
-    names,
-    health,
     config: { maxUploadBytes: options.maxUploadBytes ?? 64 * 1024 * 1024, uploadDir, authTokens: options.authTokens ?? [] },
+    address: '127.0.0.1:0',
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
-  const port = await bindGateway(server, '127.0.0.1:0', await serverCredentials(options.tls));
   const address = `127.0.0.1:${port}`;
   const creds = options.clientCredentials ?? credentials.createInsecure();
   const channel = options.channelOptions ?? {};
@@ -143,6 +129,30 @@ export async function startGateway(backends: Backends, options: GatewayOptions =
       await rm(uploadDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The set-up of a spec against one gateway, declared at the top of the file: backends and the
+ * gateway start in beforeAll and stop in afterAll. The fixture returned stands for that gateway
+ * once beforeAll ran (reading it sooner throws).
+ */
+export function gatewayForSpec(options: GatewayOptions = {}): GatewayFixture {
+  let backends: Backends | undefined;
+  let gateway: GatewayFixture | undefined;
+  beforeAll(async () => {
+    backends = await startBackends();
+    gateway = await startGateway(backends, options);
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await backends?.stop();
+  });
+  return new Proxy({} as GatewayFixture, {
+    get: (_, key) => {
+      if (gateway === undefined) throw new Error('the gateway of this spec is read before its beforeAll ran');
+      return Reflect.get(gateway, key) as unknown;
+    },
+  });
 }
 
 type Callback<Res> = (error: ServiceError | null, response: Res) => void;
