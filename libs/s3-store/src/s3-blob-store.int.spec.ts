@@ -159,7 +159,7 @@ describe('createS3BlobStore against s3rver over HTTP', () => {
     try {
       const bucket = uniqueBucketName('restart');
       const first = await startS3Server({ directory: folder, buckets: [bucket] });
-      const storeOn = (s: S3ServerFixture) => createS3BlobStore({ endPoint: s.endPoint, port: s.port, useSSL: false, accessKey: s.accessKey, secretKey: s.secretKey, bucket });
+      const storeOn = (s: S3ServerFixture) => createS3BlobStore({ ...s.connection, bucket });
       const before = pattern(5000, 8);
       await storeOn(first).put('model/weights.bin', before);
       first.interruptNextUpload({ afterBytes: 2 * MiB, action: 'stop' });
@@ -191,7 +191,7 @@ describe('createS3BlobStore against s3rver over HTTP', () => {
 
   it('keeps the cause of transport errors (server gone)', async () => {
     const gone = await startS3Server({ buckets: ['gone-bucket'] });
-    const store = createS3BlobStore({ endPoint: gone.endPoint, port: gone.port, useSSL: false, accessKey: gone.accessKey, secretKey: gone.secretKey, bucket: 'gone-bucket' });
+    const store = createS3BlobStore({ ...gone.connection, bucket: 'gone-bucket' });
     await gone.stop();
     const error = (await store.get('x').catch((e: unknown) => e)) as MitosisError;
     expect(error).toBeInstanceOf(MitosisError);
@@ -201,6 +201,6 @@ describe('createS3BlobStore against s3rver over HTTP', () => {
   });
 
   function configOf(bucket: string): S3StoreConfig {
-    return { endPoint: server.endPoint, port: server.port, useSSL: false, accessKey: server.accessKey, secretKey: server.secretKey, bucket };
+    return { ...server.connection, bucket };
   }
 });

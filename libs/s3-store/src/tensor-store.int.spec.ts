@@ -42,15 +42,7 @@ describe('tensor-store arrays over the S3 store', () => {
   async function s3Store(prefix?: string) {
     const bucket = uniqueBucketName('zarr');
     await server.createBucket(bucket);
-    return createS3BlobStore({
-      endPoint: server.endPoint,
-      port: server.port,
-      useSSL: false,
-      accessKey: server.accessKey,
-      secretKey: server.secretKey,
-      bucket,
-      ...(prefix ? { prefix } : {}),
-    });
+    return createS3BlobStore({ ...server.connection, bucket, ...(prefix ? { prefix } : {}) });
   }
 
   it('round-trips a float32 [frames, h, w] volume chunked by frames', async () => {

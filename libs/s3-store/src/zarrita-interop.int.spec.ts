@@ -84,15 +84,7 @@ describe('tensor-store reads and writes through zarrita', () => {
   async function s3Store(): Promise<{ store: BlobStore; bucket: string }> {
     const bucket = uniqueBucketName('zarrita');
     await server.createBucket(bucket);
-    const store = createS3BlobStore({
-      endPoint: server.endPoint,
-      port: server.port,
-      useSSL: false,
-      accessKey: server.accessKey,
-      secretKey: server.secretKey,
-      bucket,
-      prefix: 'runs/1',
-    });
+    const store = createS3BlobStore({ ...server.connection, bucket, prefix: 'runs/1' });
     return { store, bucket };
   }
 
