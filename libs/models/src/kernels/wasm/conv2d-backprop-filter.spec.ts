@@ -2,37 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import { InvalidInputError } from '@mitosis/core';
 import { bandPixels } from './conv2d-backprop-filter';
 import { liveCounts, maxAbsDiff, randomValues, runOn, useBackend, withoutSimd } from '../testing/backends';
+import type { Conv2DCase, Pad } from '../testing/conv2d-cases';
+import { ASYMMETRIC_PADDING, CONV2D_CASES } from '../testing/conv2d-cases';
 
-type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
-
-interface Case {
-  name: string;
-  x: [number, number, number, number];
-  filter: [number, number, number, number];
-  pad: Pad;
-  /** Smaller values where one gradient sums over ~10^4 products, to stay within float32. */
-  scale?: number;
-}
-
-const cases: Case[] = [
-  { name: '3x3 same, one channel in', x: [1, 8, 8, 1], filter: [3, 3, 1, 4], pad: 'same' },
-  { name: '5x5 same, odd sizes', x: [2, 9, 7, 3], filter: [5, 5, 3, 5], pad: 'same' },
-  { name: '3x3 valid', x: [2, 9, 7, 3], filter: [3, 3, 3, 2], pad: 'valid' },
-  { name: '1x1 same (contiguous rows)', x: [3, 6, 5, 4], filter: [1, 1, 4, 2], pad: 'same' },
+const cases: Conv2DCase[] = [
+  ...CONV2D_CASES,
+  // A 1x1 filter reads whole rows, one after another.
   { name: '1x1 to one map', x: [2, 7, 5, 6], filter: [1, 1, 6, 1], pad: 'valid' },
   { name: '3x1 valid (1-wide, unpadded)', x: [2, 7, 6, 2], filter: [3, 1, 2, 3], pad: 'valid' },
-  { name: '2x4 same (even kernel, uneven padding)', x: [1, 6, 9, 2], filter: [2, 4, 2, 3], pad: 'same' },
-  {
-    name: 'explicit asymmetric padding',
-    x: [2, 6, 6, 2],
-    filter: [3, 3, 2, 2],
-    pad: [
-      [0, 0],
-      [2, 0],
-      [1, 2],
-      [0, 0],
-    ],
-  },
   { name: 'numeric padding', x: [1, 5, 6, 2], filter: [3, 3, 2, 3], pad: 1 },
   { name: 'many images per band', x: [12, 10, 10, 2], filter: [3, 3, 2, 3], pad: 'same' },
   // Frames larger than one band: each is cut into bands of rows, the last one partial.
@@ -43,17 +20,7 @@ const cases: Case[] = [
   { name: 'direct: 5x5 same, 1 -> 16', x: [3, 8, 6, 1], filter: [5, 5, 1, 16], pad: 'same' },
   { name: 'direct: 3x3 valid, 3 -> 20 (16 + 4)', x: [2, 6, 7, 3], filter: [3, 3, 3, 20], pad: 'valid' },
   { name: 'direct: 2x4 same, 2 -> 4 (even kernel)', x: [1, 5, 9, 2], filter: [2, 4, 2, 4], pad: 'same' },
-  {
-    name: 'direct: asymmetric padding, 5 -> 8',
-    x: [2, 6, 6, 5],
-    filter: [3, 3, 5, 8],
-    pad: [
-      [0, 0],
-      [2, 0],
-      [1, 2],
-      [0, 0],
-    ],
-  },
+  { name: 'direct: asymmetric padding, 5 -> 8', x: [2, 6, 6, 5], filter: [3, 3, 5, 8], pad: ASYMMETRIC_PADDING },
   { name: 'direct: filter wider than the frame', x: [1, 3, 2, 2], filter: [5, 5, 2, 4], pad: 'same' },
   { name: 'direct: 1x1, 6 -> 12', x: [2, 4, 5, 6], filter: [1, 1, 6, 12], pad: 'valid' },
   { name: 'direct: long rows (12800 pixels summed), 2 -> 8', x: [1, 64, 200, 2], filter: [3, 3, 2, 8], pad: 'same', scale: 0.1 },
@@ -63,7 +30,7 @@ function backpropFilter(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], 
   return tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { filterShape, strides, pad, dataFormat: 'NHWC' });
 }
 
-function outputShape(c: Case): [number, number, number, number] {
+function outputShape(c: Conv2DCase): [number, number, number, number] {
   return tf.tidy(() => {
     const y = tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, 1, c.pad);
     return y.shape;

@@ -1,33 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { liveCounts, maxAbsDiff, randomValues, runOn, useBackend } from '../testing/backends';
+import type { Conv2DCase, Pad } from '../testing/conv2d-cases';
+import { CONV2D_CASES } from '../testing/conv2d-cases';
 
-type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
-
-interface Case {
-  name: string;
-  x: [number, number, number, number];
-  filter: [number, number, number, number];
-  pad: Pad;
-  strides?: number;
-}
-
-const cases: Case[] = [
-  { name: '3x3 same, one channel back', x: [1, 8, 8, 1], filter: [3, 3, 1, 4], pad: 'same' },
-  { name: '5x5 same, odd sizes', x: [2, 9, 7, 3], filter: [5, 5, 3, 5], pad: 'same' },
-  { name: '3x3 valid', x: [2, 9, 7, 3], filter: [3, 3, 3, 2], pad: 'valid' },
-  { name: '1x1 same', x: [3, 6, 5, 4], filter: [1, 1, 4, 2], pad: 'same' },
-  { name: '2x4 same (even kernel, uneven padding)', x: [1, 6, 9, 2], filter: [2, 4, 2, 3], pad: 'same' },
-  {
-    name: 'explicit asymmetric padding',
-    x: [2, 6, 6, 2],
-    filter: [3, 3, 2, 2],
-    pad: [
-      [0, 0],
-      [2, 0],
-      [1, 2],
-      [0, 0],
-    ],
-  },
+const cases: Conv2DCase[] = [
+  ...CONV2D_CASES,
   {
     name: 'padding wider than the filter (built-in kernel)',
     x: [1, 5, 5, 2],
