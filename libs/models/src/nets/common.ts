@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { InvalidInputError } from '@mitosis/core';
+import { InvalidInputError, createRng } from '@mitosis/core';
 import type { Rng } from '@mitosis/core';
 
 /**
@@ -47,6 +47,38 @@ export function createRmsProp(config: RmsPropConfig): tf.Optimizer {
 export function setLearningRate(optimizer: tf.Optimizer, rate: number): void {
   requirePositive('learning rate', rate);
   (optimizer as unknown as { learningRate: number }).learningRate = rate;
+}
+
+/** The configuration fields every network shares: its seed and its optimiser. */
+export interface TrainedConfig {
+  /** Seeds the initial weights and the training's random draws (dropped maps, dropout masks). */
+  seed: number;
+  optimizer: RmsPropConfig;
+}
+
+/** A network's options: any field of its configuration, the optimiser's fields one by one. */
+export type NetworkOptions<C extends TrainedConfig> = Partial<Omit<C, 'optimizer'>> & { optimizer?: Partial<RmsPropConfig> };
+
+/** A network trained on a learning-rate schedule. */
+export interface ScheduledTraining {
+  /** The RMSProp step size from the next update on (config.optimizer.learningRate at creation). */
+  setLearningRate(rate: number): void;
+}
+
+/**
+ * The two generators of a network from its seed: one draws the initial weights, the other the
+ * training's random choices, so that how much is drawn in training never moves the weights.
+ */
+export function networkRngs(seed: number): { initRng: Rng; trainRng: Rng } {
+  const root = createRng(seed);
+  const initRng = root.fork();
+  return { initRng, trainRng: root.fork() };
+}
+
+/** Frees a network's optimiser state and weights. */
+export function disposeNetwork(optimizer: tf.Optimizer, params: ReadonlyMap<string, tf.Variable>): void {
+  optimizer.dispose();
+  for (const v of params.values()) v.dispose();
 }
 
 /** The pieces every network exposes, whatever its kind. */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { InvalidInputError, createRng } from '@mitosis/core';
+import { InvalidInputError } from '@mitosis/core';
 import type { Rng } from '@mitosis/core';
 import {
   binaryCrossEntropyWithLogits,
@@ -7,6 +7,8 @@ import {
   conv2d,
   createConv,
   createRmsProp,
+  disposeNetwork,
+  networkRngs,
   opSeed,
   optimiseStep,
   requireInRange,
@@ -16,14 +18,14 @@ import {
   requireWidths,
   resolveRmsProp,
 } from './common';
-import type { NetworkBase, ParamMap, RmsPropConfig } from './common';
+import type { NetworkBase, NetworkOptions, ParamMap, TrainedConfig } from './common';
 import { receptiveFieldRadius } from './receptive-field';
 
 /** How training differentiates the winner-take-all step (see `winnerTakeAll`). */
 export type M1Gradient = 'straight-through' | 'winner';
 
 /** M1, the unsupervised normal-cell map extractor (III.C, Fig. 4). */
-export interface M1Config {
+export interface M1Config extends TrainedConfig {
   /** Number n of feature maps of h_t (paper: 6). */
   maps: number;
   /** Kernel of the first two encoder and decoder convs (paper: 5; the third is 1x1). */
@@ -36,11 +38,9 @@ export interface M1Config {
   noise: number;
   /** How the winner-take-all step passes gradients in training (see winnerTakeAll). */
   gradient: M1Gradient;
-  seed: number;
-  optimizer: RmsPropConfig;
 }
 
-export type M1Options = Partial<Omit<M1Config, 'optimizer'>> & { optimizer?: Partial<RmsPropConfig> };
+export type M1Options = NetworkOptions<M1Config>;
 
 export interface M1FeatureMaps {
   /** Index in [0, n) of the map that wins each pixel, [b, h, w] int32. */
@@ -129,9 +129,7 @@ export function resolveM1Config(options: M1Options = {}): M1Config {
 
 export function createM1(options: M1Options = {}): M1Model {
   const config = resolveM1Config(options);
-  const root = createRng(config.seed);
-  const initRng = root.fork();
-  const trainRng = root.fork();
+  const { initRng, trainRng } = networkRngs(config.seed);
   const params: ParamMap = new Map();
   const n = config.maps;
   const [e1, e2] = config.encoderWidths as [number, number];
@@ -181,9 +179,6 @@ export function createM1(options: M1Options = {}): M1Model {
       checkFrames(frames, 'M1 input frames', 1);
       return tf.tidy(() => tf.sigmoid(decodeLogits(winnerTakeAll(softmaxMaps(frames)))));
     },
-    dispose() {
-      optimizer.dispose();
-      for (const v of params.values()) v.dispose();
-    },
+    dispose: () => disposeNetwork(optimizer, params),
   };
 }

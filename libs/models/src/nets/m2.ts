@@ -7,6 +7,7 @@ import {
   conv2d,
   createConv,
   createRmsProp,
+  disposeNetwork,
   interiorMask,
   optimiseStep,
   requireOddKernel,
@@ -18,12 +19,12 @@ import {
   setLearningRate,
   weightCorrectedSigmoid,
 } from './common';
-import type { NetworkBase, ParamMap, RmsPropConfig } from './common';
+import type { NetworkBase, NetworkOptions, ParamMap, TrainedConfig, ScheduledTraining } from './common';
 import { convLstmStepPacked, createConvLstmCell, framesOf, runConvLstm, sequenceOf } from './conv-lstm';
 import { receptiveFieldRadius } from './receptive-field';
 
 /** M2, the unsupervised cell-event predictor (III.D, Fig. 5). */
-export interface M2Config {
+export interface M2Config extends TrainedConfig {
   /** Hidden channels of the ConvLSTM (paper: 16). */
   hidden: number;
   /** Kernel of every layer but the last 1x1 (paper: 3). */
@@ -38,13 +39,11 @@ export interface M2Config {
    * pull harder, and `predict` corrects its probabilities for it (weightCorrectedSigmoid).
    */
   positiveWeight: number;
-  seed: number;
-  optimizer: RmsPropConfig;
 }
 
-export type M2Options = Partial<Omit<M2Config, 'optimizer'>> & { optimizer?: Partial<RmsPropConfig> };
+export type M2Options = NetworkOptions<M2Config>;
 
-export interface M2Model extends NetworkBase<'m2', M2Config> {
+export interface M2Model extends NetworkBase<'m2', M2Config>, ScheduledTraining {
   /**
    * One RMSProp update: input the context sequence c [b, t, h, w, 1] (binary normal-cell maps with
    * the artificial events removed), label the removed parts e (same shape); returns the mean
@@ -61,8 +60,6 @@ export interface M2Model extends NetworkBase<'m2', M2Config> {
    * which on small crops taught M2 that a vanished cell is soon no event (see EventModelTraining).
    */
   trainStep(context: tf.Tensor5D, events: tf.Tensor5D, lossMargin?: number): number;
-  /** The RMSProp step size from the next update on (config.optimizer.learningRate at creation). */
-  setLearningRate(rate: number): void;
   /**
    * Event probabilities e' [b, t, h, w, 1] for a sequence of normal-cell maps: at inference the
    * real map sequence y goes in, and e' marks where and when cells leave it (cell events).
@@ -166,9 +163,6 @@ export function createM2(options: M2Options = {}): M2Model {
         tf.dispose(frames);
       }
     },
-    dispose() {
-      optimizer.dispose();
-      for (const v of params.values()) v.dispose();
-    },
+    dispose: () => disposeNetwork(optimizer, params),
   };
 }

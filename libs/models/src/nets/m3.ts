@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng } from '@mitosis/core';
 import type { Rng } from '@mitosis/core';
 import {
   binaryCrossEntropyWithLogits,
@@ -8,6 +7,8 @@ import {
   conv2d,
   createConv,
   createRmsProp,
+  disposeNetwork,
+  networkRngs,
   opSeed,
   optimiseStep,
   requireInRange,
@@ -19,12 +20,12 @@ import {
   setLearningRate,
   weightCorrectedSigmoid,
 } from './common';
-import type { NetworkBase, ParamMap, RmsPropConfig } from './common';
+import type { NetworkBase, NetworkOptions, ParamMap, TrainedConfig, ScheduledTraining } from './common';
 import { createConvLstmCell, framesOf, runConvLstm, sequenceOf } from './conv-lstm';
 import { receptiveFieldRadius } from './receptive-field';
 
 /** M3, the supervised mitosis detector (III.F, Fig. 6). */
-export interface M3Config {
+export interface M3Config extends TrainedConfig {
   /** Hidden channels of each ConvLSTM unit (paper: 16). */
   hidden: number;
   /** Kernel of the ConvLSTM units and of the first decoder conv (paper: 3). */
@@ -40,22 +41,17 @@ export interface M3Config {
    * the output (a weight w moves the logits by log w), so its probabilities do not depend on w.
    */
   positiveWeight: number;
-  /** Seeds the weights and the dropout masks. */
-  seed: number;
-  optimizer: RmsPropConfig;
 }
 
-export type M3Options = Partial<Omit<M3Config, 'optimizer'>> & { optimizer?: Partial<RmsPropConfig> };
+export type M3Options = NetworkOptions<M3Config>;
 
-export interface M3Model extends NetworkBase<'m3', M3Config> {
+export interface M3Model extends NetworkBase<'m3', M3Config>, ScheduledTraining {
   /**
    * One RMSProp update on windows [b, k, h, w, 1] of frames in [0, 1] against labels of the same
    * shape (1 = dilated mitosis volume); returns the loss of eq. 13 (mean over voxels). Dropout
    * masks come from `rng`, by default the model's own seeded stream.
    */
   trainStep(windows: tf.Tensor5D, labels: tf.Tensor5D, rng?: Rng): number;
-  /** The RMSProp step size from the next update on (config.optimizer.learningRate at creation). */
-  setLearningRate(rate: number): void;
   /**
    * Mitosis probabilities [b, k, h, w, 1] (no dropout), corrected for the positive weight of the
    * training loss (see positiveWeight). The caller disposes the result.
@@ -84,9 +80,7 @@ export function resolveM3Config(options: M3Options = {}): M3Config {
 
 export function createM3(options: M3Options = {}): M3Model {
   const config = resolveM3Config(options);
-  const root = createRng(config.seed);
-  const initRng = root.fork();
-  const trainRng = root.fork();
+  const { initRng, trainRng } = networkRngs(config.seed);
   const params: ParamMap = new Map();
   // III.F: one unit reads the window forward in time, the other backward.
   const forward = createConvLstmCell(params, 'forward', 1, config.hidden, config.kernel, initRng);
@@ -140,9 +134,6 @@ export function createM3(options: M3Options = {}): M3Model {
       // uncorrected, w = 20 fired at p = 1/21 and flooded detection with false positives.
       return tf.tidy(() => weightCorrectedSigmoid(logits(windows, null), config.positiveWeight));
     },
-    dispose() {
-      optimizer.dispose();
-      for (const v of params.values()) v.dispose();
-    },
+    dispose: () => disposeNetwork(optimizer, params),
   };
 }
