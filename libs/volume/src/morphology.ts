@@ -127,89 +127,67 @@ function dilateOnce(src: Uint8Array, dst: Uint8Array, plan: Plan): void {
   else gatherDilate(src, dst, plan);
 }
 
-function scatterDilate(src: Uint8Array, dst: Uint8Array, plan: Plan): void {
-  const { frames, height, width, size, dt, dy, dx, linear, rt, ry, rx } = plan;
-  for (let t = 0; t < frames; t++) {
-    const tInside = t >= rt && t + rt < frames;
-    for (let y = 0; y < height; y++) {
-      const rowInside = tInside && y >= ry && y + ry < height;
-      const row = (t * height + y) * width;
-      for (let x = 0; x < width; x++) {
-        const i = row + x;
-        if (src[i] === 0) continue;
-        if (rowInside && x >= rx && x + rx < width) {
-          for (let k = 0; k < size; k++) dst[i + linear[k]] = 1;
-        } else {
-          for (let k = 0; k < size; k++) {
-            const tt = t + dt[k];
-            const yy = y + dy[k];
-            const xx = x + dx[k];
-            if (tt >= 0 && tt < frames && yy >= 0 && yy < height && xx >= 0 && xx < width) {
-              dst[i + linear[k]] = 1;
-            }
-          }
-        }
-      }
+/** One pass over one row of the grid: `row` is the index of its first voxel, `rowInside` whether an element centred in it stays inside the volume in t and y. */
+type RowPass = (src: Uint8Array, dst: Uint8Array, plan: Plan, row: number, t: number, y: number, rowInside: boolean) => void;
+
+/** Runs `pass` on every row; the loop along a row is the pass's own, free of calls. */
+function eachRow(pass: RowPass): Pass {
+  return (src, dst, plan) => {
+    const { frames, height, width, rt, ry } = plan;
+    for (let t = 0; t < frames; t++) {
+      const tInside = t >= rt && t + rt < frames;
+      for (let y = 0; y < height; y++) pass(src, dst, plan, (t * height + y) * width, t, y, tInside && y >= ry && y + ry < height);
     }
-  }
+  };
 }
 
-function gatherDilate(src: Uint8Array, dst: Uint8Array, plan: Plan): void {
-  const { frames, height, width, size, dt, dy, dx, linear, rt, ry, rx } = plan;
-  for (let t = 0; t < frames; t++) {
-    const tInside = t >= rt && t + rt < frames;
-    for (let y = 0; y < height; y++) {
-      const rowInside = tInside && y >= ry && y + ry < height;
-      const row = (t * height + y) * width;
-      for (let x = 0; x < width; x++) {
-        const i = row + x;
-        if (src[i] !== 0) {
-          dst[i] = 1;
-          continue;
-        }
-        let hit = 0;
-        if (rowInside && x >= rx && x + rx < width) {
-          for (let k = 0; k < size && hit === 0; k++) hit = src[i - linear[k]];
-        } else {
-          for (let k = 0; k < size && hit === 0; k++) {
-            const tt = t - dt[k];
-            const yy = y - dy[k];
-            const xx = x - dx[k];
-            if (tt >= 0 && tt < frames && yy >= 0 && yy < height && xx >= 0 && xx < width) {
-              hit = src[i - linear[k]];
-            }
-          }
-        }
-        dst[i] = hit;
-      }
-    }
-  }
+function inVolume(plan: Plan, t: number, y: number, x: number): boolean {
+  return t >= 0 && t < plan.frames && y >= 0 && y < plan.height && x >= 0 && x < plan.width;
 }
 
-function erodeOnce(src: Uint8Array, dst: Uint8Array, plan: Plan): void {
-  const { frames, height, width, size, dt, dy, dx, linear, rt, ry, rx } = plan;
-  for (let t = 0; t < frames; t++) {
-    const tInside = t >= rt && t + rt < frames;
-    for (let y = 0; y < height; y++) {
-      const rowInside = tInside && y >= ry && y + ry < height;
-      const row = (t * height + y) * width;
-      for (let x = 0; x < width; x++) {
-        const i = row + x;
-        if (src[i] === 0) continue;
-        let keep = 1;
-        if (rowInside && x >= rx && x + rx < width) {
-          for (let k = 0; k < size && keep !== 0; k++) keep = src[i + linear[k]];
-        } else {
-          for (let k = 0; k < size && keep !== 0; k++) {
-            const tt = t + dt[k];
-            const yy = y + dy[k];
-            const xx = x + dx[k];
-            // Outside the volume is background: an element reaching past the border erodes.
-            keep = tt >= 0 && tt < frames && yy >= 0 && yy < height && xx >= 0 && xx < width ? src[i + linear[k]] : 0;
-          }
-        }
-        dst[i] = keep;
-      }
+const scatterDilate = eachRow((src, dst, plan, row, t, y, rowInside) => {
+  const { width, size, dt, dy, dx, linear, rx } = plan;
+  for (let x = 0; x < width; x++) {
+    const i = row + x;
+    if (src[i] === 0) continue;
+    if (rowInside && x >= rx && x + rx < width) {
+      for (let k = 0; k < size; k++) dst[i + linear[k]] = 1;
+    } else {
+      for (let k = 0; k < size; k++) if (inVolume(plan, t + dt[k], y + dy[k], x + dx[k])) dst[i + linear[k]] = 1;
     }
   }
-}
+});
+
+const gatherDilate = eachRow((src, dst, plan, row, t, y, rowInside) => {
+  const { width, size, dt, dy, dx, linear, rx } = plan;
+  for (let x = 0; x < width; x++) {
+    const i = row + x;
+    if (src[i] !== 0) {
+      dst[i] = 1;
+      continue;
+    }
+    let hit = 0;
+    if (rowInside && x >= rx && x + rx < width) {
+      for (let k = 0; k < size && hit === 0; k++) hit = src[i - linear[k]];
+    } else {
+      for (let k = 0; k < size && hit === 0; k++) if (inVolume(plan, t - dt[k], y - dy[k], x - dx[k])) hit = src[i - linear[k]];
+    }
+    dst[i] = hit;
+  }
+});
+
+const erodeOnce = eachRow((src, dst, plan, row, t, y, rowInside) => {
+  const { width, size, dt, dy, dx, linear, rx } = plan;
+  for (let x = 0; x < width; x++) {
+    const i = row + x;
+    if (src[i] === 0) continue;
+    let keep = 1;
+    if (rowInside && x >= rx && x + rx < width) {
+      for (let k = 0; k < size && keep !== 0; k++) keep = src[i + linear[k]];
+    } else {
+      // Outside the volume is background: an element reaching past the border erodes.
+      for (let k = 0; k < size && keep !== 0; k++) keep = inVolume(plan, t + dt[k], y + dy[k], x + dx[k]) ? src[i + linear[k]] : 0;
+    }
+    dst[i] = keep;
+  }
+});
