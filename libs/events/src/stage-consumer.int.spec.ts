@@ -57,17 +57,38 @@ async function newConnection(): Promise<NatsConnection> {
   return c;
 }
 
-/** A fresh prefix, its topology and job store: each test sees only its own messages. */
-async function setUp(stage: Stage, ackWaitMs: number, maxDeliver: number): Promise<{ names: EventNames; jobs: JobStore }> {
-  const names = await ensureTopology(nc, { prefix: uniqueName('sc'), storage: 'memory', stages: { [stage]: { ackWaitMs, maxDeliver } } });
-  return { names, jobs: await createJobStore(nc.jetstream(), names.jobsBucket) };
-}
+/** Options of a consumer of the test's stage; its topology, stage, ack wait and delivery limit are the test's. */
+type ConsumeOptions = Omit<StageConsumerOptions<Work>, 'codec' | 'names' | 'stage' | 'nc' | 'ackWaitMs' | 'maxDeliver'> & { nc?: NatsConnection };
 
-async function consumer(options: Omit<StageConsumerOptions<Work>, 'codec'> & { ackWaitMs: number; maxDeliver: number }): Promise<StageConsumer> {
-  const log = process.env['EVENTS_DEBUG'] === '1' ? { info: console.log, warn: console.log, error: console.log } : undefined;
-  const c = await createStageConsumer({ codec, pullExpiresMs: 1_000, backoff: { initialMs: 50 }, log, ...options });
-  consumers.push(c);
-  return c;
+/**
+ * A fresh prefix, its topology and job store: each test sees only its own messages. `consume`
+ * starts a consumer of `stage` there, on a connection of its own unless the options give one.
+ */
+async function setUp(
+  stage: Stage,
+  ackWaitMs: number,
+  maxDeliver: number,
+): Promise<{ names: EventNames; jobs: JobStore; consume: (options: ConsumeOptions) => Promise<StageConsumer> }> {
+  const names = await ensureTopology(nc, { prefix: uniqueName('sc'), storage: 'memory', stages: { [stage]: { ackWaitMs, maxDeliver } } });
+  const jobs = await createJobStore(nc.jetstream(), names.jobsBucket);
+  const consume = async (options: ConsumeOptions): Promise<StageConsumer> => {
+    const log = process.env['EVENTS_DEBUG'] === '1' ? { info: console.log, warn: console.log, error: console.log } : undefined;
+    const c = await createStageConsumer({
+      codec,
+      pullExpiresMs: 1_000,
+      backoff: { initialMs: 50 },
+      log,
+      names,
+      stage,
+      ackWaitMs,
+      maxDeliver,
+      ...options,
+      nc: options.nc ?? (await newConnection()),
+    });
+    consumers.push(c);
+    return c;
+  };
+  return { names, jobs, consume };
 }
 
 async function workLeft(names: EventNames): Promise<number> {
@@ -105,16 +126,11 @@ async function startJob(jobs: JobStore, stages: Stage[]): Promise<Job> {
 
 describe('createStageConsumer', () => {
   it('two replicas of a stage share 20 messages: each processed exactly once and acked', async () => {
-    const { names } = await setUp('m1', 2_000, 3);
+    const { names, consume } = await setUp('m1', 2_000, 3);
     const processedBy = new Map<number, string[]>();
     const replica = async (who: string) =>
-      consumer({
-        nc: await newConnection(),
-        names,
-        stage: 'm1',
+      consume({
         concurrency: 3,
-        ackWaitMs: 2_000,
-        maxDeliver: 3,
         process: async (work, ctx) => {
           expect(ctx.deliveryCount).toBe(1);
           processedBy.set(work.n, [...(processedBy.get(work.n) ?? []), who]);
@@ -138,7 +154,7 @@ describe('createStageConsumer', () => {
   });
 
   it('redelivers the message of a crashed worker, after the ack wait, to another one, which completes it once', async () => {
-    const { names, jobs } = await setUp('m2', 1_000, 3);
+    const { names, jobs, consume } = await setUp('m2', 1_000, 3);
     const job = await startJob(jobs, ['m2']);
     const crashing = await newConnection();
     let release: () => void = () => undefined;
@@ -146,15 +162,11 @@ describe('createStageConsumer', () => {
       release = resolve;
     });
     const deliveries: { who: string; deliveryCount: number }[] = [];
-    await consumer({
+    await consume({
       nc: crashing,
-      names,
       // Its job store stays reachable (a partition cut only its work connection), so its late
       // success below tries to write the record: a stale delivery must not roll it back.
       jobs,
-      stage: 'm2',
-      ackWaitMs: 1_000,
-      maxDeliver: 3,
       process: async (_work, ctx) => {
         deliveries.push({ who: 'crashing', deliveryCount: ctx.deliveryCount });
         await stuck; // never finishes before its connection dies
@@ -166,13 +178,8 @@ describe('createStageConsumer', () => {
     await crashing.close(); // the worker process dies: no ack, no nak, no more heartbeats
 
     const completed: number[] = [];
-    await consumer({
-      nc: await newConnection(),
-      names,
+    await consume({
       jobs,
-      stage: 'm2',
-      ackWaitMs: 1_000,
-      maxDeliver: 3,
       process: async (work, ctx) => {
         deliveries.push({ who: 'healthy', deliveryCount: ctx.deliveryCount });
         completed.push(work.n);
@@ -192,16 +199,11 @@ describe('createStageConsumer', () => {
   });
 
   it('keeps a message longer than the ack wait from being redelivered while its heartbeat runs', async () => {
-    const { names } = await setUp('m3-train', 1_000, 3);
+    const { names, consume } = await setUp('m3-train', 1_000, 3);
     const deliveries: number[] = [];
     const replica = async () =>
-      consumer({
-        nc: await newConnection(),
-        names,
-        stage: 'm3-train',
-        ackWaitMs: 1_000,
+      consume({
         heartbeatMs: 250,
-        maxDeliver: 3,
         process: async (_work, ctx) => {
           deliveries.push(ctx.deliveryCount);
           await sleep(2_500); // long training: 2.5 ack waits
@@ -215,16 +217,11 @@ describe('createStageConsumer', () => {
   });
 
   it('a non-retryable error: term at once, dead letter, job FAILED with the reason, no redelivery', async () => {
-    const { names, jobs } = await setUp('ingest', 1_000, 3);
+    const { names, jobs, consume } = await setUp('ingest', 1_000, 3);
     const job = await startJob(jobs, ['ingest', 'm1']);
     let calls = 0;
-    await consumer({
-      nc: await newConnection(),
-      names,
+    await consume({
       jobs,
-      stage: 'ingest',
-      ackWaitMs: 1_000,
-      maxDeliver: 3,
       process: async () => {
         calls++;
         throw new InvalidInputError('frame 3 of video.tif is empty');
@@ -262,17 +259,12 @@ describe('createStageConsumer', () => {
   });
 
   it('a retryable error: redelivered with backoff up to maxDeliver, then dead-lettered and FAILED', async () => {
-    const { names, jobs } = await setUp('m1', 2_000, 3);
+    const { names, jobs, consume } = await setUp('m1', 2_000, 3);
     const job = await startJob(jobs, ['m1']);
     const deliveries: number[] = [];
     const times: number[] = [];
-    await consumer({
-      nc: await newConnection(),
-      names,
+    await consume({
       jobs,
-      stage: 'm1',
-      ackWaitMs: 2_000,
-      maxDeliver: 3,
       backoff: { initialMs: 150 },
       process: async (_work, ctx) => {
         deliveries.push(ctx.deliveryCount);
@@ -299,15 +291,10 @@ describe('createStageConsumer', () => {
   });
 
   it('a stage that fails twice then succeeds ends SUCCEEDED with its progress and three attempts', async () => {
-    const { names, jobs } = await setUp('m2', 2_000, 3);
+    const { names, jobs, consume } = await setUp('m2', 2_000, 3);
     const job = await startJob(jobs, ['m2']);
-    await consumer({
-      nc: await newConnection(),
-      names,
+    await consume({
       jobs,
-      stage: 'm2',
-      ackWaitMs: 2_000,
-      maxDeliver: 3,
       progressIntervalMs: 0,
       process: async (_work, ctx: StageContext) => {
         expect(ctx.jobId).toBe(job.id);
@@ -335,16 +322,11 @@ describe('createStageConsumer', () => {
   });
 
   it('dead-letters a message that does not decode, without calling process', async () => {
-    const { names, jobs } = await setUp('m1', 2_000, 3);
+    const { names, jobs, consume } = await setUp('m1', 2_000, 3);
     const job = await startJob(jobs, ['m1']);
     let calls = 0;
-    await consumer({
-      nc: await newConnection(),
-      names,
+    await consume({
       jobs,
-      stage: 'm1',
-      ackWaitMs: 2_000,
-      maxDeliver: 3,
       process: async () => {
         calls++;
       },
@@ -357,17 +339,13 @@ describe('createStageConsumer', () => {
   });
 
   it('dead-letters, without running the stage again, a message whose every delivery crashed its worker', async () => {
-    const { names, jobs } = await setUp('m3-detect', 1_000, 1);
+    const { names, jobs, consume } = await setUp('m3-detect', 1_000, 1);
     const job = await startJob(jobs, ['m3-detect']);
     const crashing = await newConnection();
     let calls = 0;
-    await consumer({
+    await consume({
       nc: crashing,
-      names,
       jobs,
-      stage: 'm3-detect',
-      ackWaitMs: 1_000,
-      maxDeliver: 1,
       process: async () => {
         calls++;
         await crashing.close(); // dies on this message
@@ -375,13 +353,8 @@ describe('createStageConsumer', () => {
     });
     await publishWork(nc.jetstream(), names, 'm3-detect', encode(1), { jobId: job.id });
     await waitFor('crash', () => calls === 1);
-    await consumer({
-      nc: await newConnection(),
-      names,
+    await consume({
       jobs,
-      stage: 'm3-detect',
-      ackWaitMs: 1_000,
-      maxDeliver: 1,
       process: async () => {
         calls++;
       },
@@ -394,17 +367,12 @@ describe('createStageConsumer', () => {
   });
 
   it('a job cancelled while its stage runs aborts the stage at its next progress report, and the work is not redone', async () => {
-    const { names, jobs } = await setUp('m3-train', 2_000, 3);
+    const { names, jobs, consume } = await setUp('m3-train', 2_000, 3);
     const job = await startJob(jobs, ['m3-train']);
     let sawAbort = false;
     let calls = 0;
-    await consumer({
-      nc: await newConnection(),
-      names,
+    await consume({
       jobs,
-      stage: 'm3-train',
-      ackWaitMs: 2_000,
-      maxDeliver: 3,
       progressIntervalMs: 30,
       process: async (_work, ctx) => {
         calls++;
@@ -430,15 +398,10 @@ describe('createStageConsumer', () => {
   });
 
   it('stop() waits for in-flight work, and past its deadline aborts it and hands it back at once', async () => {
-    const { names } = await setUp('m1', 5_000, 3);
+    const { names, consume } = await setUp('m1', 5_000, 3);
     const seen: { who: string; deliveryCount: number }[] = [];
     let aborted: unknown;
-    const first = await consumer({
-      nc: await newConnection(),
-      names,
-      stage: 'm1',
-      ackWaitMs: 5_000,
-      maxDeliver: 3,
+    const first = await consume({
       process: (_work, ctx) => {
         seen.push({ who: 'first', deliveryCount: ctx.deliveryCount });
         return new Promise((_resolve, reject) => {
@@ -458,12 +421,7 @@ describe('createStageConsumer', () => {
     expect(aborted).toMatchObject({ kind: 'CANCELLED' });
 
     const handedBack = Date.now();
-    await consumer({
-      nc: await newConnection(),
-      names,
-      stage: 'm1',
-      ackWaitMs: 5_000,
-      maxDeliver: 3,
+    await consume({
       process: async (_work, ctx) => {
         seen.push({ who: 'second', deliveryCount: ctx.deliveryCount });
       },
@@ -477,8 +435,8 @@ describe('createStageConsumer', () => {
   });
 
   it('stop() with nothing in flight resolves promptly, and twice', async () => {
-    const { names } = await setUp('m2', 2_000, 3);
-    const idle = await consumer({ nc: await newConnection(), names, stage: 'm2', ackWaitMs: 2_000, maxDeliver: 3, process: async () => undefined });
+    const { consume } = await setUp('m2', 2_000, 3);
+    const idle = await consume({ process: async () => undefined });
     const started = Date.now();
     await idle.stop();
     await idle.stop();
