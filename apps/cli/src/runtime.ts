@@ -3,9 +3,10 @@ import path from 'node:path';
 import type { BlobStore, FrameRange } from '@mitosis/core';
 import { InvalidInputError, parseFrameRange } from '@mitosis/core';
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import { initBackend, maxWasmThreads } from '@mitosis/models';
 import type { StoredVideoMeta } from '@mitosis/stages';
-import { runIngestStage } from '@mitosis/stages';
+import { METHOD_DEFAULTS, runIngestStage } from '@mitosis/stages';
 import { encodeRgbPng, probeVideo } from '@mitosis/video';
 import type { RgbImage } from '@mitosis/stages';
 import { writeFile } from 'node:fs/promises';
@@ -25,6 +26,14 @@ export function computeCommand(program: Command, name: string): Command {
     .option('--threads <n>', `wasm backend threads, 1-${maxWasmThreads} (default: the cores available; env MITOSIS_WASM_THREADS)`)
     .option('--quiet', 'no progress output');
 }
+
+/** Options of the method that analyze and train both take, with one meaning and default: `.addOption(methodOptions.factor())`. */
+export const methodOptions = {
+  factor: (): Option =>
+    new Option('--factor <n>', 'downscale factor (paper: 4); auto: the largest up to 4 that leaves the measured cells 1.5 px of radius').default(String(METHOD_DEFAULTS.factor)),
+  noFlatField: (): Option => new Option('--no-flat-field', 'skip the flat-field correction of uneven illumination (the paper rescales only)'),
+  seed: (): Option => new Option('--seed <n>', 'seed of every random choice').default(String(METHOD_DEFAULTS.seed)),
+};
 
 const backends = ['tensorflow', 'wasm', 'cpu'] as const;
 type BackendName = (typeof backends)[number];

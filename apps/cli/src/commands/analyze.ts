@@ -19,7 +19,7 @@ import { readArray, readArrayMetadata } from '@mitosis/tensor-store';
 import { encodePng } from '@mitosis/video';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
-import { computeCommand, parseFactor, ingestVideo, initCompute, pad3, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber, writeImage } from '../runtime';
+import { computeCommand, methodOptions, parseFactor, ingestVideo, initCompute, pad3, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber, writeImage } from '../runtime';
 import type { RegisterCommand } from './index';
 
 interface AnalyzeOptions extends ComputeOptions {
@@ -190,7 +190,7 @@ export const registerAnalyze: RegisterCommand = (program) => {
     .argument('<video>', 'multi-page TIFF or folder of PNG/TIFF frames')
     .requiredOption('--out <dir>', 'folder for stats.json, the normal-cell map PNGs and figures')
     .option('--frames <A:B>', '1-based inclusive frames to learn from (default: all; the paper uses 1:110)')
-    .option('--factor <n>', 'downscale factor (paper: 4); auto: the largest up to 4 that leaves the measured cells 1.5 px of radius', String(METHOD_DEFAULTS.factor))
+    .addOption(methodOptions.factor())
     .option('--m1-iterations <n>', 'M1 training updates', String(METHOD_DEFAULTS.m1.iterations))
     .option('--m2-iterations <n>', 'M2 training updates', String(METHOD_DEFAULTS.m2.iterations))
     .option('--crop <px>', 'side of the square training crops', String(METHOD_DEFAULTS.m1.crop))
@@ -212,8 +212,8 @@ export const registerAnalyze: RegisterCommand = (program) => {
     )
     .option('--m2-runs <n>', 'M2 trainings from seeds seed, seed+1, ...; k is the median of theirs', String(METHOD_DEFAULTS.m2.runs))
     .option('--min-frames <n>', 'drop normal-cell map trajectories present in fewer frames (0: keep all, as the paper)', String(METHOD_DEFAULTS.cleaning.minFrames))
-    .option('--no-flat-field', 'skip the flat-field correction of uneven illumination (the paper rescales only)')
-    .option('--seed <n>', 'seed of every random choice', String(METHOD_DEFAULTS.seed))
+    .addOption(methodOptions.noFlatField())
+    .addOption(methodOptions.seed())
     .option('--json', 'print stats.json instead of the summary')
     .action(async (video: string, options: AnalyzeOptions) => {
       const { stats, choice, outDir } = await analyzeVideo(video, options);

@@ -11,29 +11,36 @@ function optionDefault(command: string, name: string): unknown {
 }
 
 describe("the CLI's option defaults", () => {
-  it.each([
-    ['analyze', '--factor', D.factor],
-    ['analyze', '--m1-iterations', D.m1.iterations],
-    ['analyze', '--m2-iterations', D.m2.iterations],
-    ['analyze', '--crop', D.m1.crop],
-    ['analyze', '--m2-batch', D.m2.batch],
-    ['analyze', '--m2-positive-weight', D.m2.positiveWeight],
-    ['analyze', '--m2-loss-margin', D.m2.lossMargin],
-    ['analyze', '--sequence-length', D.m2.sequenceLength],
-    ['analyze', '--erosions', D.cleaning.erosions],
-    ['analyze', '--min-area', D.cleaning.minArea],
-    ['analyze', '--min-frames', D.cleaning.minFrames],
-    ['analyze', '--m2-runs', D.m2.runs],
-    ['analyze', '--seed', D.seed],
-    ['train', '--factor', D.factor],
-    ['train', '--iterations', D.m3.iterations],
-    ['train', '--crop', D.m3.crop],
-    ['train', '--batch', D.m3.batch],
-    ['train', '--positive-weight', D.m3.positiveWeight],
-    ['train', '--threshold', D.m3.threshold],
-    ['train', '--seed', D.seed],
-    ['detect', '--merge-distance', D.m3.mergeDistance],
-  ] as const)('mitosis %s %s defaults to METHOD_DEFAULTS (%s)', (command, name, value) => {
+  const defaults: Record<string, Record<string, string | number>> = {
+    analyze: {
+      '--factor': D.factor,
+      '--m1-iterations': D.m1.iterations,
+      '--m2-iterations': D.m2.iterations,
+      '--crop': D.m1.crop,
+      '--m2-batch': D.m2.batch,
+      '--m2-positive-weight': D.m2.positiveWeight,
+      '--m2-loss-margin': D.m2.lossMargin,
+      '--sequence-length': D.m2.sequenceLength,
+      '--erosions': D.cleaning.erosions,
+      '--min-area': D.cleaning.minArea,
+      '--min-frames': D.cleaning.minFrames,
+      '--m2-runs': D.m2.runs,
+      '--seed': D.seed,
+    },
+    train: {
+      '--factor': D.factor,
+      '--iterations': D.m3.iterations,
+      '--crop': D.m3.crop,
+      '--batch': D.m3.batch,
+      '--positive-weight': D.m3.positiveWeight,
+      '--threshold': D.m3.threshold,
+      '--seed': D.seed,
+    },
+    detect: { '--merge-distance': D.m3.mergeDistance },
+  };
+  const rows = Object.entries(defaults).flatMap(([command, options]) => Object.entries(options).map(([name, value]) => [command, name, value] as const));
+
+  it.each(rows)('mitosis %s %s defaults to METHOD_DEFAULTS (%s)', (command, name, value) => {
     expect(optionDefault(command, name)).toBe(String(value));
   });
 

@@ -6,7 +6,7 @@ import type { DetectorMeta } from '@mitosis/stages';
 import { METHOD_DEFAULTS, WORK_LIMITS, checkWorkLimit, runTrainingStage } from '@mitosis/stages';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
-import { computeCommand, parseFactor, ingestVideo, initCompute, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber, parseThreshold } from '../runtime';
+import { computeCommand, methodOptions, parseFactor, ingestVideo, initCompute, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber, parseThreshold } from '../runtime';
 import type { RegisterCommand } from './index';
 
 interface TrainOptions extends ComputeOptions {
@@ -68,7 +68,7 @@ export const registerTrain: RegisterCommand = (program) => {
     .requiredOption('--frames <A:B>', 'the annotated frames to train on (at least k of them)')
     .requiredOption('--k <n>', 'ConvLSTM sequence length (mitosis analyze recommends one)')
     .requiredOption('--out <dir>', 'model folder to write')
-    .option('--factor <n>', 'downscale factor (paper: 4); auto: the largest up to 4 that leaves the measured cells 1.5 px of radius', String(D.factor))
+    .addOption(methodOptions.factor())
     .option('--iterations <n>', 'training updates (paper: 6000)', String(D.m3.iterations))
     .option('--crop <px>', 'side of the square training crops (paper: whole frames)', String(D.m3.crop))
     .option('--batch <n>', 'windows per update', String(D.m3.batch))
@@ -82,8 +82,8 @@ export const registerTrain: RegisterCommand = (program) => {
       "detection threshold stored with the model: 'auto' picks the best F1 on the annotated frames, a number fixes it (paper: 0.5)",
       String(D.m3.threshold),
     )
-    .option('--no-flat-field', 'skip the flat-field correction of uneven illumination (the paper rescales only)')
-    .option('--seed <n>', 'seed of every random choice', String(D.seed))
+    .addOption(methodOptions.noFlatField())
+    .addOption(methodOptions.seed())
     .action(async (video: string, options: TrainOptions) => {
       const meta = await trainModel(video, options);
       process.stdout.write(
