@@ -15,37 +15,27 @@ export class MitosisError extends Error {
   }
 }
 
-/** The input is malformed: corrupt file, wrong shape, empty video, malformed CSV. */
-export class InvalidInputError extends MitosisError {
-  override readonly name = 'InvalidInputError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('INVALID_ARGUMENT', message, options);
-  }
+/** A MitosisError of one kind, for the classes below: each only names its kind. */
+function errorOfKind<N extends string>(kind: ErrorKind, name: N) {
+  return class extends MitosisError {
+    override readonly name: N = name;
+    constructor(message: string, options?: { cause?: unknown }) {
+      super(kind, message, options);
+    }
+  };
 }
+
+/** The input is malformed: corrupt file, wrong shape, empty video, malformed CSV. */
+export class InvalidInputError extends errorOfKind('INVALID_ARGUMENT', 'InvalidInputError') {}
 
 /** Something named by id or path does not exist. */
-export class NotFoundError extends MitosisError {
-  override readonly name = 'NotFoundError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('NOT_FOUND', message, options);
-  }
-}
+export class NotFoundError extends errorOfKind('NOT_FOUND', 'NotFoundError') {}
 
 /** The request is well formed but the state does not allow it (k larger than the training frames...). */
-export class PreconditionError extends MitosisError {
-  override readonly name = 'PreconditionError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('FAILED_PRECONDITION', message, options);
-  }
-}
+export class PreconditionError extends errorOfKind('FAILED_PRECONDITION', 'PreconditionError') {}
 
 /** A size or memory limit was exceeded (oversized upload, heap too small). */
-export class ResourceExhaustedError extends MitosisError {
-  override readonly name = 'ResourceExhaustedError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('RESOURCE_EXHAUSTED', message, options);
-  }
-}
+export class ResourceExhaustedError extends errorOfKind('RESOURCE_EXHAUSTED', 'ResourceExhaustedError') {}
 
 export function isMitosisError(value: unknown): value is MitosisError {
   return value instanceof MitosisError;
