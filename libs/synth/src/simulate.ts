@@ -1,10 +1,11 @@
 import type { Rng } from '@mitosis/core';
 import { durationLaws } from './durations';
 import type { DurationDistribution, ResolvedSynthOptions } from './options';
+import { crowd, repel, roundFactor, wrapHalfTurn } from './contact';
 import { dishSize, hasDrift, viewOrigin } from './stage';
 
 // Math's members as module constants: under Jest's vm context every lookup of a global such as
-// `Math` inside a hot loop goes through a slow interceptor (measured: 40x slower rendering).
+// `Math` inside a hot loop goes through a slow interceptor.
 const { PI, SQRT2, abs, atan2, cos, exp, hypot, max, min, round, sin, sqrt } = Math;
 
 /** What happens to a cell while it is out of its normal appearance. */
@@ -100,18 +101,6 @@ interface Program {
   readonly event: MutableEvent;
 }
 
-/** A cell's collision outline for the crowding passes: its ellipse, or its disc while rounded. */
-function contactRadius(c: Cell, ux: number, uy: number): number {
-  if (c.program) return roundFactor * c.radius + 1;
-  // Radius of the ellipse along (ux, uy): A B / sqrt((B cos phi)^2 + (A sin phi)^2).
-  const sq = sqrt(c.elongation);
-  const A = c.radius * sq;
-  const B = c.radius / sq;
-  const cp = ux * cos(c.theta) + uy * sin(c.theta);
-  const sp = -ux * sin(c.theta) + uy * cos(c.theta);
-  return (A * B) / sqrt((B * cp) ** 2 + (A * sp) ** 2);
-}
-
 interface MutableEvent {
   kind: SyntheticEventKind;
   cellId: number;
@@ -154,8 +143,6 @@ interface Cell {
   contacts: number;
 }
 
-/** Rounded disc radius relative to the flat cell's equivalent radius (real mitotic cells: about the same area seen from above, a bit smaller). */
-const roundFactor = 0.9;
 /** Gap between the two daughter discs on the frame they first show as two bodies, px. */
 const splitGap = 3;
 /** Speed at which daughters drift apart while still round, px per frame each. */
@@ -185,14 +172,6 @@ export function daughterFrames(duration: number): number {
 /** Roundness while a cell rounds up: retracting on the first frames, then a full disc. */
 function roundingUp(frames: number): number[] {
   return Array.from({ length: frames }, (_, j) => (j === 0 ? 0.6 : j === 1 ? 0.85 : 1));
-}
-
-function wrapHalfTurn(a: number): number {
-  // Orientation of an axis is defined modulo pi.
-  let r = a % PI;
-  if (r > PI / 2) r -= PI;
-  if (r < -PI / 2) r += PI;
-  return r;
 }
 
 function poisson(rng: Rng, mean: number): number {
@@ -468,31 +447,8 @@ export function simulateCells(o: ResolvedSynthOptions, root: Rng): Simulation {
 
       // 4. Crowding: touching cells press as ellipses without overlapping much.
       if (crowding) crowd(cells, o.contactInhibition, W, H);
-
       // 4'. Soft repulsion: overlapping cells push each other apart; cells in an event do not move.
-      for (let i = 0; !crowding && i < cells.length; i++) {
-        const a = cells[i];
-        const ra = a.program ? roundFactor * a.radius + 2 : 1.15 * a.radius;
-        for (let j = i + 1; j < cells.length; j++) {
-          const b = cells[j];
-          if (a.program && b.program) continue;
-          const rb = b.program ? roundFactor * b.radius + 2 : 1.15 * b.radius;
-          let dx = b.x - a.x;
-          let dy = b.y - a.y;
-          let dist = hypot(dx, dy);
-          const overlap = ra + rb - dist;
-          if (overlap <= 0) continue;
-          if (dist < 1e-6) {
-            // Coincident centres: separate along a direction fixed by the ids, not by a draw.
-            dx = cos(a.id + b.id);
-            dy = sin(a.id + b.id);
-            dist = 1;
-          }
-          const ux = dx / dist;
-          const uy = dy / dist;
-          separate(a, b, ux, uy, 0.5 * overlap);
-        }
-      }
+      else repel(cells);
 
       // 5. Borders: free cells bounce softly; entering ones become ordinary once inside.
       for (const c of cells) {
@@ -595,102 +551,4 @@ export function simulateCells(o: ResolvedSynthOptions, root: Rng): Simulation {
     .map((e) => ({ frame: e.split + 1, x: round2(e.x), y: round2(e.y) }))
     .sort((a, b) => a.frame - b.frame || a.x - b.x || a.y - b.y);
   return { drawings, cells: observations, events: finished, mitoses };
-}
-
-/** How many passes of pairwise separation each frame: enough for a packed monolayer to settle. */
-const crowdPasses = 4;
-
-/**
- * One frame of crowding (contact inhibition > 0): a few passes over the touching pairs (found on
- * a grid of cells twice the largest contact radius) that push overlapping outlines apart along
- * the line of centres, measured as ellipses; a free cell moving into a neighbour loses that part
- * of its velocity (reversed by half at full inhibition), and touching free cells turn towards
- * a common axis, as confluent cells align. Cells in an event hold still and are not pushed.
- */
-function crowd(cells: Cell[], inhibition: number, W: number, H: number): void {
-  let reachMax = 1;
-  for (const c of cells) reachMax = max(reachMax, c.radius * 2);
-  const size = 2 * reachMax;
-  const cols = max(1, Math.ceil(W / size) + 2);
-  const rows = max(1, Math.ceil(H / size) + 2);
-  for (const c of cells) c.contacts = 0;
-  for (let pass = 0; pass < crowdPasses; pass++) {
-    const grid = new Map<number, Cell[]>();
-    const key = (gx: number, gy: number): number => gy * cols + gx;
-    const cellOf = (c: Cell): [number, number] => [min(cols - 1, max(0, Math.floor(c.x / size) + 1)), min(rows - 1, max(0, Math.floor(c.y / size) + 1))];
-    for (const c of cells) {
-      const [gx, gy] = cellOf(c);
-      const list = grid.get(key(gx, gy));
-      if (list) list.push(c);
-      else grid.set(key(gx, gy), [c]);
-    }
-    for (const a of cells) {
-      const [gx, gy] = cellOf(a);
-      for (let ny = gy - 1; ny <= gy + 1; ny++) {
-        for (let nx = gx - 1; nx <= gx + 1; nx++) {
-          const list = grid.get(key(nx, ny));
-          if (!list) continue;
-          for (const b of list) {
-            // Each pair once, in a fixed order.
-            if (b.id <= a.id || (a.program && b.program)) continue;
-            let dx = b.x - a.x;
-            let dy = b.y - a.y;
-            let dist = hypot(dx, dy);
-            if (dist > 2 * reachMax) continue;
-            if (dist < 1e-6) {
-              dx = cos(a.id + b.id);
-              dy = sin(a.id + b.id);
-              dist = 1;
-            }
-            const ux = dx / dist;
-            const uy = dy / dist;
-            const overlap = contactRadius(a, ux, uy) + contactRadius(b, ux, uy) - dist;
-            // Within a pixel of touching counts as a contact.
-            if (overlap <= -1) continue;
-            if (pass === 0) {
-              a.contacts++;
-              b.contacts++;
-              if (!a.program && !b.program) {
-                // Alignment: each turns a little towards the other's axis (axes are modulo pi).
-                const turn = 0.1 * inhibition * wrapHalfTurn(b.theta - a.theta);
-                a.theta += turn;
-                b.theta -= turn;
-              }
-              for (const [c, sx, sy] of [
-                [a, ux, uy],
-                [b, -ux, -uy],
-              ] as const) {
-                if (c.program) continue;
-                // Contact inhibition of locomotion: no pushing on into a neighbour.
-                const towards = c.vx * sx + c.vy * sy;
-                if (towards > 0) {
-                  c.vx -= (1 + 0.5 * inhibition) * inhibition * towards * sx;
-                  c.vy -= (1 + 0.5 * inhibition) * inhibition * towards * sy;
-                }
-              }
-            }
-            if (overlap <= 0) continue;
-            separate(a, b, ux, uy, overlap);
-          }
-        }
-      }
-    }
-  }
-  // Pressed cells keep inside the dish (entering ones are still on their way in).
-  for (const c of cells) {
-    if (c.program || c.entering) continue;
-    const m = 0.3 * c.radius;
-    c.x = min(W - m, max(m, c.x));
-    c.y = min(H - m, max(m, c.y));
-  }
-}
-
-/** Moves two overlapping cells apart by `amount` along (ux, uy); a cell in an event programme stays put and the other moves for both. */
-function separate(a: { x: number; y: number; program?: unknown }, b: { x: number; y: number; program?: unknown }, ux: number, uy: number, amount: number): void {
-  const shareA = a.program ? 0 : b.program ? 1 : 0.5;
-  const shareB = b.program ? 0 : a.program ? 1 : 0.5;
-  a.x -= ux * amount * shareA;
-  a.y -= uy * amount * shareA;
-  b.x += ux * amount * shareB;
-  b.y += uy * amount * shareB;
 }
