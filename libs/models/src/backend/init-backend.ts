@@ -190,7 +190,8 @@ async function loadWasm(skipped: string[], threads: number): Promise<Omit<Backen
 
 /**
  * Emscripten waits for every worker of its pool to load before the module starts, and for ever
- * when one never does; a process should fail naming that instead. A pool loads in 1-3 s here.
+ * when one never does; a process should fail naming that instead, long after a pool's usual start
+ * (docs/benchmarks.md).
  */
 const threadedStartLimitMs = 120_000;
 

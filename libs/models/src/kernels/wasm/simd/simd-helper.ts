@@ -23,7 +23,7 @@ const maxArgs = 16;
 /** Control block: [state, argument count, arguments...]. */
 const argsAt = 2;
 
-/** How long a join waits for the worker's share (a 259x344 layer takes ~0.1 s). */
+/** How long a join waits for the worker's share: far longer than a full-size layer's share takes (docs/benchmarks.md). */
 export const joinLimitMs = 60_000;
 
 // Plain CommonJS run by the worker (eval: the project runs from TypeScript sources).
