@@ -13,9 +13,9 @@ Needs Debian's python3-torch; run with /usr/bin/python3.
 Usage: peer_m1.py HEIGHT WIDTH K ITERS [THREADS]
 Prints one JSON line: {"peer":"pytorch","model":"m1","h":..,"w":..,"k":..,"threads":..,"train_step_ms":..,"predict_ms":..}
 """
-import json, sys, time
 import torch, torch.nn as nn
 import torch.nn.functional as F
+from peer_timing import peer_args, time_peer
 
 
 class WinnerTakeAll(torch.autograd.Function):
@@ -53,33 +53,10 @@ class M1(nn.Module):
 
 
 def main():
-    h, w, k, iters = map(int, sys.argv[1:5])
-    threads = int(sys.argv[5]) if len(sys.argv) > 5 else 2
-    torch.set_num_threads(threads)
+    h, w, k, iters = peer_args()
     m = M1()
-    opt = torch.optim.RMSprop(m.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
-    loss = nn.BCEWithLogitsLoss()
     x = torch.rand(k, 1, h, w)
-
-    def step():
-        opt.zero_grad()
-        loss(m(x), x).backward()
-        opt.step()
-
-    step()
-    t0 = time.perf_counter()
-    for _ in range(iters):
-        step()
-    t1 = time.perf_counter()
-    with torch.no_grad():
-        m.feature_maps(x)
-        t2 = time.perf_counter()
-        m.feature_maps(x)
-        t3 = time.perf_counter()
-    print(json.dumps({"peer": "pytorch", "model": "m1", "version": torch.__version__, "h": h, "w": w, "k": k,
-                      "threads": torch.get_num_threads(),
-                      "train_step_ms": round((t1 - t0) / iters * 1000, 1),
-                      "predict_ms": round((t3 - t2) * 1000, 1)}))
+    time_peer("m1", m, x, x, m.feature_maps, h, w, k, iters)
 
 
 if __name__ == "__main__":

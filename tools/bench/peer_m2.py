@@ -12,8 +12,8 @@ Needs Debian's python3-torch; run with /usr/bin/python3.
 Usage: peer_m2.py HEIGHT WIDTH K ITERS [THREADS]
 Prints one JSON line: {"peer":"pytorch","model":"m2","h":..,"w":..,"k":..,"threads":..,"train_step_ms":..,"predict_ms":..}
 """
-import json, sys, time
 import torch, torch.nn as nn
+from peer_timing import peer_args, time_peer
 
 
 class Cell(nn.Module):
@@ -50,34 +50,11 @@ class M2(nn.Module):
 
 
 def main():
-    h, w, k, iters = map(int, sys.argv[1:5])
-    threads = int(sys.argv[5]) if len(sys.argv) > 5 else 2
-    torch.set_num_threads(threads)
+    h, w, k, iters = peer_args()
     m = M2()
-    opt = torch.optim.RMSprop(m.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
-    loss = nn.BCEWithLogitsLoss()
     x = (torch.rand(1, k, 1, h, w) > 0.5).float()
     y = (torch.rand(1, k, 1, h, w) > 0.9).float()
-
-    def step():
-        opt.zero_grad()
-        loss(m(x), y).backward()
-        opt.step()
-
-    step()
-    t0 = time.perf_counter()
-    for _ in range(iters):
-        step()
-    t1 = time.perf_counter()
-    with torch.no_grad():
-        torch.sigmoid(m(x))
-        t2 = time.perf_counter()
-        torch.sigmoid(m(x))
-        t3 = time.perf_counter()
-    print(json.dumps({"peer": "pytorch", "model": "m2", "version": torch.__version__, "h": h, "w": w, "k": k,
-                      "threads": torch.get_num_threads(),
-                      "train_step_ms": round((t1 - t0) / iters * 1000, 1),
-                      "predict_ms": round((t3 - t2) * 1000, 1)}))
+    time_peer("m2", m, x, y, lambda xs: torch.sigmoid(m(xs)), h, w, k, iters)
 
 
 if __name__ == "__main__":
