@@ -1,5 +1,6 @@
 import { STAGES } from '@mitosis/events';
 import { loadConfig } from '@mitosis/service-kit';
+import { WORK_LIMIT_ENV_NAMES } from '@mitosis/stages';
 import { gatewayHealthServices, knownEnvironmentNames, workerStages } from './repo-facts';
 
 describe('repo facts the checks use', () => {
@@ -9,7 +10,7 @@ describe('repo facts the checks use', () => {
     expect(Object.values(stages).flat().sort()).toEqual([...STAGES].sort());
   });
 
-  it('knows exactly the variables loadConfig reads, plus the gateway upload folder', () => {
+  it('knows exactly the variables loadConfig reads, plus those of the gateway (upload folder, work limits)', () => {
     // An environment that records every name asked for: what loadConfig reads, not what a list says.
     const asked = new Set<string>();
     const env = new Proxy({} as Record<string, string | undefined>, {
@@ -21,7 +22,7 @@ describe('repo facts the checks use', () => {
     expect(() => loadConfig(env)).toThrow(/MITOSIS_NATS_URL is not set/);
     const known = knownEnvironmentNames();
     expect([...asked].filter((name) => !known.has(name))).toEqual([]);
-    expect([...known].filter((name) => !asked.has(name))).toEqual(['MITOSIS_UPLOAD_DIR']);
+    expect([...known].filter((name) => !asked.has(name))).toEqual(['MITOSIS_UPLOAD_DIR', ...WORK_LIMIT_ENV_NAMES]);
   });
 
   it("names the gateway's six public services and the server as a whole", () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Metadata, credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import type { ServiceDefinition, ServiceError } from '@grpc/grpc-js';
-import { VideoServiceClient } from '@mitosis/proto';
+import { AnalysisServiceClient, StartAnalysisRequest, VideoServiceClient } from '@mitosis/proto';
 import type { NatsServerFixture, WorkerRun } from '@mitosis/testing';
 import { startNatsServer, uniqueName, workerLauncher } from '@mitosis/testing';
 import { HEALTH_SERVICE_NAME, loadHealthProto } from '@mitosis/service-kit';
@@ -47,6 +47,7 @@ describe('main.ts (bin/gateway.js)', () => {
       MITOSIS_GRPC_ADDR: '127.0.0.1:0',
       MITOSIS_UPLOAD_DIR: path.join(dir),
       MITOSIS_DRAIN_TIMEOUT_MS: '2000',
+      MITOSIS_MAX_M1_ITERATIONS: '50',
     });
     try {
       const address = await listening(run);
@@ -65,6 +66,12 @@ describe('main.ts (bin/gateway.js)', () => {
       expect((await call(video.getVideo.bind(video), { videoId })).video?.videoId).toBe(videoId);
       expect(await readdir(path.join(dir, 'store', 'videos', videoId))).toEqual(['source', 'video.json']);
       video.close();
+
+      // The operator's work limit reaches the running server.
+      const analysis = new AnalysisServiceClient(address, credentials.createInsecure());
+      const tooMuch = StartAnalysisRequest.fromPartial({ videoId, options: { m1Iterations: 51 } });
+      await expect(call(analysis.startAnalysis.bind(analysis), tooMuch)).rejects.toMatchObject({ details: 'options.m1_iterations 51 is above the limit of 50' });
+      analysis.close();
 
       run.child.kill('SIGTERM');
       expect((await run.exit).code).toBe(0);

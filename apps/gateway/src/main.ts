@@ -27,7 +27,7 @@ async function main(): Promise<void> {
       topology: topologyConfig(config),
       store,
       log,
-      config: { maxUploadBytes: config.maxUploadBytes, uploadDir: config.uploadDir, authTokens: config.authTokens },
+      config: { maxUploadBytes: config.maxUploadBytes, uploadDir: config.uploadDir, authTokens: config.authTokens, workLimits: config.workLimits },
       address: config.grpcAddr,
       ...(config.tls === undefined ? {} : { tls: config.tls }),
     });

@@ -1,8 +1,7 @@
 import { AnalysisOptions } from '@mitosis/proto';
-import { WORK_LIMITS } from '@mitosis/stages';
+import { WORK_LIMITS, WORK_LIMIT_ENV_NAMES } from '@mitosis/stages';
 import { loadGatewayConfig } from './config';
 import { checkAnalysisWork } from './services/work-limits';
-import { WORK_LIMIT_ENV_NAMES } from './work-limits-config';
 
 const minimal = { MITOSIS_NATS_URL: 'nats://nats:4222', MITOSIS_STORE: 'file:///var/mitosis', MITOSIS_UPLOAD_DIR: '/var/uploads' };
 

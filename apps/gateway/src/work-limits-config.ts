@@ -1,12 +1,6 @@
 import type { Environment } from '@mitosis/service-kit';
 import type { WorkLimitName, WorkLimits } from '@mitosis/stages';
-import { WORK_LIMITS, WORK_LIMIT_NAMES } from '@mitosis/stages';
-
-/** MITOSIS_MAX_M1_ITERATIONS, MITOSIS_MAX_CROP, ...: the variable that sets each work limit. */
-export const workLimitEnvName = (name: WorkLimitName): string => `MITOSIS_MAX_${name.replace(/([A-Z])/g, '_$1').toUpperCase()}`;
-
-/** Every work-limit variable the gateway reads, in the order of WORK_LIMITS. */
-export const WORK_LIMIT_ENV_NAMES: readonly string[] = WORK_LIMIT_NAMES.map(workLimitEnvName);
+import { WORK_LIMITS, WORK_LIMIT_NAMES, workLimitEnvName } from '@mitosis/stages';
 
 /**
  * The work limits with the operator's MITOSIS_MAX_* overrides over @mitosis/stages' WORK_LIMITS:

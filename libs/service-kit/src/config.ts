@@ -1,7 +1,7 @@
 import { InvalidInputError } from '@mitosis/core';
 import type { NatsCredentials } from '@mitosis/events';
 import { parseNatsCredentials, parseNatsServers } from '@mitosis/events';
-import { METHOD_DEFAULTS } from '@mitosis/stages';
+import { METHOD_DEFAULTS, WORK_LIMIT_ENV_NAMES } from '@mitosis/stages';
 import type { StoreLocation } from './store';
 import { parseStoreUrl } from './store';
 
@@ -140,9 +140,10 @@ export const SERVICE_ENV_NAMES = [
   'MITOSIS_WASM_THREADS',
 ] as const;
 export type ServiceEnvName = (typeof SERVICE_ENV_NAMES)[number];
-/** What apps/gateway's loadGatewayConfig reads on top of SERVICE_ENV_NAMES (it names them by this type). */
-export const GATEWAY_ENV_NAMES = ['MITOSIS_UPLOAD_DIR'] as const;
-export type GatewayEnvName = (typeof GATEWAY_ENV_NAMES)[number];
+/** The upload folder, which apps/gateway's loadGatewayConfig reads on top of SERVICE_ENV_NAMES. */
+export type GatewayEnvName = 'MITOSIS_UPLOAD_DIR';
+/** Everything the gateway reads on top of SERVICE_ENV_NAMES: the upload folder and the work limits (MITOSIS_MAX_*). */
+export const GATEWAY_ENV_NAMES: readonly string[] = ['MITOSIS_UPLOAD_DIR' satisfies GatewayEnvName, ...WORK_LIMIT_ENV_NAMES];
 
 const GIB = 1024 ** 3;
 const PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

@@ -23,7 +23,7 @@ export { storePreprocessedVideo, readVideoMeta, loadStoredFrames, gridOf, getJso
 export type { StoredVideoMeta, DetectorMeta } from './pipeline';
 export { histogramImage, featureMapMontage, overlayMarks } from './figures';
 export type { RgbImage, OverlayMark } from './figures';
-export { WORK_LIMITS, WORK_LIMIT_NAMES, checkWorkLimit } from './limits';
+export { WORK_LIMITS, WORK_LIMIT_NAMES, WORK_LIMIT_ENV_NAMES, checkWorkLimit, workLimitEnvName } from './limits';
 export type { WorkLimitName, WorkLimits } from './limits';
 export { MIN_ANALYSIS_FRAMES, framesNeeded, checkFramesFor } from './frame-needs';
 export type { FrameNeed } from './frame-needs';

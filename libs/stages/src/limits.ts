@@ -32,6 +32,12 @@ export type WorkLimits = Readonly<Record<WorkLimitName, number>>;
 
 export const WORK_LIMIT_NAMES = Object.keys(WORK_LIMITS) as readonly WorkLimitName[];
 
+/** MITOSIS_MAX_M1_ITERATIONS, MITOSIS_MAX_CROP, ...: the variable an operator sets each work limit with. */
+export const workLimitEnvName = (name: WorkLimitName): string => `MITOSIS_MAX_${name.replace(/([A-Z])/g, '_$1').toUpperCase()}`;
+
+/** Every work-limit variable, in the order of WORK_LIMITS. */
+export const WORK_LIMIT_ENV_NAMES: readonly string[] = WORK_LIMIT_NAMES.map(workLimitEnvName);
+
 /** `value` when it is at most `limit`; otherwise an InvalidInputError naming `field`, the value and the limit. */
 export function checkWorkLimit(value: number, field: string, limit: number): number {
   if (value > limit) throw new InvalidInputError(`${field} ${value} is above the limit of ${limit}`);

@@ -19,12 +19,18 @@ beforeAll(async () => {
   setId = (await call(submit, request)).annotationSetId;
 });
 
-const startAnalysis = (request: Partial<StartAnalysisRequest>) =>
-  call(gateway.clients.analysis.startAnalysis.bind(gateway.clients.analysis), StartAnalysisRequest.fromPartial(request));
-const startTraining = (request: Partial<StartTrainingRequest>) =>
-  call(gateway.clients.model.startTraining.bind(gateway.clients.model), StartTrainingRequest.fromPartial({ videoId, annotationSetId: setId, k: 4, ...request }));
-const runDetection = (request: Partial<RunDetectionRequest>) =>
-  call(gateway.clients.detection.runDetection.bind(gateway.clients.detection), RunDetectionRequest.fromPartial(request));
+/** A request with any of its fields, nested ones too, as a client may send it. */
+type Loose<T> = { [K in keyof T]?: NonNullable<T[K]> extends object ? Loose<NonNullable<T[K]>> : T[K] };
+
+const startAnalysis = (request: Loose<StartAnalysisRequest>) =>
+  call(gateway.clients.analysis.startAnalysis.bind(gateway.clients.analysis), StartAnalysisRequest.fromPartial(request as StartAnalysisRequest));
+const startTraining = (request: Loose<StartTrainingRequest>) =>
+  call(
+    gateway.clients.model.startTraining.bind(gateway.clients.model),
+    StartTrainingRequest.fromPartial({ videoId, annotationSetId: setId, k: 4, ...request } as StartTrainingRequest),
+  );
+const runDetection = (request: Loose<RunDetectionRequest>) =>
+  call(gateway.clients.detection.runDetection.bind(gateway.clients.detection), RunDetectionRequest.fromPartial(request as RunDetectionRequest));
 
 /** Expects `act` to be refused with `code` and `message`, with no job created and no work queued. */
 async function expectRefusedBeforeQueueing(act: () => Promise<unknown>, code: status, message: string | RegExp): Promise<void> {
