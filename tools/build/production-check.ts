@@ -10,7 +10,7 @@
  *
  *   npx tsx tools/build/production-check.ts    (tools/production-check.sh builds first)
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -98,6 +98,19 @@ function noEventsPredicted(job: Job): string | undefined {
   return `ingest and m1 succeeded, m2 ran and predicted no cell event (${m2.failureReason.split('.')[0]})`;
 }
 
+/** The `mitosis` bin of the production install (no tsx there: it runs the built CLI) writes a video and reads it back. */
+function checkCli(copy: string, work: string): void {
+  const mitosis = (...args: string[]): string => {
+    const run = spawnSync(process.execPath, [path.join(copy, 'bin', 'mitosis.js'), ...args], { cwd: work, encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`mitosis ${args.join(' ')} exited ${run.status} in the production install:\n${run.stdout}${run.stderr}`);
+    return run.stdout;
+  };
+  mitosis('synth', '--frames', '6', '--size', '64x48', '--seed', '3', '--out', path.join(work, 'cli-synth'));
+  const info = JSON.parse(mitosis('info', path.join(work, 'cli-synth', 'video.tif'), '--json')) as { frameCount?: number };
+  if (info.frameCount !== 6) throw new Error(`mitosis info in the production install read ${JSON.stringify(info)}, not 6 frames`);
+  say('the mitosis CLI of the production install (the built bundle) wrote a synthetic video and read it back');
+}
+
 async function main(): Promise<void> {
   const dist = path.join(ROOT, 'dist', 'apps');
   const missing = Object.keys(APPS).filter((name) => !existsSync(path.join(dist, name, 'main.js')));
@@ -114,6 +127,7 @@ async function main(): Promise<void> {
     await mkdir(path.join(copy, 'dist'), { recursive: true });
     for (const file of ['package.json', 'package-lock.json']) await cp(path.join(ROOT, file), path.join(copy, file));
     await cp(dist, path.join(copy, 'dist', 'apps'), { recursive: true });
+    await cp(path.join(ROOT, 'bin'), path.join(copy, 'bin'), { recursive: true });
     say(`installing the production dependencies alone in ${copy} (npm ci --omit=dev --ignore-scripts)`);
     const installing = new Promise<{ status: number | null; output: string }>((resolve) => {
       const child = spawn('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
@@ -131,6 +145,7 @@ async function main(): Promise<void> {
     const leaked = DEV_ONLY.filter((name) => existsSync(path.join(copy, 'node_modules', name)));
     if (leaked.length > 0) throw new Error(`the production install holds development packages: ${leaked.join(', ')}`);
     say(`installed; no ${DEV_ONLY.join(', ')} in it`);
+    checkCli(copy, work);
 
     [nats, s3] = await Promise.all([startNatsServer(), startS3Server()]);
     const bucket = 'mitosis';
