@@ -31,6 +31,7 @@ export type { JobStore, JobStoreOptions } from './job-store';
 export { createStageConsumer } from './stage-consumer';
 export type { StageConsumer, StageConsumerOptions, StageContext } from './stage-consumer';
 export { NON_RETRYABLE_KINDS, errorKind, isRetryable, retryDelayMs } from './retry';
+export { isNatsOutage } from './nats-errors';
 export type { RetryBackoff } from './retry';
 export { silentLogger } from './logger';
 export type { EventsLogger } from './logger';
