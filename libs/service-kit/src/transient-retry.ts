@@ -18,7 +18,35 @@ export interface TransientRetryOptions {
   readonly attempts?: number;
   /** Delay before the second try, doubling; default 200 ms. */
   readonly delayMs?: number;
+  /** Cap on one delay; default none. */
+  readonly maxDelayMs?: number;
   readonly log?: { warn(message: string, fields?: Record<string, unknown>): void };
+}
+
+export interface RetryTransientOptions extends TransientRetryOptions {
+  /** Which failures are worth another try; any other is thrown at once. */
+  readonly isTransient: (error: unknown) => boolean;
+  /** The warning logged before each new try. */
+  readonly message: string;
+  readonly fields?: Record<string, unknown>;
+  /** Stops retrying (the last error is thrown) once aborted. */
+  readonly signal?: AbortSignal;
+}
+
+/** Runs `action`, trying again after a transient failure with a doubling delay, `attempts` times at most. */
+export async function retryTransient<T>(action: () => Promise<T>, options: RetryTransientOptions): Promise<T> {
+  const attempts = options.attempts ?? 3;
+  const delayMs = options.delayMs ?? 200;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await action();
+    } catch (error: unknown) {
+      if (attempt >= attempts || options.signal?.aborted === true || !options.isTransient(error)) throw error;
+      const wait = Math.min(delayMs * 2 ** (attempt - 1), options.maxDelayMs ?? Infinity);
+      options.log?.warn(options.message, { ...options.fields, attempt, delayMs: wait, error });
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
 }
 
 /**
@@ -29,19 +57,8 @@ export interface TransientRetryOptions {
  * away and redone for want of one reconnection.
  */
 export function withTransientRetries<S extends BlobStore>(store: S, options: TransientRetryOptions = {}): S {
-  const attempts = options.attempts ?? 3;
-  const delayMs = options.delayMs ?? 200;
-  const retry = async <T>(operation: string, key: string, action: () => Promise<T>): Promise<T> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await action();
-      } catch (error: unknown) {
-        if (attempt >= attempts || !isTransientConnectionError(error)) throw error;
-        options.log?.warn('object store connection dropped; retrying', { operation, key, attempt, error });
-        await new Promise((resolve) => setTimeout(resolve, delayMs * 2 ** (attempt - 1)));
-      }
-    }
-  };
+  const retry = <T>(operation: string, key: string, action: () => Promise<T>): Promise<T> =>
+    retryTransient(action, { ...options, isTransient: isTransientConnectionError, message: 'object store connection dropped; retrying', fields: { operation, key } });
   const wrapped: BlobStore = {
     put: (key, bytes) => retry('put', key, () => store.put(key, bytes)),
     get: (key) => retry('get', key, () => store.get(key)),
