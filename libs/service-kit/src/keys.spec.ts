@@ -22,6 +22,7 @@ describe('keys', () => {
     expect(keys.modelTraining('m-1')).toBe('models/m-1/training.json');
     expect(keys.detections('j2')).toBe('detections/j2/detections.json');
     expect(keys.detectionProbability('j2')).toBe('detections/j2/probability');
+    expect(keys.stageManifest('j2', 'm3-detect')).toBe('manifests/j2/m3-detect.json');
     expect(arrayMetadataKey(keys.videoFrames('v1'))).toBe('videos/v1/frames/zarr.json');
   });
 

@@ -39,6 +39,8 @@ export const keys = {
   detections: (jobId: string): string => `${keys.detectionsPrefix(jobId)}/detections.json`,
   /** Zarr array of the mean mitosis probability per voxel. */
   detectionProbability: (jobId: string): string => `${keys.detectionsPrefix(jobId)}/probability`,
+  /** What one stage of a job stored (each file's size and SHA-256), written after its outputs: present and matching means the stage is done. */
+  stageManifest: (jobId: string, stage: string): string => `manifests/${checkId(jobId, 'job id')}/${checkId(stage, 'stage')}.json`,
 } as const;
 
 /** Where a tensor-store array keeps its metadata: present once the whole array is written (chunks go first). */

@@ -3,6 +3,7 @@ import { PreconditionError, silentProgress } from '@mitosis/core';
 import { analysisKeys, readVideoMeta, runDetectionStage, runEventLengthStage, runNormalCellMapStage, runTrainingStage } from '@mitosis/stages';
 import { runIngest } from './ingest-stage';
 import { arrayMetadataKey } from './keys';
+import { discardStageManifest, hasManifest, recordOutputs, writeStageManifest } from './stage-manifest';
 import type { StageOutcome, StageTask } from './stage-task';
 import type { DetectionsFile } from './stored-files';
 import { readAnnotationSet } from './stored-files';
@@ -16,16 +17,27 @@ export interface ExecuteDeps {
 
 /**
  * Runs one resolved stage with the @mitosis/stages functions the embedded CLI uses, so the
- * services give the same results for the same frames, seed and options.
+ * services give the same results for the same frames, seed and options. Once every output is
+ * stored, the stage's manifest (stage-manifest.ts) lists them with their checksums: a redelivery
+ * finds the stage done there even if its completion never reached the job record.
  */
 export async function executeStage(task: StageTask, deps: ExecuteDeps): Promise<StageOutcome> {
-  const started = performance.now();
-  const check = (): void => deps.signal?.throwIfAborted();
-  const progress = deps.progress ?? silentProgress;
-  check();
+  deps.signal?.throwIfAborted();
   if (task.stage !== 'ingest' && !(await deps.store.exists(arrayMetadataKey(task.framesKey)))) {
     throw new PreconditionError(`video ${task.videoId} has no preprocessed frames (${task.framesKey}): ingest it first (a job with an ingest stage)`);
   }
+  if (!hasManifest(task.stage)) return runStage(task, deps);
+  await discardStageManifest(deps.store, task);
+  const recorder = recordOutputs(deps.store);
+  const outcome = await runStage(task, { ...deps, store: recorder.store });
+  await writeStageManifest(deps.store, task, outcome, recorder.files());
+  return outcome;
+}
+
+async function runStage(task: StageTask, deps: ExecuteDeps): Promise<StageOutcome> {
+  const started = performance.now();
+  const check = (): void => deps.signal?.throwIfAborted();
+  const progress = deps.progress ?? silentProgress;
   const done = (outputs: Record<string, string>, metrics: Record<string, number>): StageOutcome => ({
     stage: task.stage,
     outputs,
