@@ -1,22 +1,30 @@
 import type { Span } from '@opentelemetry/api';
 import { InvalidInputError } from '@mitosis/core';
-import type { ProgressEvent, ProgressSink } from '@mitosis/core';
+import type { BlobStore, ProgressEvent, ProgressSink } from '@mitosis/core';
 import type { StageContext } from '@mitosis/events';
+import { isNatsOutage } from '@mitosis/events';
 import type { StageRequest } from '@mitosis/proto';
 import { ATTR, SPAN, inSpan, mitosisInstruments, mitosisTracer } from '@mitosis/telemetry';
 import type { StageDefaults } from './config';
 import type { Logger } from './logger';
-import type { ChainDeps } from './pipeline';
+import type { ChainDeps, CompleteStageInput, CompleteStageResult } from './pipeline';
 import { PRIMARY_OUTPUT, completeStage } from './pipeline';
+import { storedStage } from './stage-manifest';
 import type { StageTask } from './stage-task';
 import { resolveStageTask } from './task-resolution';
 import type { StageRunner } from './stage-runner';
 import { fromProtoStage } from './stage-codec';
+import type { TransientRetryOptions } from './transient-retry';
+import { retryTransient } from './transient-retry';
 
 export interface StageProcessorDeps extends ChainDeps {
   readonly runner: StageRunner;
+  /** Where the stages' outputs and manifests are: a stage complete there is not run again. */
+  readonly store: BlobStore;
   readonly defaults: StageDefaults;
   readonly log: Logger;
+  /** Tries of recording a completion through a NATS outage; default 6 tries, 500 ms doubling up to 8 s. */
+  readonly completionRetry?: Omit<TransientRetryOptions, 'log'>;
   /** The compute backend the stage threads run on (wasm, cpu, tensorflow): a span and metric attribute. */
   readonly backend?: string;
 }
@@ -25,8 +33,10 @@ const tracer = mitosisTracer('@mitosis/service-kit');
 
 /**
  * The `process` of a worker's stage consumer: resolveStageTask, the runner (executeStage in a thread or inline) + completeStage.
- * A stage whose outputs the job already records (a redelivery after a lost ack) is not run again,
- * only completed again, so the next stage is published without training twice.
+ * A stage whose outputs the job already records (a redelivery after a lost ack), or whose outputs
+ * are stored complete by its manifest (a redelivery after a lost completion), is not run again,
+ * only completed, so the next stage is published without training twice. Recording a completion
+ * is retried through a NATS outage before the delivery is given up.
  * The run is the span `stage <stage>` (video id, frame count, backend, the outcome's numbers as
  * `mitosis.result.*`) and feeds the stage duration, frames, frame rate and training loss metrics.
  */
@@ -39,12 +49,22 @@ export function createStageProcessor(deps: StageProcessorDeps): (request: StageR
     }
     const fields = { jobId: request.jobId, videoId: request.videoId, stage, delivery: ctx.deliveryCount };
     const job = await deps.jobs.get(request.jobId);
+    const record = (outputs: Record<string, string>): Promise<CompleteStageResult> =>
+      recordCompletion(deps, { jobId: request.jobId, stage, outputs, deliveryCount: ctx.deliveryCount }, ctx.signal);
     if (job.outputs[PRIMARY_OUTPUT[stage]] !== undefined) {
       deps.log.info('stage already done; completing it again', fields);
-      await completeStage(deps, { jobId: request.jobId, stage, outputs: {}, deliveryCount: ctx.deliveryCount });
+      await record({});
       return;
     }
     const task = resolveStageTask(request, { job, defaults: deps.defaults });
+    const stored = await storedStage(deps.store, task);
+    if (stored.state === 'complete') {
+      deps.log.info('stage outputs already stored; recording its completion only', fields);
+      const result = await record(stored.outcome.outputs);
+      deps.log.info('stage finished', { ...fields, reused: true, metrics: stored.outcome.metrics, next: result.next ?? null, jobState: result.job.state });
+      return;
+    }
+    if (stored.state === 'mismatch') deps.log.warn('stored outputs incomplete; running the stage again', { ...fields, reason: stored.reason });
     const backend = deps.backend ?? 'default';
     const attributes = {
       [ATTR.stage]: stage,
@@ -70,7 +90,7 @@ export function createStageProcessor(deps: StageProcessorDeps): (request: StageR
           instruments.stageFrames.add(frames, { [ATTR.stage]: stage, [ATTR.backend]: backend });
           if (seconds > 0) instruments.stageFrameRate.record(frames / seconds, { [ATTR.stage]: stage, [ATTR.backend]: backend });
         }
-        const result = await completeStage(deps, { jobId: request.jobId, stage, outputs: outcome.outputs, deliveryCount: ctx.deliveryCount });
+        const result = await record(outcome.outputs);
         deps.log.info('stage finished', {
           ...fields,
           durationMs: Date.now() - started,
@@ -90,6 +110,26 @@ export function createStageProcessor(deps: StageProcessorDeps): (request: StageR
       }
     });
   };
+}
+
+/**
+ * completeStage, tried again while NATS is away (a timed-out or disconnected request): the
+ * outputs are stored, so giving up here would throw the finished stage back to the queue.
+ * completeStage may be repeated: the record is a compare-and-set and the next stage's msg id
+ * drops a second publish.
+ */
+function recordCompletion(deps: StageProcessorDeps, input: CompleteStageInput, signal: AbortSignal): Promise<CompleteStageResult> {
+  return retryTransient(() => completeStage(deps, input), {
+    attempts: 6,
+    delayMs: 500,
+    maxDelayMs: 8_000,
+    ...deps.completionRetry,
+    isTransient: isNatsOutage,
+    message: 'stage completion not recorded (NATS unreachable); retrying',
+    fields: { jobId: input.jobId, stage: input.stage, delivery: input.deliveryCount },
+    log: deps.log,
+    signal,
+  });
 }
 
 /** `loss 0.1234` in the detail of a training step's progress (M1, M2 and M3 report it so). */

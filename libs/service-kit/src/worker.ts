@@ -97,7 +97,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       (config.stageIsolation === 'thread'
         ? createThreadRunner({ store: config.store, ...(backend ? { backend } : {}), ...(config.wasmThreads ? { wasmThreads: config.wasmThreads } : {}), log })
         : createInlineRunner(store));
-    const processMessage = createStageProcessor({ jobs, js: nc.jetstream(), names, runner, defaults: config.stageDefaults, log, ...(backend ? { backend } : {}) });
+    const processMessage = createStageProcessor({ jobs, js: nc.jetstream(), names, runner, store, defaults: config.stageDefaults, log, ...(backend ? { backend } : {}) });
     for (const stage of options.stages) {
       consumers.push(
         await createStageConsumer({
