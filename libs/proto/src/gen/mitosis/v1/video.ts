@@ -126,7 +126,14 @@ export interface UploadVideoResponse {
   /** Id of the stored video, used by every other call. */
   videoId: string;
   /** Frames as probed on upload. */
-  info?: VideoInfo | undefined;
+  info?:
+    | VideoInfo
+    | undefined;
+  /**
+   * True when a video with the same bytes (the same SHA-256) was already stored: video_id is that
+   * video's, and nothing new was stored. A retried upload gets the video of the first.
+   */
+  alreadyStored: boolean;
 }
 
 /** A stored video. */
@@ -618,7 +625,7 @@ export const VideoInfo: MessageFns<VideoInfo> = {
 };
 
 function createBaseUploadVideoResponse(): UploadVideoResponse {
-  return { videoId: "", info: undefined };
+  return { videoId: "", info: undefined, alreadyStored: false };
 }
 
 export const UploadVideoResponse: MessageFns<UploadVideoResponse> = {
@@ -628,6 +635,9 @@ export const UploadVideoResponse: MessageFns<UploadVideoResponse> = {
     }
     if (message.info !== undefined) {
       VideoInfo.encode(message.info, writer.uint32(18).fork()).join();
+    }
+    if (message.alreadyStored !== false) {
+      writer.uint32(24).bool(message.alreadyStored);
     }
     return writer;
   },
@@ -661,6 +671,14 @@ export const UploadVideoResponse: MessageFns<UploadVideoResponse> = {
             message.info = VideoInfo.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.alreadyStored = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -681,6 +699,11 @@ export const UploadVideoResponse: MessageFns<UploadVideoResponse> = {
         ? globalThis.String(object.video_id)
         : "",
       info: isSet(object.info) ? VideoInfo.fromJSON(object.info) : undefined,
+      alreadyStored: isSet(object.alreadyStored)
+        ? globalThis.Boolean(object.alreadyStored)
+        : isSet(object.already_stored)
+        ? globalThis.Boolean(object.already_stored)
+        : false,
     };
   },
 
@@ -692,6 +715,9 @@ export const UploadVideoResponse: MessageFns<UploadVideoResponse> = {
     if (message.info !== undefined) {
       obj.info = VideoInfo.toJSON(message.info);
     }
+    if (message.alreadyStored !== false) {
+      obj.alreadyStored = message.alreadyStored;
+    }
     return obj;
   },
 
@@ -702,6 +728,7 @@ export const UploadVideoResponse: MessageFns<UploadVideoResponse> = {
     const message = createBaseUploadVideoResponse();
     message.videoId = object.videoId ?? "";
     message.info = (object.info !== undefined && object.info !== null) ? VideoInfo.fromPartial(object.info) : undefined;
+    message.alreadyStored = object.alreadyStored ?? false;
     return message;
   },
 };
@@ -1018,7 +1045,9 @@ export const VideoServiceService = {
    * Errors: INVALID_ARGUMENT when the first message is not a header, a header comes twice, the
    * size or checksum differs, or the bytes are not a readable video (the message names the frame
    * or page that failed); RESOURCE_EXHAUSTED when the declared size exceeds the server's limit
-   * (checked on the header, before any byte is stored).
+   * (checked on the header, before any byte is stored); UNAVAILABLE when the object store is
+   * unreachable or slow (retry). Uploads are deduplicated by SHA-256: the same bytes uploaded
+   * again return the first video's id with `already_stored`, so a retry is safe.
    */
   uploadVideo: {
     path: "/mitosis.v1.VideoService/UploadVideo" as const,
@@ -1050,7 +1079,9 @@ export interface VideoServiceServer extends UntypedServiceImplementation {
    * Errors: INVALID_ARGUMENT when the first message is not a header, a header comes twice, the
    * size or checksum differs, or the bytes are not a readable video (the message names the frame
    * or page that failed); RESOURCE_EXHAUSTED when the declared size exceeds the server's limit
-   * (checked on the header, before any byte is stored).
+   * (checked on the header, before any byte is stored); UNAVAILABLE when the object store is
+   * unreachable or slow (retry). Uploads are deduplicated by SHA-256: the same bytes uploaded
+   * again return the first video's id with `already_stored`, so a retry is safe.
    */
   uploadVideo: handleClientStreamingCall<UploadVideoRequest, UploadVideoResponse>;
   /** Returns a video's description. NOT_FOUND for an unknown id. */
@@ -1066,7 +1097,9 @@ export interface VideoServiceClient extends Client {
    * Errors: INVALID_ARGUMENT when the first message is not a header, a header comes twice, the
    * size or checksum differs, or the bytes are not a readable video (the message names the frame
    * or page that failed); RESOURCE_EXHAUSTED when the declared size exceeds the server's limit
-   * (checked on the header, before any byte is stored).
+   * (checked on the header, before any byte is stored); UNAVAILABLE when the object store is
+   * unreachable or slow (retry). Uploads are deduplicated by SHA-256: the same bytes uploaded
+   * again return the first video's id with `already_stored`, so a retry is safe.
    */
   uploadVideo(
     callback: (error: ServiceError | null, response: UploadVideoResponse) => void,
