@@ -10,7 +10,7 @@ describe('repo facts the checks use', () => {
     expect(Object.values(stages).flat().sort()).toEqual([...STAGES].sort());
   });
 
-  it('knows exactly the variables loadConfig reads, plus those of the gateway (upload folder, work limits)', () => {
+  it('knows exactly the variables loadConfig reads, plus those of the gateway (upload folder, work limits, store limits)', () => {
     // An environment that records every name asked for: what loadConfig reads, not what a list says.
     const asked = new Set<string>();
     const env = new Proxy({} as Record<string, string | undefined>, {
@@ -22,7 +22,7 @@ describe('repo facts the checks use', () => {
     expect(() => loadConfig(env)).toThrow(/MITOSIS_NATS_URL is not set/);
     const known = knownEnvironmentNames();
     expect([...asked].filter((name) => !known.has(name))).toEqual([]);
-    expect([...known].filter((name) => !asked.has(name))).toEqual(['MITOSIS_UPLOAD_DIR', ...WORK_LIMIT_ENV_NAMES]);
+    expect([...known].filter((name) => !asked.has(name))).toEqual(['MITOSIS_UPLOAD_DIR', ...WORK_LIMIT_ENV_NAMES, 'MITOSIS_STORE_TIMEOUT_MS', 'MITOSIS_UPLOAD_STAGING_MAX_AGE_S']);
   });
 
   it("names the gateway's six public services and the server as a whole", () => {

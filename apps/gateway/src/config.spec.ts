@@ -28,6 +28,17 @@ describe('loadGatewayConfig', () => {
     );
   });
 
+  it('reads the store timeout and the staging age limit, with their defaults', () => {
+    expect(loadGatewayConfig(minimal)).toMatchObject({ storeTimeoutMs: 10_000, stagingMaxAgeMs: 3_600_000 });
+    expect(loadGatewayConfig({ ...minimal, MITOSIS_STORE_TIMEOUT_MS: '2500', MITOSIS_UPLOAD_STAGING_MAX_AGE_S: '600' })).toMatchObject({
+      storeTimeoutMs: 2500,
+      stagingMaxAgeMs: 600_000,
+    });
+    expect(() => loadGatewayConfig({ ...minimal, MITOSIS_STORE_TIMEOUT_MS: '0', MITOSIS_UPLOAD_STAGING_MAX_AGE_S: '1h' })).toThrow(
+      'configuration: MITOSIS_STORE_TIMEOUT_MS "0" must be a whole number >= 1; MITOSIS_UPLOAD_STAGING_MAX_AGE_S "1h" must be a whole number >= 1',
+    );
+  });
+
   it('refuses credentials inside MITOSIS_NATS_URL, pointing to the variables', () => {
     expect(() => loadGatewayConfig({ ...minimal, MITOSIS_NATS_URL: 'nats://gw:gwpass@nats:4222' })).toThrow(
       /MITOSIS_NATS_URL "nats:\/\/\*\*\*@nats:4222" holds credentials.*MITOSIS_NATS_USER and MITOSIS_NATS_PASSWORD/,

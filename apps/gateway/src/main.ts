@@ -22,22 +22,30 @@ async function main(): Promise<void> {
   log.info('nats connected', { server: nc.getServer(), auth: describeNatsCredentials(config.natsCredentials) });
   try {
     const store = await createStore(config);
-    const { names, health, server, port } = await startGatewayServer({
+    const { names, health, server, port, readiness, stopBackground } = await startGatewayServer({
       nc,
       topology: topologyConfig(config),
       store,
       log,
-      config: { maxUploadBytes: config.maxUploadBytes, uploadDir: config.uploadDir, authTokens: config.authTokens, workLimits: config.workLimits },
+      config: {
+        maxUploadBytes: config.maxUploadBytes,
+        uploadDir: config.uploadDir,
+        authTokens: config.authTokens,
+        workLimits: config.workLimits,
+        storeTimeoutMs: config.storeTimeoutMs,
+        stagingMaxAgeMs: config.stagingMaxAgeMs,
+      },
       address: config.grpcAddr,
       ...(config.tls === undefined ? {} : { tls: config.tls }),
     });
     // Lag of every stage's queue, also of a stage with no worker running (whose lag nobody else reports).
     const stopLag = observeConsumerLag({ nc, names, stages: STAGES, log });
-    // Without NATS no call can start or watch a job: tell the load balancer while it is away.
+    // Without NATS no call can start or watch a job: tell the load balancer while it is away
+    // (the object store is probed by startGatewayServer; readiness needs both).
     void (async () => {
       for await (const event of nc.status()) {
-        if (event.type === 'disconnect') health.setStatus('', 'NOT_SERVING');
-        if (event.type === 'reconnect') health.setStatus('', 'SERVING');
+        if (event.type === 'disconnect') readiness.set('nats', false);
+        if (event.type === 'reconnect') readiness.set('nats', true);
       }
     })();
     const listening = {
@@ -51,7 +59,7 @@ async function main(): Promise<void> {
     // SIGTERM/SIGINT: NOT_SERVING, calls in flight get the drain timeout, then the rest is cut.
     // Armed before the line that announces the gateway, so that a signal right after it is handled.
     await new Promise<void>((resolve) => {
-      installShutdown([() => shutdownGateway(server, config.drainTimeoutMs, health), stopLag], {
+      installShutdown([() => shutdownGateway(server, config.drainTimeoutMs, health), stopLag, stopBackground], {
         log,
         process: {
           once: (signal, listener) => process.once(signal, listener),

@@ -12,10 +12,15 @@ import { loadServedProtos } from './grpc/protos';
 import { createJobResults } from './jobs/results';
 import type { GatewayLogger } from './logger';
 import { silentLogger } from './logger';
+import type { Readiness } from './readiness';
+import { createReadiness, watchStore } from './readiness';
 import { routes } from './routes';
 import type { ServiceContext } from './services/context';
 import type { WorkLimits } from '@mitosis/stages';
 import { WORK_LIMITS } from '@mitosis/stages';
+import { withStoreTimeout } from './storage/timed-store';
+import { DEFAULT_STAGING_MAX_AGE_MS, DEFAULT_STORE_TIMEOUT_MS } from './store-limits-config';
+import { startStagingJanitor } from './upload/staging-janitor';
 
 /** The gateway settings createGatewayServer needs (a subset of GatewayConfig). */
 export interface GatewayServerConfig {
@@ -26,7 +31,17 @@ export interface GatewayServerConfig {
   readonly authTokens: readonly string[];
   /** The most work one request may ask for; default @mitosis/stages' WORK_LIMITS. */
   readonly workLimits?: WorkLimits;
+  /** Longest wait for one answer of the object store before a call fails UNAVAILABLE (MITOSIS_STORE_TIMEOUT_MS); default 10 s. */
+  readonly storeTimeoutMs?: number;
+  /** Age after which staged objects of an uncommitted upload are removed (MITOSIS_UPLOAD_STAGING_MAX_AGE_S); default 1 hour. */
+  readonly stagingMaxAgeMs?: number;
+  /** Time between sweeps of abandoned staging; default the age limit, at most 15 minutes. */
+  readonly stagingSweepIntervalMs?: number;
+  /** Time between readiness probes of the object store; default 5 s. */
+  readonly storeProbeIntervalMs?: number;
 }
+
+const DEFAULT_STORE_PROBE_INTERVAL_MS = 5_000;
 
 export interface GatewayDeps {
   readonly store: BlobStore;
@@ -50,7 +65,8 @@ export const SERVICE_NAMES: readonly string[] = routes.map((route) => route.name
 export function createGatewayServer(deps: GatewayDeps): Server {
   const log = deps.log ?? silentLogger;
   const ctx: ServiceContext = {
-    store: deps.store,
+    // Every call that touches the store is bounded, shorter than a client's typical deadline.
+    store: withStoreTimeout(deps.store, deps.config.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS),
     jobs: deps.jobs,
     js: deps.js,
     names: deps.names,
@@ -101,17 +117,51 @@ export interface StartedGateway {
   readonly health: HealthService;
   readonly server: Server;
   readonly port: number;
+  /** The server's health from NATS and the object store (main reports NATS; the store is probed here). */
+  readonly readiness: Readiness;
+  /** Sweeps abandoned upload staging now (also run at start and periodically). */
+  sweepStaging(): Promise<number>;
+  /** Stops the store probe and the staging janitor. */
+  stopBackground(): void;
 }
 
-/** The gateway on a NATS connection: the topology and job store there, a health service, and the gRPC server bound. */
+/**
+ * The gateway on a NATS connection: the topology and job store there, a health service, and the
+ * gRPC server bound; readiness probing the object store, and the janitor of abandoned uploads.
+ */
 export async function startGatewayServer(start: GatewayStart): Promise<StartedGateway> {
+  const log = start.log ?? silentLogger;
+  const { config } = start;
   const names = await ensureTopology(start.nc, start.topology);
   const js = start.nc.jetstream();
   const jobs = await createJobStore(js, names.jobsBucket);
   const health = createHealthService(SERVICE_NAMES);
-  const server = createGatewayServer({ store: start.store, jobs, js, names, health, config: start.config, ...(start.log === undefined ? {} : { log: start.log }) });
+  const server = createGatewayServer({ store: start.store, jobs, js, names, health, config, log });
   const port = await bindGateway(server, start.address, await serverCredentials(start.tls));
-  return { names, js, jobs, health, server, port };
+  const readiness = createReadiness(health, log);
+  const timeoutMs = config.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+  const probeIntervalMs = config.storeProbeIntervalMs ?? DEFAULT_STORE_PROBE_INTERVAL_MS;
+  // A probe waits no longer than the interval, so readiness follows a frozen store within two intervals.
+  const storeWatch = watchStore(withStoreTimeout(start.store, Math.min(timeoutMs, probeIntervalMs)), readiness, probeIntervalMs);
+  const janitor = startStagingJanitor(withStoreTimeout(start.store, timeoutMs), {
+    maxAgeMs: config.stagingMaxAgeMs ?? DEFAULT_STAGING_MAX_AGE_MS,
+    ...(config.stagingSweepIntervalMs === undefined ? {} : { intervalMs: config.stagingSweepIntervalMs }),
+    log,
+  });
+  return {
+    names,
+    js,
+    jobs,
+    health,
+    server,
+    port,
+    readiness,
+    sweepStaging: () => janitor.sweep(),
+    stopBackground: () => {
+      storeWatch.stop();
+      janitor.stop();
+    },
+  };
 }
 
 /** Lets calls in flight finish for up to `graceMs`, then cuts what is left. */

@@ -142,8 +142,13 @@ export const SERVICE_ENV_NAMES = [
 export type ServiceEnvName = (typeof SERVICE_ENV_NAMES)[number];
 /** The upload folder, which apps/gateway's loadGatewayConfig reads on top of SERVICE_ENV_NAMES. */
 export type GatewayEnvName = 'MITOSIS_UPLOAD_DIR';
-/** Everything the gateway reads on top of SERVICE_ENV_NAMES: the upload folder and the work limits (MITOSIS_MAX_*). */
-export const GATEWAY_ENV_NAMES: readonly string[] = ['MITOSIS_UPLOAD_DIR' satisfies GatewayEnvName, ...WORK_LIMIT_ENV_NAMES];
+/** Everything the gateway reads on top of SERVICE_ENV_NAMES: the upload folder, the work limits (MITOSIS_MAX_*) and the store's limits. */
+export const GATEWAY_ENV_NAMES: readonly string[] = [
+  'MITOSIS_UPLOAD_DIR' satisfies GatewayEnvName,
+  ...WORK_LIMIT_ENV_NAMES,
+  'MITOSIS_STORE_TIMEOUT_MS',
+  'MITOSIS_UPLOAD_STAGING_MAX_AGE_S',
+];
 
 const GIB = 1024 ** 3;
 const PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

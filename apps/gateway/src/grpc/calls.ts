@@ -9,6 +9,7 @@ import { toServiceError } from '@mitosis/service-kit';
 import { ATTR, extractTraceMetadata, mitosisInstruments, mitosisTracer } from '@mitosis/telemetry';
 import type { GatewayLogger } from '../logger';
 import { serviceError } from './errors';
+import { storeTimeoutOf } from '../storage/timed-store';
 import { outageMessage, unreachableBackend } from './outage';
 
 /** What a handler knows of its call besides the request. */
@@ -29,10 +30,16 @@ export class DeadlineExceededError extends MitosisError {
 
 /**
  * toServiceError, except that work stopped by the deadline reads DEADLINE_EXCEEDED as grpc-js
- * says it, and an unreachable NATS or object store reads UNAVAILABLE (retryable) instead of INTERNAL.
+ * says it, and an unreachable NATS or an unreachable or silent object store reads UNAVAILABLE
+ * (retryable) instead of INTERNAL.
  */
 export function boundaryError(error: unknown, log: GatewayLogger, method: string): ServiceError {
   if (error instanceof DeadlineExceededError) return serviceError(status.DEADLINE_EXCEEDED, error.message);
+  const timeout = storeTimeoutOf(error);
+  if (timeout !== undefined) {
+    log.warn('object store timed out', { method, timeoutMs: timeout.timeoutMs });
+    return serviceError(status.UNAVAILABLE, timeout.message);
+  }
   const backend = unreachableBackend(error);
   if (backend !== undefined) {
     log.warn('backend unreachable', { method, backend, error });

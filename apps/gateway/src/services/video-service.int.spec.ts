@@ -35,14 +35,33 @@ describe('VideoService.UploadVideo', () => {
     expect(response.info).toEqual({ frameCount: 6, width: 48, height: 40, bitDepth: 8 });
     const id = response.videoId;
     expect(id).toMatch(/^vid-/);
-    // Exactly the source and the record were added; the source holds the bytes sent.
-    expect((await gateway.keys()).filter((key) => !before.includes(key))).toEqual([`videos/${id}/source`, `videos/${id}/video.json`]);
+    expect(response.alreadyStored).toBe(false);
+    // Exactly the content index entry, the source and the record were added (no staging marker
+    // is left); the source holds the bytes sent.
+    expect((await gateway.keys()).filter((key) => !before.includes(key))).toEqual([`videos-by-sha256/${sha256(tiff)}.json`, `videos/${id}/source`, `videos/${id}/video.json`]);
     expect(Buffer.from(await gateway.store.get(`videos/${id}/source`)).equals(Buffer.from(tiff))).toBe(true);
     expect(await gateway.staged()).toEqual([]);
 
     const { video } = await call(gateway.clients.video.getVideo.bind(gateway.clients.video), { videoId: id });
     expect(video).toMatchObject({ videoId: id, filename: 'synthetic.tif', sizeBytes: tiff.length, sha256: sha256(tiff), info: response.info });
     expect(video?.createTime).toBeInstanceOf(Date);
+  });
+
+  it('gives the same bytes uploaded again the same video, saying it was already stored', async () => {
+    const tiff = syntheticTiff({ frames: 5, seed: 31 });
+    const first = await upload(gateway.clients.video, tiff, { filename: 'first.tif' });
+    expect(first.alreadyStored).toBe(false);
+    const before = await gateway.keys();
+    const again = await upload(gateway.clients.video, tiff, { filename: 'retried.tif', chunkSize: 777 });
+    expect(again).toEqual({ ...first, alreadyStored: true });
+    expect(await gateway.keys()).toEqual(before);
+    expect(await gateway.staged()).toEqual([]);
+    // The record is the first upload's; other bytes are another video.
+    const { video } = await call(gateway.clients.video.getVideo.bind(gateway.clients.video), { videoId: again.videoId });
+    expect(video?.filename).toBe('first.tif');
+    const other = await upload(gateway.clients.video, syntheticTiff({ frames: 5, seed: 32 }));
+    expect(other.videoId).not.toBe(first.videoId);
+    expect(other.alreadyStored).toBe(false);
   });
 
   it('refuses a corrupt TIFF header with INVALID_ARGUMENT naming the file', async () => {

@@ -6,7 +6,7 @@ import type { VideoRecord } from '../storage/records';
 import { readVideoRecord } from '../storage/records';
 import { probeUpload } from '../upload/probe-upload';
 import { receiveUpload } from '../upload/receive-upload';
-import { storeVideo } from '../upload/store-video';
+import { findStoredVideo, storeVideo } from '../upload/store-video';
 import type { ServiceContext } from './context';
 
 export function videoToProto(record: VideoRecord): Video {
@@ -20,18 +20,31 @@ export function videoToProto(record: VideoRecord): Video {
   });
 }
 
+const uploadResponse = (record: VideoRecord, alreadyStored: boolean): UploadVideoResponse => ({
+  videoId: record.videoId,
+  info: { frameCount: record.frameCount, width: record.width, height: record.height, bitDepth: record.bitDepth },
+  alreadyStored,
+});
+
 /**
  * Receive (size limit, byte count, SHA-256), probe and decode, and only then store: the store
- * sees nothing of an upload that fails any check, and a cancelled call stores nothing either.
+ * sees nothing of an upload that fails any check, and a call that ends before its video is
+ * committed stores nothing either. Bytes already stored (same SHA-256) give that video again,
+ * once they passed the same checks.
  */
 export async function uploadVideo(ctx: ServiceContext, messages: AsyncIterable<UploadVideoRequest>, call: CallContext): Promise<UploadVideoResponse> {
   const staged = await receiveUpload(messages, ctx.limits, call.signal);
   try {
     const probed = await probeUpload(staged, call.signal);
     checkAlive(call.signal);
-    const record = await storeVideo(ctx.store, staged, probed, ctx.log);
+    const existing = await findStoredVideo(ctx.store, staged.header.sha256);
+    if (existing !== undefined) {
+      ctx.log.info('video already stored', { videoId: existing.videoId, sha256: existing.sha256, filename: staged.header.filename });
+      return uploadResponse(existing, true);
+    }
+    const record = await storeVideo(ctx.store, staged, probed, call.signal, ctx.log);
     ctx.log.info('video stored', { ...record });
-    return { videoId: record.videoId, info: { frameCount: record.frameCount, width: record.width, height: record.height, bitDepth: record.bitDepth } };
+    return uploadResponse(record, false);
   } finally {
     await staged.cleanup();
   }

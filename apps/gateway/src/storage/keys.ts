@@ -14,6 +14,12 @@ export const keys = {
   analysisStats: (jobId: string): string => layout.analysis(jobId).stats,
   /** ModelRecord: what was asked for, written by the gateway when training is requested. */
   modelRecord: (modelId: string): string => `${layout.model(modelId)}/request.json`,
+  /** Folder of the staging markers: one per upload whose video is being stored and not yet committed. */
+  stagingPrefix: 'uploads/',
+  /** StagingMarker of a video being stored; removed once its record is written or it is rolled back. */
+  stagingMarker: (videoId: string): string => `${layout.upload(videoId)}.json`,
+  /** ContentIndexEntry: the video stored with these bytes, for dedup of uploads by SHA-256. */
+  videoBySha256: (sha256: string): string => `videos-by-sha256/${sha256}.json`,
 } as const;
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { CallOptions, ChannelCredentials, ChannelOptions, ClientUnaryCall, Server, ServiceError } from '@grpc/grpc-js';
 import { Metadata, credentials } from '@grpc/grpc-js';
+import type { BlobStore } from '@mitosis/core';
 import type { EventNames, JobStore } from '@mitosis/events';
 import { AnalysisServiceClient, AnnotationServiceClient, DetectionServiceClient, JobServiceClient, ModelServiceClient, StageRequest, VideoServiceClient } from '@mitosis/proto';
 import type { UploadVideoRequest, UploadVideoResponse } from '@mitosis/proto';
@@ -43,6 +44,12 @@ export interface GatewayOptions {
   readonly clientCredentials?: ChannelCredentials;
   /** Client channel options (e.g. grpc.ssl_target_name_override). */
   readonly channelOptions?: ChannelOptions;
+  /** The store the gateway is given, made from the bucket's (e.g. one the spec can hold); `store` stays the bucket's. */
+  readonly wrapStore?: (store: BlobStore) => BlobStore;
+  readonly storeTimeoutMs?: number;
+  readonly stagingMaxAgeMs?: number;
+  readonly stagingSweepIntervalMs?: number;
+  readonly storeProbeIntervalMs?: number;
 }
 
 export interface Clients {
@@ -65,6 +72,8 @@ export interface GatewayFixture {
   readonly js: JetStreamClient;
   readonly uploadDir: string;
   readonly clients: Clients;
+  /** Sweeps abandoned upload staging now. */
+  sweepStaging(): Promise<number>;
   /** Every key in the bucket, sorted. */
   keys(): Promise<string[]>;
   /** Folders left in the upload staging folder (should be none between calls). */
@@ -82,11 +91,19 @@ export async function startGateway(backends: Backends, options: GatewayOptions =
   const store = createS3BlobStore({ ...backends.s3.connection, bucket });
   const nc = await connect({ servers: backends.nats.url });
   const uploadDir = await mkdtemp(path.join(tmpdir(), 'gateway-spec-'));
-  const { names, js, jobs, health, server, port } = await startGatewayServer({
+  const { names, js, jobs, health, server, port, sweepStaging, stopBackground } = await startGatewayServer({
     nc,
     topology: { prefix: uniqueName('gw'), storage: 'memory' },
-    store,
-    config: { maxUploadBytes: options.maxUploadBytes ?? 64 * 1024 * 1024, uploadDir, authTokens: options.authTokens ?? [] },
+    store: options.wrapStore === undefined ? store : options.wrapStore(store),
+    config: {
+      maxUploadBytes: options.maxUploadBytes ?? 64 * 1024 * 1024,
+      uploadDir,
+      authTokens: options.authTokens ?? [],
+      ...(options.storeTimeoutMs === undefined ? {} : { storeTimeoutMs: options.storeTimeoutMs }),
+      ...(options.stagingMaxAgeMs === undefined ? {} : { stagingMaxAgeMs: options.stagingMaxAgeMs }),
+      ...(options.stagingSweepIntervalMs === undefined ? {} : { stagingSweepIntervalMs: options.stagingSweepIntervalMs }),
+      ...(options.storeProbeIntervalMs === undefined ? {} : { storeProbeIntervalMs: options.storeProbeIntervalMs }),
+    },
     address: '127.0.0.1:0',
     ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
@@ -113,6 +130,7 @@ export async function startGateway(backends: Backends, options: GatewayOptions =
     js,
     uploadDir,
     clients,
+    sweepStaging,
     keys: () => store.list(''),
     staged: () => readdir(uploadDir),
     workCount: async () => (await jsm.streams.info(names.workStream)).state.messages,
@@ -123,6 +141,7 @@ export async function startGateway(backends: Backends, options: GatewayOptions =
       return { request: StageRequest.decode(message.data), headers };
     },
     stop: async () => {
+      stopBackground();
       for (const client of Object.values(clients)) client.close();
       await shutdownGateway(server, 2000, health);
       await nc.close();
