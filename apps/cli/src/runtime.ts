@@ -30,7 +30,7 @@ export function computeCommand(program: Command, name: string): Command {
 /** Options of the method that analyze and train both take, with one meaning and default: `.addOption(methodOptions.factor())`. */
 export const methodOptions = {
   factor: (): Option =>
-    new Option('--factor <n>', 'downscale factor (paper: 4); auto: the largest up to 4 that leaves the measured cells 1.5 px of radius').default(String(METHOD_DEFAULTS.factor)),
+    new Option('--factor <n>', 'downscale factor (paper: 4); auto: the one up to 4 that brings the measured cell radius closest to 1.5 px').default(String(METHOD_DEFAULTS.factor)),
   noFlatField: (): Option => new Option('--no-flat-field', 'skip the flat-field correction of uneven illumination (the paper rescales only)'),
   seed: (): Option => new Option('--seed <n>', 'seed of every random choice').default(String(METHOD_DEFAULTS.seed)),
 };

@@ -7,7 +7,7 @@
 export const METHOD_DEFAULTS = {
   /**
    * Spatial downscaling of ingest (paper: 4, 1040x1392 -> 260x348): 'auto' measures the cells'
-   * radius on the raw frames and takes the largest factor up to 4 that leaves them 1.5 px of it.
+   * radius on the raw frames and takes the factor up to 4 that brings it closest to 1.5 px (the paper's factor 4 on CeTReS.B).
    */
   factor: 'auto' as 'auto' | number,
   /** Flat-field correction of uneven illumination before the rescale (the paper rescales only). */

@@ -51,6 +51,11 @@ describe('measuring the cell size before the downscale', () => {
     expect(chooseDownscaleFactor(6.2)).toBe(4);
     expect(chooseDownscaleFactor(30)).toBe(4);
     expect(chooseDownscaleFactor(3.4)).toBe(2);
+    // CeTReS.B measured on frames 1-110 (5.76) and on all 200 (6.3): the paper's factor either way.
+    expect(chooseDownscaleFactor(5.76)).toBe(4);
+    expect(chooseDownscaleFactor(5.1)).toBe(3);
+    expect(chooseDownscaleFactor(3.8)).toBe(3);
+    expect(chooseDownscaleFactor(2)).toBe(1);
     expect(chooseDownscaleFactor(1)).toBe(1);
     expect(() => chooseDownscaleFactor(0)).toThrow(/not a positive number/);
   });

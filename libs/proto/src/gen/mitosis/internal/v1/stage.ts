@@ -20,8 +20,8 @@ export interface IngestParams {
     | FrameFormatHints
     | undefined;
   /**
-   * Spatial downscaling factor; 0 means the service default (auto: the largest factor up to the
-   * paper's 4 that leaves the cells, measured on the raw frames, 1.5 px of radius).
+   * Spatial downscaling factor; 0 means the service default (auto: the factor up to the paper's 4
+   * that brings the cell radius, measured on the raw frames, closest to 1.5 px).
    */
   downscaleFactor: number;
 }
