@@ -150,15 +150,23 @@ async function finalJob(jobs: JobStore, id: string, timeoutMs = 60_000): Promise
 }
 
 /** The job's events, in order, as `type attempt`. */
-async function events(names: EventNames): Promise<string[]> {
+/**
+ * The job's events but progress, once at least `expected` of them are in (or after 10 s): the job
+ * record can read SUCCEEDED a moment before its last event is published.
+ */
+async function events(names: EventNames, expected: number): Promise<string[]> {
   const jsm = await nc.jetstreamManager();
-  const count = (await jsm.streams.info(names.eventsStream)).state.messages;
-  const out: string[] = [];
-  for (let seq = 1; seq <= count; seq++) {
-    const event: JobEvent = jobEventCodec.decode((await jsm.streams.getMessage(names.eventsStream, { seq })).data);
-    if (event.type !== 'progress') out.push(`${event.type} ${event.attempt}`);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const count = (await jsm.streams.info(names.eventsStream)).state.messages;
+    const out: string[] = [];
+    for (let seq = 1; seq <= count; seq++) {
+      const event: JobEvent = jobEventCodec.decode((await jsm.streams.getMessage(names.eventsStream, { seq })).data);
+      if (event.type !== 'progress') out.push(`${event.type} ${event.attempt}`);
+    }
+    if (out.length >= expected || Date.now() > deadline) return out;
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return out;
 }
 
 async function workLeft(names: EventNames): Promise<{ work: number; dead: number }> {
@@ -178,7 +186,7 @@ describe('a stage whose outputs are stored', () => {
     expect(run.puts).toHaveLength(run.putsBeforeTimeout!);
     expect(run.puts.at(-1)).toBe(keys.stageManifest('lost-1', 'm1'));
     // Finished once: one success, after the retry the lost completion caused.
-    expect(await events(run.names)).toEqual(['stage-started 1', 'stage-retrying 1', 'stage-started 2', 'stage-succeeded 2']);
+    expect(await events(run.names, 4)).toEqual(['stage-started 1', 'stage-retrying 1', 'stage-started 2', 'stage-succeeded 2']);
     expect(await workLeft(run.names)).toEqual({ work: 0, dead: 0 });
   }, 120_000);
 
@@ -187,7 +195,7 @@ describe('a stage whose outputs are stored', () => {
     await startM1(run, 'slow-1');
     expect(await finalJob(run.jobs, 'slow-1')).toMatchObject({ state: 'SUCCEEDED', stages: { m1: { state: 'SUCCEEDED', attempts: 1 } } });
     expect(run.runs).toBe(1);
-    expect(await events(run.names)).toEqual(['stage-started 1', 'stage-succeeded 1']);
+    expect(await events(run.names, 2)).toEqual(['stage-started 1', 'stage-succeeded 1']);
   }, 120_000);
 });
 
