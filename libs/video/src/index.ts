@@ -18,6 +18,5 @@ export type { GreyFrame, PngHeader } from './png';
 export { encodeTiff, encodeTiffParts } from './tiff-writer';
 export type { EncodeTiffOptions, TiffCompression, TiffPage } from './tiff-writer';
 export { decodeTiff } from './tiff-reader';
-export { decodePackBits, decodeLzw, decodeDeflate } from './tiff-codecs';
 export { estimateCellSize, chooseDownscaleFactor, MAX_DOWNSCALE_FACTOR, TARGET_DOWNSCALED_CELL_RADIUS } from './cell-size';
 export type { CellSizeEstimate, CellSizeOptions } from './cell-size';

@@ -6,8 +6,20 @@ import { InvalidInputError, NotFoundError, ResourceExhaustedError } from '@mitos
 import type { Volume } from '@mitosis/volume';
 import type { GreyFrame } from './png';
 import { decodePng, isPng, PNG_HEADER_BYTES, readPngHeader } from './png';
-import type { TiffPageInfo } from './tiff-reader';
-import { bufferSource, checkUniformPages, decodePage, describePage, framePages, openFileSource, readTiffStructure } from './tiff-reader';
+import type { FloatRange, TiffFile, TiffPageInfo } from './tiff-reader';
+import {
+  bufferSource,
+  checkUniformPages,
+  decodePage,
+  decodePageSamples,
+  describePage,
+  emptyFloatRange,
+  floatRangeOf,
+  framePages,
+  openFileSource,
+  readTiffStructure,
+  widenFloatRange,
+} from './tiff-reader';
 
 export type VideoKind = 'tiff-stack' | 'frame-folder';
 
@@ -108,34 +120,35 @@ interface FrameHeader {
   readonly width: number;
   readonly height: number;
   readonly bitDepth: 8 | 16;
+  /** A 32-bit float TIFF frame, rescaled to 16-bit over the whole read. */
+  readonly float?: boolean;
 }
 
 /** Header of one frame file of a folder: PNG IHDR or the IFD of a single-page TIFF. */
-function probeFrameFile(file: string, name: string): FrameHeader {
+async function probeFrameFile(file: string, name: string): Promise<FrameHeader> {
   const head = readHead(file, PNG_HEADER_BYTES);
   if (isPng(head)) {
     const header = readPngHeader(head, name);
     return { width: header.width, height: header.height, bitDepth: header.bitDepth as 8 | 16 };
   }
   if (isTiffMagic(head)) {
-    const info = withTiff(file, name, (tiff) => singleTiffPage(tiff, name));
-    return { width: info.width, height: info.height, bitDepth: info.bitDepth };
+    const info = await withTiff(file, name, async (tiff) => singleTiffPage(tiff, name));
+    return { width: info.width, height: info.height, bitDepth: info.bitDepth, float: info.float };
   }
   throw new InvalidInputError(`${name}: neither PNG nor TIFF (unrecognised file signature)`);
 }
 
-type OpenTiff = ReturnType<typeof readTiffStructure>;
-
-function withTiff<T>(file: string, name: string, use: (tiff: OpenTiff) => T): T {
-  const source = openFileSource(file, name);
+/** Opens a TIFF for range reads (pages are read one by one, never the whole file) and closes it. */
+async function withTiff<T>(file: string, name: string, use: (tiff: TiffFile) => Promise<T>): Promise<T> {
+  const source = await openFileSource(file, name);
   try {
-    return use(readTiffStructure(source));
+    return await use(await readTiffStructure(source));
   } finally {
-    source.close();
+    await source.close();
   }
 }
 
-function singleTiffPage(tiff: OpenTiff, name: string): TiffPageInfo {
+function singleTiffPage(tiff: TiffFile, name: string): TiffPageInfo {
   const pages = framePages(tiff);
   if (pages.length !== 1) {
     throw new InvalidInputError(`${name}: TIFF frame file holds ${pages.length} pages; a frame folder holds one image per file`);
@@ -143,11 +156,11 @@ function singleTiffPage(tiff: OpenTiff, name: string): TiffPageInfo {
   return describePage(tiff, pages[0]);
 }
 
-function decodeFrameFile(name: string, bytes: Uint8Array): GreyFrame {
+async function decodeFrameFile(name: string, bytes: Uint8Array, range?: FloatRange): Promise<GreyFrame> {
   if (isPng(bytes)) return decodePng(bytes, name);
   if (isTiffMagic(bytes)) {
-    const tiff = readTiffStructure(bufferSource(bytes, name));
-    return decodePage(tiff, singleTiffPage(tiff, name));
+    const tiff = await readTiffStructure(bufferSource(bytes, name));
+    return decodePage(tiff, singleTiffPage(tiff, name), range);
   }
   throw new InvalidInputError(`${name}: neither PNG nor TIFF (unrecognised file signature)`);
 }
@@ -175,21 +188,35 @@ async function listFrameFolder(folder: string): Promise<FolderListing> {
     .map((e) => e.name)
     .sort(naturalCompare);
   if (files.length === 0) throw new InvalidInputError(`${folder}: folder holds no PNG or TIFF frames`);
-  const headers = files.map((name) => probeFrameFile(path.join(folder, name), path.join(folder, name)));
+  const headers: FrameHeader[] = [];
+  for (const name of files) headers.push(await probeFrameFile(path.join(folder, name), path.join(folder, name)));
   const first = headers[0];
   headers.forEach((h, i) => {
     const where = `${path.join(folder, files[i])} (frame ${i + 1})`;
     if (h.width !== first.width || h.height !== first.height) {
       throw new InvalidInputError(`${where} is ${h.width}x${h.height} but ${files[0]} is ${first.width}x${first.height}; all frames must have one size`);
     }
-    if (h.bitDepth !== first.bitDepth) {
-      throw new InvalidInputError(`${where} is ${h.bitDepth}-bit but ${files[0]} is ${first.bitDepth}-bit; all frames must have one bit depth`);
+    const kind = (header: FrameHeader): string => (header.float === true ? '32-bit float' : `${header.bitDepth}-bit`);
+    if (kind(h) !== kind(first)) {
+      throw new InvalidInputError(`${where} is ${kind(h)} but ${files[0]} is ${kind(first)}; all frames must have one bit depth`);
     }
   });
   return { files, headers };
 }
 
-function listTiffPages(tiff: OpenTiff, name: string): TiffPageInfo[] {
+/** The range of the float samples of the frame files read (a first pass: no frame is kept). */
+async function folderFloatRange(folder: string, names: readonly string[]): Promise<FloatRange> {
+  const range = emptyFloatRange();
+  for (const name of names) {
+    const file = path.join(folder, name);
+    const tiff = await readTiffStructure(bufferSource(new Uint8Array(await readFile(file)), file));
+    const samples = await decodePageSamples(tiff, singleTiffPage(tiff, file));
+    if (samples instanceof Float32Array) widenFloatRange(range, samples);
+  }
+  return range;
+}
+
+function listTiffPages(tiff: TiffFile, name: string): TiffPageInfo[] {
   const infos = framePages(tiff).map((ifd) => describePage(tiff, ifd));
   checkUniformPages(name, infos);
   return infos;
@@ -237,21 +264,27 @@ export async function readVideo(source: string, options: ReadVideoOptions = {}):
     const range = selectRange(source, files.length, options.frames);
     const frameNames = files.slice(range.first - 1, range.last);
     const volume = allocate(frameNames.length, headers[0]);
+    const floatRange = headers[0].float === true ? await folderFloatRange(source, frameNames) : undefined;
     for (let t = 0; t < frameNames.length; t++) {
       const file = path.join(source, frameNames[t]);
-      place(volume, t, decodeFrameFile(file, new Uint8Array(await readFile(file))), file);
+      place(volume, t, await decodeFrameFile(file, new Uint8Array(await readFile(file)), floatRange), file);
     }
     const bitDepth = headers[0].bitDepth;
     return { volume, bitDepth, source, kind: 'frame-folder', frameNames, firstFrame: range.first, totalFrames: files.length };
   }
 
   assertKnownFile(source, readHead(source, 8));
-  return withTiff(source, source, (tiff) => {
+  return withTiff(source, source, async (tiff) => {
     const pages = listTiffPages(tiff, source);
     const range = selectRange(source, pages.length, options.frames);
     const chosen = pages.slice(range.first - 1, range.last);
     const target = allocate(chosen.length, chosen[0]);
-    chosen.forEach((page, t) => place(target, t, decodePage(tiff, page), `${source}: page ${page.page}`));
+    // Float pages are read twice: once for the range of the whole read, once to rescale.
+    const floatRange = await floatRangeOf(tiff, chosen);
+    for (let t = 0; t < chosen.length; t++) {
+      const page = chosen[t];
+      place(target, t, await decodePage(tiff, page, floatRange), `${source}: page ${page.page}`);
+    }
     return {
       volume: target,
       bitDepth: chosen[0].bitDepth,
@@ -273,7 +306,7 @@ export async function probeVideo(source: string): Promise<VideoInfo> {
     return { frameCount: files.length, width: first.width, height: first.height, bitDepth: first.bitDepth, kind: 'frame-folder', source };
   }
   assertKnownFile(source, readHead(source, 8));
-  const pages = withTiff(source, source, (tiff) => listTiffPages(tiff, source));
+  const pages = await withTiff(source, source, async (tiff) => listTiffPages(tiff, source));
   const first = pages[0];
   return { frameCount: pages.length, width: first.width, height: first.height, bitDepth: first.bitDepth, kind: 'tiff-stack', source };
 }

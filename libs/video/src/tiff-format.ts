@@ -4,7 +4,7 @@
  */
 
 export const TIFF_MAGIC = 42;
-/** BigTIFF's magic number: recognised so the error can say what the file is. */
+/** BigTIFF's magic number (BigTIFF design, Aware Systems): 8-byte offsets, read through geotiff. */
 export const BIGTIFF_MAGIC = 43;
 
 export const Tag = {
@@ -69,6 +69,7 @@ export const Compression = {
   AdobeDeflate: 8,
   Deflate: 32946,
   PackBits: 32773,
+  Zstd: 50000,
 } as const;
 
 export const Photometric = {

@@ -14,11 +14,11 @@ function ramp16(width: number, height: number, seed: number): Uint16Array {
 }
 
 describe('encodeTiff / decodeTiff round trips', () => {
-  it('keeps 8-bit pages exactly, several pages, several strips', () => {
+  it('keeps 8-bit pages exactly, several pages, several strips', async () => {
     const pages = [0, 1, 2].map((p) => ({ width: 5, height: 7, data: Uint8Array.from({ length: 35 }, (_, i) => (i * 37 + p * 11) % 256) }));
     const bytes = encodeTiff(pages, { rowsPerStrip: 2 });
     expect(String.fromCharCode(bytes[0]!, bytes[1]!)).toBe('II');
-    const decoded = decodeTiff(bytes, 'stack.tif');
+    const decoded = await decodeTiff(bytes, 'stack.tif');
     expect(decoded).toHaveLength(3);
     decoded.forEach((frame, p) => {
       expect(frame).toMatchObject({ width: 5, height: 7, bitDepth: 8 });
@@ -33,21 +33,21 @@ describe('encodeTiff / decodeTiff round trips', () => {
     ['little', 'deflate', false],
     ['big', 'deflate', true],
     ['little', 'deflate', true],
-  ] as const)('keeps 16-bit pages exactly (%s endian, %s, predictor %p)', (byteOrder, compression, predictor) => {
+  ] as const)('keeps 16-bit pages exactly (%s endian, %s, predictor %p)', async (byteOrder, compression, predictor) => {
     const pages = [ramp16(13, 9, 1), ramp16(13, 9, 2)].map((data) => ({ width: 13, height: 9, data }));
     const bytes = encodeTiff(pages, { byteOrder, compression, predictor, rowsPerStrip: 4 });
     expect(String.fromCharCode(bytes[0]!, bytes[1]!)).toBe(byteOrder === 'little' ? 'II' : 'MM');
-    const decoded = decodeTiff(bytes);
+    const decoded = await decodeTiff(bytes);
     expect(decoded.map((f) => f.bitDepth)).toEqual([16, 16]);
     expect(decoded.map((f) => Array.from(f.data))).toEqual(pages.map((p) => Array.from(p.data)));
   });
 
-  it('compresses a smooth image with deflate', () => {
+  it('compresses a smooth image with deflate', async () => {
     const data = new Uint8Array(64 * 64).map((_, i) => (i % 64) * 2);
     const plain = encodeTiff([{ width: 64, height: 64, data }]);
     const deflated = encodeTiff([{ width: 64, height: 64, data }], { compression: 'deflate' });
     expect(deflated.length).toBeLessThan(plain.length / 4);
-    expect(Array.from(decodeTiff(deflated)[0]!.data)).toEqual(Array.from(data));
+    expect(Array.from((await decodeTiff(deflated))[0]!.data)).toEqual(Array.from(data));
   });
 
   it('refuses a page whose sample count does not match its size', () => {
@@ -71,7 +71,7 @@ describe('writeTiffStack', () => {
     const file = path.join(dir, 'sub', 'video.tif');
     await writeTiffStack(file, volume, { compression: 'deflate' });
     expect(await readdir(path.dirname(file))).toEqual(['video.tif']);
-    const frames = decodeTiff(new Uint8Array(await readFile(file)), file);
+    const frames = await decodeTiff(new Uint8Array(await readFile(file)), file);
     expect(frames).toHaveLength(3);
     expect(frames.flatMap((f) => Array.from(f.data))).toEqual(Array.from(volume.data));
   });
