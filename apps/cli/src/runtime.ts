@@ -33,6 +33,7 @@ export const methodOptions = {
     new Option('--factor <n>', 'downscale factor (paper: 4); auto: the one up to 4 that brings the measured cell radius closest to 1.5 px').default(String(METHOD_DEFAULTS.factor)),
   noFlatField: (): Option => new Option('--no-flat-field', 'skip the flat-field correction of uneven illumination (the paper rescales only)'),
   seed: (): Option => new Option('--seed <n>', 'seed of every random choice').default(String(METHOD_DEFAULTS.seed)),
+  channel: (): Option => new Option('--channel <name|index>', 'channel of a multi-channel video (OME-Zarr): its name or 0-based index (default: channel 0)'),
 };
 
 const backends = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -97,13 +98,12 @@ export async function ingestVideo(
   store: BlobStore,
   key: string,
   videoPath: string,
-  frames: string | undefined,
-  factor: number | 'auto',
-  flatField = true,
+  options: { readonly frames: string | undefined; readonly factor: number | 'auto'; readonly flatField?: boolean; readonly channel?: string },
 ): Promise<{ meta: StoredVideoMeta; range: FrameRange; frameCount: number }> {
-  const info = await probeVideo(videoPath);
+  const { frames, factor, flatField = true, channel } = options;
+  const info = await probeVideo(videoPath, channel === undefined ? {} : { channel });
   const range = frames ? parseFrameRange(frames, info.frameCount) : { first: 1, last: info.frameCount };
-  const { meta, frameCount } = await runIngestStage(store, key, videoPath, { factor, flatField, frames: range });
+  const { meta, frameCount } = await runIngestStage(store, key, videoPath, { factor, flatField, frames: range, ...(channel === undefined ? {} : { channel }) });
   return { meta, range, frameCount };
 }
 

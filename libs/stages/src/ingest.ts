@@ -13,6 +13,8 @@ export interface IngestOptions {
   readonly flatField?: boolean;
   /** Frames to store (1-based, inclusive); absent: the whole video. */
   readonly frames?: FrameRange;
+  /** The channel of a multi-channel video, by name or 0-based index; absent: channel 0. */
+  readonly channel?: string | number;
   /** What an upload announced, checked against the decoded frames. */
   readonly expect?: { readonly frameCount?: number; readonly bitDepth?: number };
   /** The name the stored video and its errors give the source (default: the path read). */
@@ -52,7 +54,7 @@ export async function runIngestStage(store: BlobStore, key: string, videoPath: s
   const progress = options.onProgress ?? silentProgress;
   const check = options.check ?? ((): void => undefined);
   progress({ step: 'ingest', done: 1, total: 3, detail: 'decoding frames' });
-  const raw = await readVideo(videoPath).catch((error: unknown) => {
+  const raw = await readVideo(videoPath, options.channel === undefined ? {} : { channel: options.channel }).catch((error: unknown) => {
     // A temporary path means nothing to the user: name the source instead.
     if (error instanceof MitosisError && source !== videoPath) throw new MitosisError(error.kind, error.message.split(videoPath).join(source), { cause: error });
     throw error;

@@ -1,5 +1,7 @@
 export { readVideo, probeVideo, naturalCompare } from './read-video';
-export type { RawVideo, VideoInfo, VideoKind, ReadVideoOptions } from './read-video';
+export type { RawVideo, VideoInfo, VideoKind, VideoMetadata, ReadVideoOptions } from './read-video';
+export { isOmeZarr, probeOmeZarr, readOmeZarr } from './ome-zarr';
+export type { OmeZarrInfo, OmeZarrLocation, OmeZarrOptions, OmeZarrVideo, PhysicalSizes } from './ome-zarr';
 export {
   normalizeIntensities,
   downscale,

@@ -28,7 +28,7 @@ export interface OmeZarrOptions {
 }
 
 /** What an OME-Zarr video is, from its metadata documents alone. */
-export interface OmeZarrInfo extends Omit<VideoInfo, 'kind'> {
+export interface OmeZarrInfo extends VideoInfo {
   readonly kind: 'ome-zarr';
   readonly ngffVersion: string;
   /** One name per channel: the omero label, or the 0-based index where there is none. */
@@ -42,7 +42,7 @@ export interface OmeZarrInfo extends Omit<VideoInfo, 'kind'> {
   readonly physical?: PhysicalSizes;
 }
 
-export type OmeZarrVideo = Omit<RawVideo, 'kind'> & Omit<OmeZarrInfo, keyof VideoInfo> & { readonly kind: 'ome-zarr' };
+export type OmeZarrVideo = RawVideo & Omit<OmeZarrInfo, keyof VideoInfo> & Pick<OmeZarrInfo, 'kind' | 'channels' | 'channel'>;
 
 interface Axis {
   readonly name: string;

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InvalidInputError, NotFoundError, parseFrameRange } from '@mitosis/core';
 import { encodePng } from './png';
+import { readOmeZarr } from './ome-zarr';
 import { naturalCompare, probeVideo, readVideo } from './read-video';
 import { encodeTiff } from './tiff-writer';
 
@@ -124,6 +125,18 @@ describe('readVideo and probeVideo', () => {
   it('refuses a TIFF frame file with several pages inside a frame folder', async () => {
     const folder = await folderOf([['s1.tif', encodeTiff([0, 1].map(() => ({ width: 2, height: 1, data: Uint8Array.of(1, 2) })))]]);
     await expect(readVideo(folder)).rejects.toThrow(/s1\.tif: TIFF frame file holds 2 pages/);
+  });
+
+  it('reads an OME-Zarr folder as one video, a channel by name, not as a folder of frames', async () => {
+    const store = path.join(__dirname, '__fixtures__', 'ome-zarr', 'v04-tczyx-uint16.zarr');
+    const info = await probeVideo(store, { channel: 'GFP' });
+    expect(info).toMatchObject({ kind: 'ome-zarr', frameCount: 5, width: 20, height: 24, bitDepth: 16, channels: ['phase', 'GFP'], channel: 1 });
+    expect(info.physical).toEqual({ pixelSizeUm: { y: 0.65, x: 0.65 }, frameIntervalS: 30 });
+    const video = await readVideo(store, { channel: 'GFP', frames: { first: 2, last: 4 } });
+    const direct = await readOmeZarr(store, { channel: 1, frames: { first: 2, last: 4 } });
+    expect(video).toMatchObject({ kind: 'ome-zarr', firstFrame: 2, totalFrames: 5, channel: 1 });
+    expect(Array.from(video.volume.data)).toEqual(Array.from(direct.volume.data));
+    await expect(readVideo(store, { channel: 'DAPI' })).rejects.toThrow(/no channel named "DAPI"; channels are 0: phase, 1: GFP/);
   });
 
   it('probes the shipped cut of the real CeTReS.B frames from their headers', async () => {

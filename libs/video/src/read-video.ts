@@ -6,6 +6,8 @@ import { InvalidInputError, NotFoundError, ResourceExhaustedError } from '@mitos
 import type { Volume } from '@mitosis/volume';
 import type { GreyFrame } from './png';
 import { decodePng, isPng, PNG_HEADER_BYTES, readPngHeader } from './png';
+import type { PhysicalSizes } from './ome-zarr';
+import { isOmeZarr, probeOmeZarr, readOmeZarr } from './ome-zarr';
 import type { FloatRange, TiffFile, TiffPageInfo } from './tiff-reader';
 import {
   bufferSource,
@@ -21,10 +23,19 @@ import {
   widenFloatRange,
 } from './tiff-reader';
 
-export type VideoKind = 'tiff-stack' | 'frame-folder';
+export type VideoKind = 'tiff-stack' | 'frame-folder' | 'ome-zarr';
+
+/** What a container says beyond the pixels (OME-Zarr today): its channels and physical sizes. */
+export interface VideoMetadata {
+  /** One name per channel of a multi-channel container; the video is the one at `channel`. */
+  readonly channels?: string[];
+  /** 0-based index of the channel read. */
+  readonly channel?: number;
+  readonly physical?: PhysicalSizes;
+}
 
 /** A video as read from disk: grey frames at their original bit depth, frame-major. */
-export interface RawVideo {
+export interface RawVideo extends VideoMetadata {
   readonly volume: Volume<Uint8Array | Uint16Array>;
   readonly bitDepth: 8 | 16;
   readonly source: string;
@@ -38,7 +49,7 @@ export interface RawVideo {
 }
 
 /** What a video is, from its headers alone. */
-export interface VideoInfo {
+export interface VideoInfo extends VideoMetadata {
   readonly frameCount: number;
   readonly width: number;
   readonly height: number;
@@ -50,6 +61,8 @@ export interface VideoInfo {
 export interface ReadVideoOptions {
   /** 1-based inclusive frames to decode; the others are never decoded. */
   readonly frames?: FrameRange;
+  /** A channel of a multi-channel container, by name or 0-based index; channel 0 when absent. */
+  readonly channel?: string | number;
 }
 
 /** V8's largest typed array length on 64-bit hosts (2^32 - 1 elements in Node 20). */
@@ -232,8 +245,9 @@ function assertKnownFile(source: string, head: Uint8Array): void {
 }
 
 /**
- * Reads a video: a multi-page TIFF (one frame per page) or a folder of PNG/TIFF frames in natural
- * order of their names (SPEC step 1). With `frames`, only those frames are decoded; the headers of
+ * Reads a video: a multi-page TIFF (one frame per page), an OME-Zarr folder (one channel of its
+ * full-resolution level) or a folder of PNG/TIFF frames in natural order of their names (SPEC
+ * step 1). With `frames`, only those frames are decoded; the headers of
  * every frame are still checked so a video is one size and bit depth throughout.
  */
 export async function readVideo(source: string, options: ReadVideoOptions = {}): Promise<RawVideo> {
@@ -259,6 +273,7 @@ export async function readVideo(source: string, options: ReadVideoOptions = {}):
     target.data.set(frame.data, t * target.width * target.height);
   };
 
+  if (info.isDirectory() && (await isOmeZarr(source))) return readOmeZarr(source, options);
   if (info.isDirectory()) {
     const { files, headers } = await listFrameFolder(source);
     const range = selectRange(source, files.length, options.frames);
@@ -298,8 +313,9 @@ export async function readVideo(source: string, options: ReadVideoOptions = {}):
 }
 
 /** Frame count, size and bit depth from the headers alone (PNG IHDR, TIFF IFDs): no pixel is decoded. */
-export async function probeVideo(source: string): Promise<VideoInfo> {
+export async function probeVideo(source: string, options: Pick<ReadVideoOptions, 'channel'> = {}): Promise<VideoInfo> {
   const info = await statOrNotFound(source);
+  if (info.isDirectory() && (await isOmeZarr(source))) return probeOmeZarr(source, options);
   if (info.isDirectory()) {
     const { files, headers } = await listFrameFolder(source);
     const first = headers[0];

@@ -43,6 +43,7 @@ interface AnalyzeOptions extends ComputeOptions {
   readonly json?: boolean;
   /** false with --no-flat-field. */
   readonly flatField?: boolean;
+  readonly channel?: string;
 }
 
 export interface AnalysisSummary {
@@ -73,7 +74,7 @@ export async function analyzeVideo(videoPath: string, options: AnalyzeOptions): 
   const m2PositiveWeight = parsePositiveNumber(options.m2PositiveWeight, '--m2-positive-weight');
   const m2LossMargin = parseNonNegativeInt(options.m2LossMargin, '--m2-loss-margin');
   await initCompute(options);
-  const { range } = await ingestVideo(store, 'video', videoPath, options.frames, factor, options.flatField !== false);
+  const { range } = await ingestVideo(store, 'video', videoPath, { frames: options.frames, factor, flatField: options.flatField !== false, channel: options.channel });
   // Before M1 trains: the gateway refuses such a video with the same rule.
   checkFramesFor(`${videoPath} (frames ${range.first}:${range.last})`, range.last - range.first + 1, { job: 'analysis' });
   const renderer = createProgressRenderer(process.stderr, options.quiet);
@@ -214,6 +215,7 @@ export const registerAnalyze: RegisterCommand = (program) => {
     .option('--min-frames <n>', 'drop normal-cell map trajectories present in fewer frames (0: keep all, as the paper)', String(METHOD_DEFAULTS.cleaning.minFrames))
     .addOption(methodOptions.noFlatField())
     .addOption(methodOptions.seed())
+    .addOption(methodOptions.channel())
     .option('--json', 'print stats.json instead of the summary')
     .action(async (video: string, options: AnalyzeOptions) => {
       const { stats, choice, outDir } = await analyzeVideo(video, options);

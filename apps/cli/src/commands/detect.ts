@@ -8,11 +8,12 @@ import { METHOD_DEFAULTS, loadStoredFrames, overlayMarks, readDetectorMeta, runD
 import { toDownscaledPixels } from '@mitosis/video';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
-import { computeCommand, ingestVideo, initCompute, pad3, parseNonNegativeInt, parseThreshold, writeImage } from '../runtime';
+import { computeCommand, ingestVideo, initCompute, methodOptions, pad3, parseNonNegativeInt, parseThreshold, writeImage } from '../runtime';
 import type { RegisterCommand } from './index';
 import { stat } from 'node:fs/promises';
 
 interface DetectOptions extends ComputeOptions {
+  readonly channel?: string;
   readonly model: string;
   readonly frames?: string;
   readonly out: string;
@@ -50,7 +51,12 @@ export async function detectInVideo(videoPath: string, options: DetectOptions): 
   const truth = options.truth ? await readPointsCsv(options.truth) : undefined;
   await initCompute(options);
   const scratch = createMemoryBlobStore();
-  const { range } = await ingestVideo(scratch, 'video', videoPath, options.frames, detector.factor, detector.flatField === true);
+  const { range } = await ingestVideo(scratch, 'video', videoPath, {
+    frames: options.frames,
+    factor: detector.factor,
+    flatField: detector.flatField === true,
+    channel: options.channel,
+  });
   const renderer = createProgressRenderer(process.stderr, options.quiet);
   let result;
   try {
@@ -112,6 +118,7 @@ export const registerDetect: RegisterCommand = (program) => {
     .argument('<video>', 'multi-page TIFF or folder of PNG/TIFF frames')
     .requiredOption('--model <dir>', 'model folder written by mitosis train')
     .option('--frames <A:B>', '1-based inclusive frames to search (default: all)')
+    .addOption(methodOptions.channel())
     .requiredOption('--out <csv>', 'detections CSV to write: frame,x,y,score')
     .option('--overlays <dir>', 'folder for overlay PNGs (default: overlays/ beside --out)')
     .option('--no-overlays', 'write no overlay PNGs')

@@ -51,6 +51,21 @@ describe('mitosis info', () => {
     expect(JSON.parse(stdout)).toEqual({ frameCount: 3, width: 9, height: 8, bitDepth: 16, kind: 'tiff-stack', downscaled: { width: 2, height: 2, factor: 4 } });
   });
 
+  it('describes an OME-Zarr with its channels and physical sizes, a channel chosen by name', async () => {
+    const store = path.join(__dirname, '..', '..', '..', '..', 'libs', 'video', 'src', '__fixtures__', 'ome-zarr', 'v04-tczyx-uint16.zarr');
+    const text = await info([store, '--channel', 'GFP']);
+    expect(text.code).toBe(exitCodes.OK);
+    expect(text.stdout).toContain(`video       ${store} (OME-Zarr)`);
+    expect(text.stdout).toContain('channels    phase, GFP (read)');
+    expect(text.stdout).toContain('pixel size  0.65 x 0.65 µm (x, y)');
+    expect(text.stdout).toContain('interval    30 s (0.5 min) per frame');
+    const json = await info([store, '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ kind: 'ome-zarr', frameCount: 5, channels: ['phase', 'GFP'], channel: 0, physical: { frameIntervalS: 30 } });
+    const unknown = await info([store, '--channel', 'DAPI']);
+    expect(unknown.code).toBe(exitCodes.INVALID_ARGUMENT);
+    expect(unknown.errors.join('\n')).toMatch(/no channel named "DAPI"/);
+  });
+
   it('answers a corrupt file with one line and the INVALID_ARGUMENT exit code', async () => {
     const file = path.join(dir, 'corrupt.tif');
     const good = encodeTiff([{ width: 4, height: 4, data: new Uint8Array(16) }]);

@@ -23,6 +23,7 @@ interface TrainOptions extends ComputeOptions {
   readonly seed: string;
   /** false with --no-flat-field. */
   readonly flatField?: boolean;
+  readonly channel?: string;
 }
 
 /** M3 training on the annotated frames of a video; the model folder gets model.json, weights.bin and training.json. */
@@ -39,7 +40,12 @@ export async function trainModel(videoPath: string, options: TrainOptions): Prom
   const annotations = await readPointsCsv(options.annotations);
   await initCompute(options);
   const scratch = createMemoryBlobStore();
-  const { range, frameCount } = await ingestVideo(scratch, 'video', videoPath, options.frames, factor, options.flatField !== false);
+  const { range, frameCount } = await ingestVideo(scratch, 'video', videoPath, {
+    frames: options.frames,
+    factor,
+    flatField: options.flatField !== false,
+    channel: options.channel,
+  });
   const outDir = path.resolve(options.out);
   await mkdir(outDir, { recursive: true });
   const renderer = createProgressRenderer(process.stderr, options.quiet);
@@ -84,6 +90,7 @@ export const registerTrain: RegisterCommand = (program) => {
     )
     .addOption(methodOptions.noFlatField())
     .addOption(methodOptions.seed())
+    .addOption(methodOptions.channel())
     .action(async (video: string, options: TrainOptions) => {
       const meta = await trainModel(video, options);
       process.stdout.write(
