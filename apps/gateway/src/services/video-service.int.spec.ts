@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { VideoFormat } from '@mitosis/proto';
 import { writeFrameArchive } from '@mitosis/service-kit';
@@ -16,6 +18,13 @@ function pngArchive(count: number, corrupt?: number): Promise<Uint8Array> {
 }
 
 const LIMIT = 256 * 1024;
+
+/** A TIFF written by libtiff's tiffcp, from the reader's committed fixtures (base64 by name). */
+function libtiffFixture(name: string): Uint8Array {
+  const file = path.join(__dirname, '..', '..', '..', '..', 'libs', 'video', 'src', '__fixtures__', 'libtiff-fixtures.json');
+  const fixtures = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  return new Uint8Array(Buffer.from(fixtures[name] ?? '', 'base64'));
+}
 
 const gateway = gatewayForSpec({ maxUploadBytes: LIMIT });
 
@@ -62,6 +71,23 @@ describe('VideoService.UploadVideo', () => {
     const other = await upload(gateway.clients.video, syntheticTiff({ frames: 5, seed: 32 }));
     expect(other.videoId).not.toBe(first.videoId);
     expect(other.alreadyStored).toBe(false);
+  });
+
+  it('stores BigTIFF, zstd and 32-bit float TIFFs written by libtiff as it stores classic ones', async () => {
+    for (const [name, bitDepth] of [
+      ['bigtiff-zstd16-be-tiled', 16],
+      ['float32-bigtiff-zstd-tiled', 16],
+      ['zstd8', 8],
+    ] as const) {
+      const response = await upload(gateway.clients.video, libtiffFixture(name), { filename: `${name}.tif` });
+      expect(response.info).toEqual({ frameCount: 2, width: 24, height: 20, bitDepth });
+    }
+    const bigtiff = libtiffFixture('bigtiff-zstd16-be-tiled');
+    await expectRefused(
+      () => upload(gateway.clients.video, bigtiff.subarray(0, bigtiff.length - 40), { filename: 'cut-bigtiff.tif' }),
+      status.INVALID_ARGUMENT,
+      /^cut-bigtiff\.tif/,
+    );
   });
 
   it('refuses a corrupt TIFF header with INVALID_ARGUMENT naming the file', async () => {
