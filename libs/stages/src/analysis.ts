@@ -179,6 +179,8 @@ export interface AnalysisStats extends EventLengthStatistics {
   /** k of each M2 run on the map used, and their range. */
   readonly kSpread: { readonly runs: readonly number[]; readonly min: number; readonly max: number };
   readonly warnings: readonly string[];
+  /** The event lengths and k in minutes, where the video states its frame interval. */
+  readonly minutes?: { readonly frameInterval: number; readonly mean: number; readonly p50: number; readonly p75: number; readonly k: number };
 }
 
 /**
@@ -255,7 +257,16 @@ export async function runEventLengthStage(
       await writeArray(store, keys.eventProbability, { data: median.probability.data, shape }, { dimensionNames: ['t', 'y', 'x'] });
       const ks = usable.map((m) => m.run.k ?? 0);
       const used = { ...choice, chosen: map, cleaning: { ...choice.cleaning, ...cleaning } };
-      const stats = analysisStats(median.events, median.recommendation ?? recommendSequenceLength(median.events.statistics), choice, used, attempts, ks, gridOf(meta, input.range));
+      const stats = analysisStats(
+        median.events,
+        median.recommendation ?? recommendSequenceLength(median.events.statistics),
+        choice,
+        used,
+        attempts,
+        ks,
+        gridOf(meta, input.range),
+        meta.physical?.frameIntervalS,
+      );
       if (index > 0) {
         // The map and cleaning that gave events become y_t of this analysis, for M3's users and the figures.
         await writeArray(store, keys.normalCellMap, { data: normalCellMap.data, shape }, { dimensionNames: ['t', 'y', 'x'] });
@@ -309,6 +320,14 @@ async function rebuildNormalCellMap(store: BlobStore, featureMapsKey: string, ma
   return normalCellMapFrom(winner, map, cleaning);
 }
 
+/** Frames as minutes at `intervalS` seconds per frame, rounded to 3 decimals. */
+const toMinutes = (frames: number, intervalS: number): number => Number(((frames * intervalS) / 60).toFixed(3));
+
+export function inMinutes(lengths: { mean: number; p50: number; p75: number }, k: number, intervalS: number): NonNullable<AnalysisStats['minutes']> {
+  const m = (frames: number): number => toMinutes(frames, intervalS);
+  return { frameInterval: m(1), mean: m(lengths.mean), p50: m(lengths.p50), p75: m(lengths.p75), k: m(k) };
+}
+
 function analysisStats(
   measured: MeasuredEvents,
   recommendation: Recommendation,
@@ -317,6 +336,7 @@ function analysisStats(
   attempts: readonly MapAttempt[],
   ks: readonly number[],
   grid: ReturnType<typeof gridOf>,
+  frameIntervalS?: number,
 ): AnalysisStats {
   const map = used.chosen;
   const spread = describeLengths(ks);
@@ -353,5 +373,6 @@ function analysisStats(
     mapsTried: attempts,
     kSpread: { runs: ks, min: spread.min, max: spread.max },
     warnings,
+    ...(frameIntervalS === undefined ? {} : { minutes: inMinutes(measured.statistics, recommendation.recommendedK, frameIntervalS) }),
   };
 }

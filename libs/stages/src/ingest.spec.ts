@@ -25,6 +25,21 @@ afterAll(async () => {
 });
 
 describe('runIngestStage', () => {
+  it('reads a channel of an OME-Zarr and stores its physical sizes with the video', async () => {
+    const zarr = path.join(__dirname, '..', '..', 'video', 'src', '__fixtures__', 'ome-zarr', 'v04-tczyx-uint16.zarr');
+    const store = createMemoryBlobStore();
+    const result = await runIngestStage(store, 'zarr', zarr, { factor: 2, channel: 'GFP' });
+    expect(result).toMatchObject({ frameCount: 5, width: 20, height: 24, bitDepth: 16 });
+    expect(result.meta.physical).toEqual({ pixelSizeUm: { y: 0.65, x: 0.65 }, frameIntervalS: 30 });
+    const phaseStore = createMemoryBlobStore();
+    const phase = await runIngestStage(phaseStore, 'zarr', zarr, { factor: 2 });
+    expect(phase.meta.physical).toEqual(result.meta.physical);
+    const [gfp, first] = await Promise.all([loadStoredFrames(store, 'zarr'), loadStoredFrames(phaseStore, 'zarr')]);
+    expect(gfp.volume.frames).toBe(5);
+    // Another channel, other pixels.
+    expect(Buffer.from(gfp.volume.data.buffer).equals(Buffer.from(first.volume.data.buffer))).toBe(false);
+  });
+
   it('stores the frames asked for, normalised on the whole video', async () => {
     const store = createMemoryBlobStore();
     const result = await runIngestStage(store, 'part', file, { factor: 2, frames: { first: 4, last: 6 } });

@@ -82,6 +82,7 @@ export async function runIngestStage(store: BlobStore, key: string, videoPath: s
   const meta = await storePreprocessedVideo(store, key, sliceFrames(whole, range), source, {
     ...(cellRadius === undefined ? {} : { cellRadius }),
     factorChosenBy: given === 'auto' ? 'cell-size' : 'given',
+    ...(raw.physical === undefined ? {} : { physical: raw.physical }),
   });
   progress({ step: 'ingest', done: 3, total: 3 });
   return { meta, range, frameCount: frames, width, height, bitDepth: raw.bitDepth, factor };

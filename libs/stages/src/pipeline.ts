@@ -4,7 +4,7 @@ import { loadModel, saveModel } from '@mitosis/models';
 import type { MitosisPoint } from '@mitosis/scoring';
 import { checkPointsInside } from '@mitosis/scoring';
 import { readArray, readArrayMetadata, writeArray } from '@mitosis/tensor-store';
-import type { PreprocessedVideo } from '@mitosis/video';
+import type { PreprocessedVideo, PhysicalSizes } from '@mitosis/video';
 import type { Volume } from '@mitosis/volume';
 import type { DetectionOptions, DetectorTrainingOptions, ThresholdChoice } from './detector';
 import { chooseDetectionThreshold, detectMitoses, trainDetector } from './detector';
@@ -36,6 +36,8 @@ export interface StoredVideoMeta {
   readonly cellRadius?: number;
   /** Whether `factor` was given or follows the cell size. */
   readonly factorChosenBy?: 'given' | 'cell-size';
+  /** Pixel size (µm) and frame interval (s), where the source file states them (OME-Zarr, OME-TIFF). */
+  readonly physical?: PhysicalSizes;
 }
 
 export function gridOf(meta: StoredVideoMeta, range?: FrameRange): SequenceGrid {
@@ -50,7 +52,7 @@ export async function storePreprocessedVideo(
   key: string,
   video: PreprocessedVideo,
   source: string,
-  scale: Pick<StoredVideoMeta, 'cellRadius' | 'factorChosenBy'> = {},
+  scale: Pick<StoredVideoMeta, 'cellRadius' | 'factorChosenBy' | 'physical'> = {},
 ): Promise<StoredVideoMeta> {
   const { volume } = video;
   const meta: StoredVideoMeta = {

@@ -178,6 +178,11 @@ export function summaryText(stats: AnalysisStats, choice: NormalCellMapChoice, o
   return [
     `normal-cell map: ${stats.normalCellMap} (${chosenBy}; margin ${s(mapChoice.margin)} over the next map${mapChoice.confident ? '' : ', uncertain'}; scores ${mapChoice.scores.map((c) => `${c.index}:${c.score.toFixed(3)}`).join(' ')}; ${cleaning})`,
     `cell events: ${stats.count}, temporal length mean ${s(stats.mean)}, sd ${s(stats.std)}, p50 ${s(stats.p50)}, p75 ${s(stats.p75)} (frames ${stats.frames.first}-${stats.frames.last})`,
+    ...(stats.minutes === undefined
+      ? []
+      : [
+          `in time (${s(stats.minutes.frameInterval)} min per frame): mean ${s(stats.minutes.mean)} min, p50 ${s(stats.minutes.p50)} min, p75 ${s(stats.minutes.p75)} min; k spans ${s(stats.minutes.k)} min`,
+        ]),
     `recommended ConvLSTM sequence length k = ${stats.recommendedK} (median of ${kSpread.runs.length} M2 run${kSpread.runs.length === 1 ? '' : 's'}: ${kSpread.runs.join(', ')}); annotate ${stats.recommendedAnnotationFrames} consecutive frames (${stats.annotationFramesRange[0]}-${stats.annotationFramesRange[1]})`,
     ...stats.warnings.map((w) => `warning: ${w}`),
     `results in ${outDir}: stats.json, normal-cell-map/, feature-maps.png, event-lengths.png`,
