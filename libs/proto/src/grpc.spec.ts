@@ -92,7 +92,7 @@ const videoService = {
       if (received !== header.sizeBytes) return fail(`upload: ${received} bytes received, header declared ${header.sizeBytes}`);
       const sha256 = hash.digest('hex');
       if (sha256 !== header.sha256) return fail(`upload: sha256 ${sha256} differs from the header's ${header.sha256}`);
-      callback(null, { videoId: `vid-${sha256.slice(0, 8)}`, info: { frameCount: 2, width: 4, height: 3, bitDepth: 8 }, alreadyStored: false });
+      callback(null, { videoId: `vid-${sha256.slice(0, 8)}`, info: { frameCount: 2, width: 4, height: 3, bitDepth: 8, channels: [] }, alreadyStored: false });
     });
   },
 };
@@ -178,7 +178,7 @@ describe('gRPC round trip over a socket', () => {
       { content: { $case: 'chunk', value: bytes.subarray(0, 65_536) } },
       { content: { $case: 'chunk', value: bytes.subarray(65_536) } },
     ]);
-    expect(response).toEqual({ videoId: `vid-${sha256.slice(0, 8)}`, info: { frameCount: 2, width: 4, height: 3, bitDepth: 8 }, alreadyStored: false });
+    expect(response).toEqual({ videoId: `vid-${sha256.slice(0, 8)}`, info: { frameCount: 2, width: 4, height: 3, bitDepth: 8, channels: [] }, alreadyStored: false });
   });
 
   it('rejects an upload whose bytes do not match the declared size', async () => {

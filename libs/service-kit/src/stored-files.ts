@@ -1,6 +1,7 @@
 import type { BlobStore, FrameRange } from '@mitosis/core';
 import { InvalidInputError, NotFoundError, PreconditionError } from '@mitosis/core';
 import type { MitosisPoint } from '@mitosis/scoring';
+import type { PhysicalSizes } from '@mitosis/video';
 import { getJson } from '@mitosis/stages';
 import type { TrainTask } from './stage-task';
 
@@ -43,6 +44,10 @@ export interface VideoFile {
   readonly format: 'tiff' | 'frame-archive';
   /** ISO-8601. */
   readonly createdAt: string;
+  /** Pixel size (µm) and frame interval (s), where the file states them. */
+  readonly physical?: PhysicalSizes;
+  /** Channel names of a multi-channel file (its channel 0 is the video). */
+  readonly channels?: string[];
 }
 
 /** Reads and checks an annotation set: a JSON object of this video with finite points. */

@@ -41,7 +41,7 @@ describe('VideoService.UploadVideo', () => {
     const tiff = syntheticTiff({ frames: 6, width: 48, height: 40 });
     const before = await gateway.keys();
     const response = await upload(gateway.clients.video, tiff, { filename: 'synthetic.tif', chunkSize: 1000 });
-    expect(response.info).toEqual({ frameCount: 6, width: 48, height: 40, bitDepth: 8 });
+    expect(response.info).toEqual({ frameCount: 6, width: 48, height: 40, bitDepth: 8, channels: [] });
     const id = response.videoId;
     expect(id).toMatch(/^vid-/);
     expect(response.alreadyStored).toBe(false);
@@ -80,7 +80,7 @@ describe('VideoService.UploadVideo', () => {
       ['zstd8', 8],
     ] as const) {
       const response = await upload(gateway.clients.video, libtiffFixture(name), { filename: `${name}.tif` });
-      expect(response.info).toEqual({ frameCount: 2, width: 24, height: 20, bitDepth });
+      expect(response.info).toEqual({ frameCount: 2, width: 24, height: 20, bitDepth, channels: [] });
     }
     const bigtiff = libtiffFixture('bigtiff-zstd16-be-tiled');
     await expectRefused(
@@ -111,7 +111,7 @@ describe('VideoService.UploadVideo', () => {
   it('stores a tar archive of PNG frames, probed as ingest will read it', async () => {
     const tar = await pngArchive(12);
     const response = await upload(gateway.clients.video, tar, { filename: 'frames.tar' });
-    expect(response.info).toEqual({ frameCount: 12, width: 20, height: 16, bitDepth: 8 });
+    expect(response.info).toEqual({ frameCount: 12, width: 20, height: 16, bitDepth: 8, channels: [] });
     const record = JSON.parse(new TextDecoder().decode(await gateway.store.get(`videos/${response.videoId}/video.json`)));
     expect(record).toMatchObject({ format: 'frame-archive', frameCount: 12, filename: 'frames.tar' });
     expect(await gateway.staged()).toEqual([]);

@@ -1,4 +1,4 @@
-import type { UploadVideoRequest, UploadVideoResponse, VideoServiceServer } from '@mitosis/proto';
+import type { UploadVideoRequest, UploadVideoResponse, VideoInfo, VideoServiceServer } from '@mitosis/proto';
 import { Video } from '@mitosis/proto';
 import type { CallContext } from '../grpc/calls';
 import { checkAlive, clientStreaming, unary } from '../grpc/calls';
@@ -9,20 +9,34 @@ import { receiveUpload } from '../upload/receive-upload';
 import { findStoredVideo, storeVideo } from '../upload/store-video';
 import type { ServiceContext } from './context';
 
+/** VideoInfo of a stored video: its size from the probe, and physical sizes where the file gave them. */
+export function videoInfoOf(record: VideoRecord): VideoInfo {
+  const { physical } = record;
+  return {
+    frameCount: record.frameCount,
+    width: record.width,
+    height: record.height,
+    bitDepth: record.bitDepth,
+    ...(physical?.pixelSizeUm === undefined ? {} : { pixelSizeXUm: physical.pixelSizeUm.x, pixelSizeYUm: physical.pixelSizeUm.y }),
+    ...(physical?.frameIntervalS === undefined ? {} : { frameIntervalS: physical.frameIntervalS }),
+    channels: record.channels ?? [],
+  };
+}
+
 export function videoToProto(record: VideoRecord): Video {
   return Video.fromPartial({
     videoId: record.videoId,
     filename: record.filename,
     sizeBytes: record.sizeBytes,
     sha256: record.sha256,
-    info: { frameCount: record.frameCount, width: record.width, height: record.height, bitDepth: record.bitDepth },
+    info: videoInfoOf(record),
     createTime: new Date(record.createdAt),
   });
 }
 
 const uploadResponse = (record: VideoRecord, alreadyStored: boolean): UploadVideoResponse => ({
   videoId: record.videoId,
-  info: { frameCount: record.frameCount, width: record.width, height: record.height, bitDepth: record.bitDepth },
+  info: videoInfoOf(record),
   alreadyStored,
 });
 

@@ -17,6 +17,9 @@ export interface ProbedVideo {
   readonly width: number;
   readonly height: number;
   readonly bitDepth: 8 | 16;
+  /** What the file states beyond its pixels (OME-TIFF): physical sizes and channel names. */
+  readonly physical?: VideoInfo['physical'];
+  readonly channels?: string[];
 }
 
 /** Frames decoded at a time while verifying: bounds the memory of one upload's check. */
@@ -90,5 +93,13 @@ export async function probeUpload(staged: StagedUpload, signal: AbortSignal): Pr
   if (hints?.bitDepth !== undefined && hints.bitDepth !== info.bitDepth) {
     throw new InvalidInputError(`header.hints.bit_depth is ${hints.bitDepth} but ${header.filename} is ${info.bitDepth}-bit`);
   }
-  return { format, frameCount: info.frameCount, width: info.width, height: info.height, bitDepth: info.bitDepth };
+  return {
+    format,
+    frameCount: info.frameCount,
+    width: info.width,
+    height: info.height,
+    bitDepth: info.bitDepth,
+    ...(info.physical === undefined ? {} : { physical: info.physical }),
+    ...(info.channels === undefined ? {} : { channels: info.channels }),
+  };
 }

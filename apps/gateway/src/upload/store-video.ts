@@ -55,6 +55,8 @@ export async function storeVideo(store: BlobStore, staged: StagedUpload, probed:
     bitDepth: probed.bitDepth,
     format: probed.format,
     createdAt: new Date().toISOString(),
+    ...(probed.physical === undefined ? {} : { physical: probed.physical }),
+    ...(probed.channels === undefined ? {} : { channels: probed.channels }),
   };
   const marker: StagingMarker = { videoId, sha256, stagedAt: new Date().toISOString() };
   await store.put(keys.stagingMarker(videoId), encodeJson(marker));

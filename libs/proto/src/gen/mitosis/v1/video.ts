@@ -119,6 +119,20 @@ export interface VideoInfo {
   height: number;
   /** Bits per sample of the stored frames: 8 or 16 (RGB with equal channels is read as grey). */
   bitDepth: number;
+  /**
+   * Physical pixel width and height in micrometres, where the file states them (OME-TIFF,
+   * OME-Zarr); absent otherwise.
+   */
+  pixelSizeXUm?: number | undefined;
+  pixelSizeYUm?:
+    | number
+    | undefined;
+  /** Time between frames in seconds, where the file states it; absent otherwise. */
+  frameIntervalS?:
+    | number
+    | undefined;
+  /** Channel names of a multi-channel file; the video is its first channel. Empty for grey files. */
+  channels: string[];
 }
 
 /** Reply to UploadVideo. */
@@ -500,7 +514,16 @@ export const UploadVideoRequest: MessageFns<UploadVideoRequest> = {
 };
 
 function createBaseVideoInfo(): VideoInfo {
-  return { frameCount: 0, width: 0, height: 0, bitDepth: 0 };
+  return {
+    frameCount: 0,
+    width: 0,
+    height: 0,
+    bitDepth: 0,
+    pixelSizeXUm: undefined,
+    pixelSizeYUm: undefined,
+    frameIntervalS: undefined,
+    channels: [],
+  };
 }
 
 export const VideoInfo: MessageFns<VideoInfo> = {
@@ -516,6 +539,18 @@ export const VideoInfo: MessageFns<VideoInfo> = {
     }
     if (message.bitDepth !== 0) {
       writer.uint32(32).uint32(message.bitDepth);
+    }
+    if (message.pixelSizeXUm !== undefined) {
+      writer.uint32(41).double(message.pixelSizeXUm);
+    }
+    if (message.pixelSizeYUm !== undefined) {
+      writer.uint32(49).double(message.pixelSizeYUm);
+    }
+    if (message.frameIntervalS !== undefined) {
+      writer.uint32(57).double(message.frameIntervalS);
+    }
+    for (const v of message.channels) {
+      writer.uint32(66).string(v!);
     }
     return writer;
   },
@@ -565,6 +600,38 @@ export const VideoInfo: MessageFns<VideoInfo> = {
             message.bitDepth = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.pixelSizeXUm = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.pixelSizeYUm = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.frameIntervalS = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.channels.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -591,6 +658,24 @@ export const VideoInfo: MessageFns<VideoInfo> = {
         : isSet(object.bit_depth)
         ? globalThis.Number(object.bit_depth)
         : 0,
+      pixelSizeXUm: isSet(object.pixelSizeXUm)
+        ? globalThis.Number(object.pixelSizeXUm)
+        : isSet(object.pixel_size_x_um)
+        ? globalThis.Number(object.pixel_size_x_um)
+        : undefined,
+      pixelSizeYUm: isSet(object.pixelSizeYUm)
+        ? globalThis.Number(object.pixelSizeYUm)
+        : isSet(object.pixel_size_y_um)
+        ? globalThis.Number(object.pixel_size_y_um)
+        : undefined,
+      frameIntervalS: isSet(object.frameIntervalS)
+        ? globalThis.Number(object.frameIntervalS)
+        : isSet(object.frame_interval_s)
+        ? globalThis.Number(object.frame_interval_s)
+        : undefined,
+      channels: globalThis.Array.isArray(object?.channels)
+        ? object.channels.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -608,6 +693,18 @@ export const VideoInfo: MessageFns<VideoInfo> = {
     if (message.bitDepth !== 0) {
       obj.bitDepth = Math.round(message.bitDepth);
     }
+    if (message.pixelSizeXUm !== undefined) {
+      obj.pixelSizeXUm = floatToJson(message.pixelSizeXUm);
+    }
+    if (message.pixelSizeYUm !== undefined) {
+      obj.pixelSizeYUm = floatToJson(message.pixelSizeYUm);
+    }
+    if (message.frameIntervalS !== undefined) {
+      obj.frameIntervalS = floatToJson(message.frameIntervalS);
+    }
+    if (message.channels?.length) {
+      obj.channels = message.channels;
+    }
     return obj;
   },
 
@@ -620,6 +717,10 @@ export const VideoInfo: MessageFns<VideoInfo> = {
     message.width = object.width ?? 0;
     message.height = object.height ?? 0;
     message.bitDepth = object.bitDepth ?? 0;
+    message.pixelSizeXUm = object.pixelSizeXUm ?? undefined;
+    message.pixelSizeYUm = object.pixelSizeYUm ?? undefined;
+    message.frameIntervalS = object.frameIntervalS ?? undefined;
+    message.channels = object.channels?.map((e) => e) || [];
     return message;
   },
 };
@@ -1150,6 +1251,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
