@@ -2,10 +2,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createLocalBlobStore, createMemoryBlobStore, exitCodes, InvalidInputError, NotFoundError } from '@mitosis/core';
 import type { MitosisPoint } from '@mitosis/scoring';
-import { formatPointsCsv, readPointsCsv } from '@mitosis/scoring';
+import { formatNapariPointsCsv, formatPhysicalPointsCsv, formatPointsCsv, readPointsCsv } from '@mitosis/scoring';
 import type { OverlayMark } from '@mitosis/stages';
 import { METHOD_DEFAULTS, loadStoredFrames, overlayMarks, readDetectorMeta, runDetectionStage } from '@mitosis/stages';
-import { toDownscaledPixels } from '@mitosis/video';
+import { probeVideo, toDownscaledPixels } from '@mitosis/video';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
 import { computeCommand, ingestVideo, initCompute, methodOptions, pad3, parseNonNegativeInt, parseThreshold, writeImage } from '../runtime';
@@ -22,6 +22,8 @@ interface DetectOptions extends ComputeOptions {
   readonly vote?: string;
   readonly threshold?: string;
   readonly mergeDistance?: string;
+  /** false (--no-exports) writes detections.csv alone, without the napari and physical-units CSVs. */
+  readonly exports?: boolean;
 }
 
 export interface DetectSummary {
@@ -32,6 +34,8 @@ export interface DetectSummary {
   readonly vote: 'any' | 'mean';
   readonly frames: { first: number; last: number };
   readonly overlayDir?: string;
+  /** The napari points CSV and, where the video states physical sizes, the physical-units CSV written beside --out. */
+  readonly exports?: string[];
 }
 
 /** M3 over a frame range: detections.csv (frame,x,y,score in original pixels) and overlay PNGs. */
@@ -77,12 +81,26 @@ export async function detectInVideo(videoPath: string, options: DetectOptions): 
   await mkdir(path.dirname(outFile), { recursive: true });
   const rounded = result.detections.map((d) => ({ ...d, frame: Math.round(d.frame) }));
   await writeFile(outFile, formatPointsCsv(rounded));
+  const exports = options.exports === false ? undefined : await writeExports(outFile, rounded, videoPath, options.channel);
   let overlayDir: string | undefined;
   if (options.overlays !== false) {
     overlayDir = path.resolve(options.overlays ?? path.join(path.dirname(outFile), 'overlays'));
     await writeOverlays(overlayDir, scratch, rounded, truth, range.first, range.last, detector.factor);
   }
-  return { detections: rounded, threshold: result.threshold, vote: result.vote, frames: range, ...(overlayDir ? { overlayDir } : {}) };
+  return { detections: rounded, threshold: result.threshold, vote: result.vote, frames: range, ...(overlayDir ? { overlayDir } : {}), ...(exports ? { exports } : {}) };
+}
+
+/** STEM.napari.csv and, where the video states a pixel size or frame interval, STEM.um.csv beside `outFile`. */
+async function writeExports(outFile: string, detections: readonly MitosisPoint[], videoPath: string, channel: string | undefined): Promise<string[]> {
+  const stem = path.join(path.dirname(outFile), path.basename(outFile, path.extname(outFile)));
+  const napariFile = `${stem}.napari.csv`;
+  await writeFile(napariFile, formatNapariPointsCsv(detections));
+  const { physical } = await probeVideo(videoPath, channel === undefined ? {} : { channel });
+  const physicalCsv = formatPhysicalPointsCsv(detections, physical);
+  if (physicalCsv === undefined) return [napariFile];
+  const physicalFile = `${stem}.um.csv`;
+  await writeFile(physicalFile, physicalCsv);
+  return [napariFile, physicalFile];
 }
 
 /** One PNG per frame holding a detection (red) or an annotation (green, with --truth). */
@@ -122,6 +140,7 @@ export const registerDetect: RegisterCommand = (program) => {
     .requiredOption('--out <csv>', 'detections CSV to write: frame,x,y,score')
     .option('--overlays <dir>', 'folder for overlay PNGs (default: overlays/ beside --out)')
     .option('--no-overlays', 'write no overlay PNGs')
+    .option('--no-exports', 'write detections.csv alone, without STEM.napari.csv and STEM.um.csv beside it')
     .option('--truth <csv>', 'annotations to draw on the overlays too (green)')
     .option('--merge-distance <px>', 'groups within this many downscaled pixels and 3 frames are one detection (paper: 0)', String(METHOD_DEFAULTS.m3.mergeDistance))
     .option('--vote <rule>', "combine windows: 'any' (paper: binarised outputs summed) or 'mean' (default: the rule stored with the model by mitosis train)")
@@ -131,6 +150,7 @@ export const registerDetect: RegisterCommand = (program) => {
       process.stdout.write(
         `${summary.detections.length} mitoses detected in frames ${summary.frames.first}-${summary.frames.last} (threshold ${summary.threshold}, vote ${summary.vote}); written to ${path.resolve(options.out)}${summary.overlayDir ? `; overlays in ${summary.overlayDir}` : ''}\n`,
       );
+      if (summary.exports) process.stdout.write(`exports: ${summary.exports.join(', ')}\n`);
       process.exitCode = exitCodes.OK;
     });
 };

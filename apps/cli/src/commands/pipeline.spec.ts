@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exitCodes } from '@mitosis/core';
-import { parsePointsCsv } from '@mitosis/scoring';
+import { parseNapariPointsCsv, parsePointsCsv } from '@mitosis/scoring';
 import type { CliResult } from '../testing';
 import { runCliCaptured } from '../testing';
 
@@ -78,6 +78,17 @@ describe('mitosis pipeline on a tiny synthetic video', () => {
       expect(d.x).toBeLessThan(128);
     }
     expect(existsSync(path.join(dir, 'overlays'))).toBe(true);
+    // A plain TIFF states no physical sizes: the napari CSV is written, the micrometre one is not.
+    const napari = path.join(dir, 'detections.napari.csv');
+    expect(parseNapariPointsCsv(readFileSync(napari, 'utf8'), napari)).toEqual(detections.map((d) => ({ ...d, score: Number(d.score?.toFixed(4)) })));
+    expect(existsSync(path.join(dir, 'detections.um.csv'))).toBe(false);
+    expect(detect.stdout).toContain(`exports: ${napari}`);
+    // An OME-Zarr states its pixel size and interval: the micrometre CSV is written too.
+    const zarr = path.join(__dirname, '..', '..', '..', '..', 'libs', 'video', 'src', '__fixtures__', 'ome-zarr', 'v04-tczyx-uint16.zarr');
+    const zarrCsv = path.join(dir, 'zarr', 'detections.csv');
+    const zarrDetect = await cli(['detect', zarr, '--model', model, '--out', zarrCsv, '--no-overlays']);
+    expect(zarrDetect.errors).toEqual([]);
+    expect(readFileSync(path.join(dir, 'zarr', 'detections.um.csv'), 'utf8')).toMatch(/^frame,time_min,x_um,y_um(,score)?\n/);
     const score = await cli(['score', '--truth', truth, '--detections', csv, '--frames', '13:24', '--json']);
     expect(score.code).toBe(exitCodes.OK);
     expect(JSON.parse(score.stdout)).toEqual(expect.objectContaining({ precision: expect.any(Number), recall: expect.any(Number), f1: expect.any(Number) }));
