@@ -1,11 +1,13 @@
 import { cetres, cetresFixture, describeWithSharedData } from '@mitosis/testing';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidInputError, NotFoundError, parseFrameRange } from '@mitosis/core';
 import { encodePng } from './png';
 import { readOmeZarr } from './ome-zarr';
 import { naturalCompare, probeVideo, readVideo } from './read-video';
+import { Tag } from './tiff-format';
+import { bufferSource, readTiffStructure, tagValues } from './tiff-reader';
 import { encodeTiff } from './tiff-writer';
 
 const FIXTURE_FRAMES = cetresFixture.frames();
@@ -137,6 +139,109 @@ describe('readVideo and probeVideo', () => {
     expect(video).toMatchObject({ kind: 'ome-zarr', firstFrame: 2, totalFrames: 5, channel: 1 });
     expect(Array.from(video.volume.data)).toEqual(Array.from(direct.volume.data));
     await expect(readVideo(store, { channel: 'DAPI' })).rejects.toThrow(/no channel named "DAPI"; channels are 0: phase, 1: GFP/);
+  });
+
+  describe('OME-TIFF and ImageJ hyperstacks (written by python3-tifffile)', () => {
+    const fixture = (name: string): string => path.join(__dirname, '__fixtures__', 'ome-tiff', name);
+    // The formula of make-ome-tiff-fixtures.py, 24x20 pixels a plane.
+    const plane = (t: number, c: number, z: number, bits: 8 | 16): number[] =>
+      Array.from({ length: 20 * 24 }, (_, i) => ((t * 1000 + c * 10000 + z * 300 + Math.floor(i / 24) * 37 + (i % 24) * 11) % 65536) % (bits === 8 ? 256 : 65536));
+    const frames = (ts: number[], c: number, z: number, bits: 8 | 16 = 16): number[] => ts.flatMap((t) => plane(t, c, z, bits));
+
+    /** A copy of a fixture with `from` replaced by `to` (same length: offsets stay valid). */
+    async function patched(name: string, from: string | RegExp, to: (match: string) => string): Promise<string> {
+      const bytes = Buffer.from(await readFile(fixture(name)));
+      const text = bytes.toString('latin1');
+      const match = typeof from === 'string' ? text.indexOf(from) : text.search(from);
+      const found = typeof from === 'string' ? from : (text.match(from) ?? [''])[0];
+      expect(match).toBeGreaterThanOrEqual(0);
+      const replacement = Buffer.from(to(found), 'latin1');
+      expect(replacement.length).toBe(found.length);
+      replacement.copy(bytes, match);
+      const file = path.join(dir, `patched-${name}`);
+      await writeFile(file, bytes);
+      return file;
+    }
+
+    it('reads one channel of an OME-TIFF by name or index, in µm and s', async () => {
+      const file = fixture('t4-c2-uint16.ome.tif');
+      const info = await probeVideo(file);
+      expect(info).toEqual({
+        frameCount: 4,
+        width: 24,
+        height: 20,
+        bitDepth: 16,
+        kind: 'tiff-stack',
+        source: file,
+        channels: ['phase', 'GFP'],
+        channel: 0,
+        physical: { pixelSizeUm: { y: 0.65, x: 0.65 }, frameIntervalS: 300 },
+      });
+      const phase = await readVideo(file);
+      expect(phase).toMatchObject({ bitDepth: 16, channels: ['phase', 'GFP'], channel: 0, totalFrames: 4, firstFrame: 1 });
+      // DimensionOrder XYZCT: channel fastest, so phase is on the odd pages.
+      expect(phase.frameNames).toEqual(['page 1', 'page 3', 'page 5', 'page 7']);
+      expect(Array.from(phase.volume.data)).toEqual(frames([0, 1, 2, 3], 0, 0));
+      const gfp = await readVideo(file, { channel: 'GFP', frames: { first: 2, last: 3 } });
+      expect(gfp).toMatchObject({ channel: 1, firstFrame: 2, totalFrames: 4, frameNames: ['page 4', 'page 6'], physical: info.physical });
+      expect(gfp.volume).toMatchObject({ frames: 2, width: 24, height: 20 });
+      expect(Array.from(gfp.volume.data)).toEqual(frames([1, 2], 1, 0));
+      expect(Array.from((await readVideo(file, { channel: 1, frames: { first: 2, last: 3 } })).volume.data)).toEqual(Array.from(gfp.volume.data));
+      expect(Array.from((await readVideo(file, { channel: '1' })).volume.data)).toEqual(frames([0, 1, 2, 3], 1, 0));
+      await expect(readVideo(file, { channel: 'DAPI' })).rejects.toThrow(InvalidInputError);
+      await expect(probeVideo(file, { channel: 'DAPI' })).rejects.toThrow(/t4-c2-uint16\.ome\.tif: no channel named "DAPI"; channels are 0: phase, 1: GFP/);
+      await expect(readVideo(file, { channel: 2 })).rejects.toThrow(/no channel 2; channels are 0: phase, 1: GFP/);
+      await expect(readVideo(file, { frames: { first: 4, last: 5 } })).rejects.toThrow(/ends after the last frame \(4\)/);
+    });
+
+    it('reads the middle z slice of a Z=3 OME-TIFF and decodes only the pages of its channel', async () => {
+      const file = fixture('t2-c2-z3-uint16.ome.tif');
+      const info = await probeVideo(file, { channel: 'phase' });
+      expect(info).toMatchObject({ frameCount: 2, channels: ['DAPI', 'phase'], channel: 1, physical: { pixelSizeUm: { y: 0.7, x: 0.65 }, frameIntervalS: 1.5 } });
+      // DimensionOrder XYZTC: z fastest, then t, then channel.
+      const phase = await readVideo(file, { channel: 'phase' });
+      expect(phase.frameNames).toEqual(['page 8', 'page 11']);
+      expect(Array.from(phase.volume.data)).toEqual(frames([0, 1], 1, 1));
+      expect(Array.from((await readVideo(file)).volume.data)).toEqual(frames([0, 1], 0, 1));
+
+      // Garbage in the Deflate strip of page 8 (phase, first time point, middle slice): DAPI still reads, phase is refused.
+      const tiff = await readTiffStructure(bufferSource(new Uint8Array(await readFile(file)), file));
+      const offset = tagValues(tiff.ifds[7], Tag.StripOffsets) ?? [];
+      const bytes = new Uint8Array(await readFile(file));
+      bytes.fill(0xff, offset[0], offset[0] + 16);
+      const broken = path.join(dir, 'broken-strip.ome.tif');
+      await writeFile(broken, bytes);
+      expect(Array.from((await readVideo(broken, { channel: 'DAPI' })).volume.data)).toEqual(frames([0, 1], 0, 1));
+      await expect(readVideo(broken, { channel: 'phase' })).rejects.toThrow(/broken-strip\.ome\.tif: page 8: strip 1/);
+    });
+
+    it('reads an ImageJ hyperstack (CZT order) and a plain ImageJ stack', async () => {
+      const file = fixture('imagej-t3-c2-uint8.tif');
+      const second = await readVideo(file, { channel: 1 });
+      expect(second).toMatchObject({ bitDepth: 8, channels: ['0', '1'], channel: 1, totalFrames: 3, frameNames: ['page 2', 'page 4', 'page 6'] });
+      expect(second.physical).toEqual({ pixelSizeUm: { y: 0.5, x: 0.5 }, frameIntervalS: 2.5 });
+      expect(Array.from(second.volume.data)).toEqual(frames([0, 1, 2], 1, 0, 8));
+      const first = await readVideo(file, { frames: { first: 3, last: 3 } });
+      expect(first.frameNames).toEqual(['page 5']);
+      expect(Array.from(first.volume.data)).toEqual(frames([2], 0, 0, 8));
+      await expect(readVideo(file, { channel: 'GFP' })).rejects.toThrow(/no channel named "GFP"; channels are 0: 0, 1: 1/);
+
+      const plain = fixture('imagej-plain-uint16.tif');
+      const info = await probeVideo(plain);
+      expect(info).toEqual({ frameCount: 3, width: 24, height: 20, bitDepth: 16, kind: 'tiff-stack', source: plain, physical: { pixelSizeUm: { y: 0.25, x: 0.25 } } });
+      expect(Array.from((await readVideo(plain)).volume.data)).toEqual(frames([0, 1, 2], 0, 0));
+    });
+
+    it('refuses truncated OME-XML and sizes that disagree with the pages, naming the file', async () => {
+      const truncated = await patched('t4-c2-uint16.ome.tif', /<\/Channel><TiffData[^>]*><\/Pixels><\/Image><\/OME>/, (found) => '\0'.repeat(found.length));
+      await expect(probeVideo(truncated)).rejects.toThrow(InvalidInputError);
+      await expect(readVideo(truncated)).rejects.toThrow(/patched-t4-c2-uint16\.ome\.tif: OME-XML is not well-formed .*truncated or corrupt OME-TIFF/);
+      const sizeT = await patched('t4-c2-uint16.ome.tif', 'SizeT="4"', () => 'SizeT="5"');
+      await expect(readVideo(sizeT)).rejects.toThrow(InvalidInputError);
+      await expect(probeVideo(sizeT)).rejects.toThrow(/patched-t4-c2-uint16\.ome\.tif: OME-XML describes SizeT 5 x SizeC 2 x SizeZ 1 = 10 planes but the file has 8 pages/);
+      const frames3 = await patched('imagej-t3-c2-uint8.tif', 'frames=3', () => 'frames=4');
+      await expect(readVideo(frames3)).rejects.toThrow(/patched-imagej-t3-c2-uint8\.tif: ImageJ description says channels 2 x slices 1 x frames 4 but images=6/);
+    });
   });
 
   it('probes the shipped cut of the real CeTReS.B frames from their headers', async () => {

@@ -9,9 +9,9 @@ import { decodePng, isPng, PNG_HEADER_BYTES, readPngHeader } from './png';
 import type { PhysicalSizes } from './ome-zarr';
 import { isOmeZarr, probeOmeZarr, readOmeZarr } from './ome-zarr';
 import type { FloatRange, TiffFile, TiffPageInfo } from './tiff-reader';
+import { planTiffVideo } from './tiff-metadata';
 import {
   bufferSource,
-  checkUniformPages,
   decodePage,
   decodePageSamples,
   describePage,
@@ -25,7 +25,7 @@ import {
 
 export type VideoKind = 'tiff-stack' | 'frame-folder' | 'ome-zarr';
 
-/** What a container says beyond the pixels (OME-Zarr today): its channels and physical sizes. */
+/** What a container says beyond the pixels (OME-Zarr, OME-TIFF, ImageJ hyperstacks): its channels and physical sizes. */
 export interface VideoMetadata {
   /** One name per channel of a multi-channel container; the video is the one at `channel`. */
   readonly channels?: string[];
@@ -229,12 +229,6 @@ async function folderFloatRange(folder: string, names: readonly string[]): Promi
   return range;
 }
 
-function listTiffPages(tiff: TiffFile, name: string): TiffPageInfo[] {
-  const infos = framePages(tiff).map((ifd) => describePage(tiff, ifd));
-  checkUniformPages(name, infos);
-  return infos;
-}
-
 function assertKnownFile(source: string, head: Uint8Array): void {
   if (isTiffMagic(head)) return;
   if (head.length === 0) throw new InvalidInputError(`${source}: empty file`);
@@ -245,7 +239,8 @@ function assertKnownFile(source: string, head: Uint8Array): void {
 }
 
 /**
- * Reads a video: a multi-page TIFF (one frame per page), an OME-Zarr folder (one channel of its
+ * Reads a video: a multi-page TIFF (one frame per page; one channel and z slice of an OME-TIFF
+ * or ImageJ hyperstack), an OME-Zarr folder (one channel of its
  * full-resolution level) or a folder of PNG/TIFF frames in natural order of their names (SPEC
  * step 1). With `frames`, only those frames are decoded; the headers of
  * every frame are still checked so a video is one size and bit depth throughout.
@@ -290,7 +285,8 @@ export async function readVideo(source: string, options: ReadVideoOptions = {}):
 
   assertKnownFile(source, readHead(source, 8));
   return withTiff(source, source, async (tiff) => {
-    const pages = listTiffPages(tiff, source);
+    // OME-TIFF and ImageJ hyperstacks: one page per time point, of one channel and z slice.
+    const { frames: pages, ...metadata } = planTiffVideo(tiff, options);
     const range = selectRange(source, pages.length, options.frames);
     const chosen = pages.slice(range.first - 1, range.last);
     const target = allocate(chosen.length, chosen[0]);
@@ -308,6 +304,7 @@ export async function readVideo(source: string, options: ReadVideoOptions = {}):
       frameNames: chosen.map((page) => `page ${page.page}`),
       firstFrame: range.first,
       totalFrames: pages.length,
+      ...metadata,
     };
   });
 }
@@ -322,7 +319,7 @@ export async function probeVideo(source: string, options: Pick<ReadVideoOptions,
     return { frameCount: files.length, width: first.width, height: first.height, bitDepth: first.bitDepth, kind: 'frame-folder', source };
   }
   assertKnownFile(source, readHead(source, 8));
-  const pages = await withTiff(source, source, async (tiff) => listTiffPages(tiff, source));
+  const { frames: pages, ...metadata } = await withTiff(source, source, async (tiff) => planTiffVideo(tiff, options));
   const first = pages[0];
-  return { frameCount: pages.length, width: first.width, height: first.height, bitDepth: first.bitDepth, kind: 'tiff-stack', source };
+  return { frameCount: pages.length, width: first.width, height: first.height, bitDepth: first.bitDepth, kind: 'tiff-stack', source, ...metadata };
 }

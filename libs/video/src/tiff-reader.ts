@@ -156,13 +156,20 @@ export async function readTiffStructure(source: TiffSource): Promise<TiffFile> {
 }
 
 /** The numeric values of a tag, or undefined when absent. */
-function tagValues(ifd: TiffIfd, tag: number): number[] | undefined {
+export function tagValues(ifd: TiffIfd, tag: number): number[] | undefined {
   if (!ifd.directory.hasTag(tag)) return undefined;
   // geotiff types getValue by tag name; a number is accepted at run time (resolveTag).
   const value: unknown = ifd.directory.getValue(tag as unknown as Parameters<ImageFileDirectory['getValue']>[0]);
   if (typeof value === 'number' || typeof value === 'bigint') return [Number(value)];
   if (Array.isArray(value) || ArrayBuffer.isView(value)) return Array.from(value as ArrayLike<number | bigint>, Number);
   return undefined;
+}
+
+/** The text of an ASCII tag (trailing NULs dropped), or undefined when absent or not text. */
+export function tagText(ifd: TiffIfd, tag: number): string | undefined {
+  if (!ifd.directory.hasTag(tag)) return undefined;
+  const value: unknown = ifd.directory.getValue(tag as unknown as Parameters<ImageFileDirectory['getValue']>[0]);
+  return typeof value === 'string' ? value.replace(/\0+$/, '') : undefined;
 }
 
 /** The first value of a tag; `fallback` (the default TIFF 6.0 gives the tag) when it is absent. */
