@@ -239,11 +239,11 @@ function assertKnownFile(source: string, head: Uint8Array): void {
 }
 
 /**
- * Reads a video: a multi-page TIFF (one frame per page; one channel and z slice of an OME-TIFF
- * or ImageJ hyperstack), an OME-Zarr folder (one channel of its
- * full-resolution level) or a folder of PNG/TIFF frames in natural order of their names (SPEC
- * step 1). With `frames`, only those frames are decoded; the headers of
- * every frame are still checked so a video is one size and bit depth throughout.
+ * Reads a video: a multi-page TIFF (one frame per page; per time point, one channel and z slice
+ * of an OME-TIFF or ImageJ hyperstack), an OME-Zarr folder (one channel of its full-resolution
+ * level) or a folder of PNG/TIFF frames in natural order of their names (SPEC step 1). With
+ * `frames`, only those frames are decoded; the headers of every frame are still checked so a
+ * video is one size and bit depth throughout.
  */
 export async function readVideo(source: string, options: ReadVideoOptions = {}): Promise<RawVideo> {
   const info = await statOrNotFound(source);
