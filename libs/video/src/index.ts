@@ -1,6 +1,8 @@
 export { readVideo, probeVideo, naturalCompare } from './read-video';
 export type { RawVideo, VideoInfo, VideoKind, VideoMetadata, ReadVideoOptions } from './read-video';
 export { isOmeZarr, probeOmeZarr, readOmeZarr } from './ome-zarr';
+export { writeOmeZarr } from './ome-zarr-writer';
+export type { OmeZarrImage, OmeZarrPlacement } from './ome-zarr-writer';
 export type { OmeZarrInfo, OmeZarrLocation, OmeZarrOptions, OmeZarrVideo, PhysicalSizes } from './ome-zarr';
 export {
   normalizeIntensities,

@@ -5,7 +5,10 @@ import type { MitosisPoint } from '@mitosis/scoring';
 import { formatNapariPointsCsv, formatPhysicalPointsCsv, formatPointsCsv, readPointsCsv } from '@mitosis/scoring';
 import type { OverlayMark } from '@mitosis/stages';
 import { METHOD_DEFAULTS, loadStoredFrames, overlayMarks, readDetectorMeta, runDetectionStage } from '@mitosis/stages';
-import { probeVideo, toDownscaledPixels } from '@mitosis/video';
+import type { OmeZarrPlacement, PhysicalSizes } from '@mitosis/video';
+import { probeVideo, toDownscaledPixels, writeOmeZarr } from '@mitosis/video';
+import type { Volume } from '@mitosis/volume';
+import { connectedComponents } from '@mitosis/volume';
 import { createProgressRenderer } from '../progress';
 import type { ComputeOptions } from '../runtime';
 import { computeCommand, ingestVideo, initCompute, methodOptions, pad3, parseNonNegativeInt, parseThreshold, writeImage } from '../runtime';
@@ -81,7 +84,15 @@ export async function detectInVideo(videoPath: string, options: DetectOptions): 
   await mkdir(path.dirname(outFile), { recursive: true });
   const rounded = result.detections.map((d) => ({ ...d, frame: Math.round(d.frame) }));
   await writeFile(outFile, formatPointsCsv(rounded));
-  const exports = options.exports === false ? undefined : await writeExports(outFile, rounded, videoPath, options.channel);
+  const exports =
+    options.exports === false
+      ? undefined
+      : await writeExports(outFile, rounded, videoPath, options.channel, {
+          probability: result.probability,
+          detectionMap: result.detectionMap,
+          firstFrame: range.first,
+          factor: detector.factor,
+        });
   let overlayDir: string | undefined;
   if (options.overlays !== false) {
     overlayDir = path.resolve(options.overlays ?? path.join(path.dirname(outFile), 'overlays'));
@@ -90,17 +101,55 @@ export async function detectInVideo(videoPath: string, options: DetectOptions): 
   return { detections: rounded, threshold: result.threshold, vote: result.vote, frames: range, ...(overlayDir ? { overlayDir } : {}), ...(exports ? { exports } : {}) };
 }
 
-/** STEM.napari.csv and, where the video states a pixel size or frame interval, STEM.um.csv beside `outFile`. */
-async function writeExports(outFile: string, detections: readonly MitosisPoint[], videoPath: string, channel: string | undefined): Promise<string[]> {
+/** M3's output on the downscaled grid of the detection frames, for the OME-Zarr export. */
+interface ProbabilityMaps {
+  readonly probability: Volume<Float32Array>;
+  readonly detectionMap: Volume<Uint8Array>;
+  readonly firstFrame: number;
+  readonly factor: number;
+}
+
+/**
+ * STEM.napari.csv, STEM.ome.zarr (M3's probability and the detected 3D groups as labels) and,
+ * where the video states a pixel size or frame interval, STEM.um.csv beside `outFile`.
+ */
+async function writeExports(outFile: string, detections: readonly MitosisPoint[], videoPath: string, channel: string | undefined, maps: ProbabilityMaps): Promise<string[]> {
   const stem = path.join(path.dirname(outFile), path.basename(outFile, path.extname(outFile)));
   const napariFile = `${stem}.napari.csv`;
   await writeFile(napariFile, formatNapariPointsCsv(detections));
   const { physical } = await probeVideo(videoPath, channel === undefined ? {} : { channel });
+  const zarrFolder = `${stem}.ome.zarr`;
+  await writeOmeZarr(zarrFolder, {
+    name: 'M3 mitosis probability',
+    volume: maps.probability,
+    placement: placementOf(maps, physical),
+    labels: { detections: groupLabels(maps.detectionMap) },
+  });
   const physicalCsv = formatPhysicalPointsCsv(detections, physical);
-  if (physicalCsv === undefined) return [napariFile];
+  if (physicalCsv === undefined) return [napariFile, zarrFolder];
   const physicalFile = `${stem}.um.csv`;
   await writeFile(physicalFile, physicalCsv);
-  return [napariFile, physicalFile];
+  return [napariFile, physicalFile, zarrFolder];
+}
+
+/**
+ * The downscaled grid placed on the video: in the video's units where it states them (seconds,
+ * micrometres), else in frames and original pixels, so viewers overlay it on the video.
+ */
+function placementOf(maps: ProbabilityMaps, physical: PhysicalSizes | undefined): OmeZarrPlacement {
+  const time = physical?.frameIntervalS ?? 1;
+  const pixel = physical?.pixelSizeUm;
+  const half = (maps.factor - 1) / 2;
+  return {
+    scale: { t: time, y: maps.factor * (pixel?.y ?? 1), x: maps.factor * (pixel?.x ?? 1) },
+    translation: { t: (maps.firstFrame - 1) * time, y: half * (pixel?.y ?? 1), x: half * (pixel?.x ?? 1) },
+    units: { ...(physical?.frameIntervalS === undefined ? {} : { time: 'second' }), ...(pixel === undefined ? {} : { space: 'micrometer' }) },
+  };
+}
+
+/** Each 26-connected 3D group of the detection map, numbered from 1 (nearby groups may form one detection). */
+function groupLabels(detectionMap: Volume<Uint8Array>): Volume<Int32Array> {
+  return connectedComponents(detectionMap, { connectivity: '3d-26' }).labels;
 }
 
 /** One PNG per frame holding a detection (red) or an annotation (green, with --truth). */
@@ -140,7 +189,7 @@ export const registerDetect: RegisterCommand = (program) => {
     .requiredOption('--out <csv>', 'detections CSV to write: frame,x,y,score')
     .option('--overlays <dir>', 'folder for overlay PNGs (default: overlays/ beside --out)')
     .option('--no-overlays', 'write no overlay PNGs')
-    .option('--no-exports', 'write detections.csv alone, without STEM.napari.csv and STEM.um.csv beside it')
+    .option('--no-exports', 'write detections.csv alone, without STEM.napari.csv, STEM.um.csv and STEM.ome.zarr beside it')
     .option('--truth <csv>', 'annotations to draw on the overlays too (green)')
     .option('--merge-distance <px>', 'groups within this many downscaled pixels and 3 frames are one detection (paper: 0)', String(METHOD_DEFAULTS.m3.mergeDistance))
     .option('--vote <rule>', "combine windows: 'any' (paper: binarised outputs summed) or 'mean' (default: the rule stored with the model by mitosis train)")

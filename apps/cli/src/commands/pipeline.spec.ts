@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exitCodes } from '@mitosis/core';
 import { parseNapariPointsCsv, parsePointsCsv } from '@mitosis/scoring';
+import { probeOmeZarr } from '@mitosis/video';
 import type { CliResult } from '../testing';
 import { runCliCaptured } from '../testing';
 
@@ -89,6 +90,11 @@ describe('mitosis pipeline on a tiny synthetic video', () => {
     const zarrDetect = await cli(['detect', zarr, '--model', model, '--out', zarrCsv, '--no-overlays']);
     expect(zarrDetect.errors).toEqual([]);
     expect(readFileSync(path.join(dir, 'zarr', 'detections.um.csv'), 'utf8')).toMatch(/^frame,time_min,x_um,y_um(,score)?\n/);
+    // M3's probability map as OME-Zarr on the downscaled grid (factor 2), in the video's units where known.
+    const probability = await probeOmeZarr(path.join(dir, 'detections.ome.zarr'));
+    expect(probability).toMatchObject({ frameCount: 12, dataType: 'float32' });
+    expect(existsSync(path.join(dir, 'detections.ome.zarr', 'labels', 'detections', '0', '.zarray'))).toBe(true);
+    expect((await probeOmeZarr(path.join(dir, 'zarr', 'detections.ome.zarr'))).physical).toEqual({ pixelSizeUm: { y: 1.3, x: 1.3 }, frameIntervalS: 30 });
     const score = await cli(['score', '--truth', truth, '--detections', csv, '--frames', '13:24', '--json']);
     expect(score.code).toBe(exitCodes.OK);
     expect(JSON.parse(score.stdout)).toEqual(expect.objectContaining({ precision: expect.any(Number), recall: expect.any(Number), f1: expect.any(Number) }));
