@@ -90,6 +90,15 @@ describe('VideoService.UploadVideo', () => {
     );
   });
 
+  it('keeps the pixel size, frame interval and channels an OME-TIFF states', async () => {
+    const file = path.join(__dirname, '..', '..', '..', '..', 'libs', 'video', 'src', '__fixtures__', 'ome-tiff', 't4-c2-uint16.ome.tif');
+    const response = await upload(gateway.clients.video, new Uint8Array(readFileSync(file)), { filename: 'two-channels.ome.tif' });
+    const expected = { frameCount: 4, width: 24, height: 20, bitDepth: 16, pixelSizeXUm: 0.65, pixelSizeYUm: 0.65, frameIntervalS: 300, channels: ['phase', 'GFP'] };
+    expect(response.info).toEqual(expected);
+    const { video } = await call(gateway.clients.video.getVideo.bind(gateway.clients.video), { videoId: response.videoId });
+    expect(video?.info).toEqual(expected);
+  });
+
   it('refuses a corrupt TIFF header with INVALID_ARGUMENT naming the file', async () => {
     const corrupt = new Uint8Array(64);
     corrupt.set([0x49, 0x49, 42, 0, 0xff, 0xff, 0xff, 0x0f]); // II*\0, first IFD far past the end
