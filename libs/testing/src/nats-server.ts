@@ -13,7 +13,7 @@ export interface NatsServerFixture {
   /** `nats://127.0.0.1:<port>`, ready to pass to `connect({ servers: url })`. */
   readonly url: string;
   readonly port: number;
-  /** The fresh JetStream storage folder (`-sd`), removed by `stop()`. */
+  /** The JetStream storage folder (`-sd`): a fresh one removed by `stop()`, or options.storeDir. */
   readonly storeDir: string;
   /** The authorization the server demands (options.auth); undefined: none. */
   readonly auth: NatsServerAuth | undefined;
@@ -31,6 +31,10 @@ export interface NatsServerOptions {
   readonly args?: readonly string[];
   /** Client authorization the server demands; default none (any client is accepted). */
   readonly auth?: NatsServerAuth;
+  /** Listen on this port (e.g. to restart on the port of a stopped server); default a free one. */
+  readonly port?: number;
+  /** JetStream storage in this folder, kept by stop() (a restart finds its streams); default a fresh temporary one, removed by stop(). */
+  readonly storeDir?: string;
 }
 
 /**
@@ -51,8 +55,12 @@ const READY = /Server is ready/;
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServerFixture> {
   const binary = options.binary ?? findNatsServer();
   const startTimeoutMs = options.startTimeoutMs ?? 10_000;
-  const storeDir = await mkdtemp(path.join(tmpdir(), 'mitosis-nats-'));
-  const args = ['-js', '-a', '127.0.0.1', '-p', '-1', '-sd', storeDir, ...(options.args ?? [])];
+  if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)) {
+    throw new PreconditionError(`startNatsServer port ${options.port} is not an integer in 1-65535`);
+  }
+  const ownsStoreDir = options.storeDir === undefined;
+  const storeDir = options.storeDir ?? (await mkdtemp(path.join(tmpdir(), 'mitosis-nats-')));
+  const args = ['-js', '-a', '127.0.0.1', '-p', String(options.port ?? -1), '-sd', storeDir, ...(options.args ?? [])];
   if (options.auth !== undefined) {
     // In a config file rather than --user/--pass/--auth, so secrets stay out of `ps`; the
     // command-line flags still set everything else (they take precedence over the file).
@@ -60,7 +68,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     try {
       await writeFile(configFile, authorizationConfig(options.auth), { mode: 0o600 });
     } catch (error) {
-      await rm(storeDir, { recursive: true, force: true });
+      if (ownsStoreDir) await rm(storeDir, { recursive: true, force: true });
       throw error;
     }
     args.unshift('-c', configFile);
@@ -70,7 +78,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   try {
     child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
-    await rm(storeDir, { recursive: true, force: true });
+    if (ownsStoreDir) await rm(storeDir, { recursive: true, force: true });
     throw missingServer(binary, error);
   }
 
@@ -137,7 +145,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       }
       child.stdout?.destroy();
       child.stderr?.destroy();
-      await rm(storeDir, { recursive: true, force: true });
+      if (ownsStoreDir) await rm(storeDir, { recursive: true, force: true });
     })();
     return stopped;
   };

@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { InvalidInputError } from '@mitosis/core';
 
 /**
@@ -110,6 +112,14 @@ export interface S3ServerOptions {
   readonly buckets?: readonly string[];
   /** Store into this folder (kept on stop) instead of a fresh temporary one (removed on stop). */
   readonly directory?: string;
+  /** Listen on this port (e.g. to restart on the port a previous server had); default a free one. */
+  readonly port?: number;
+  /**
+   * Run the server in a child process (`node` through tsx), so a test can freeze it (SIGSTOP) or
+   * kill it; see S3ServerFixture.child. Request logs and interruptNextUpload are not available
+   * then. Default false: in this process.
+   */
+  readonly childProcess?: boolean;
 }
 
 /** One request the server received, for tests that count round trips. */
@@ -148,6 +158,8 @@ export interface S3ServerFixture {
   /** Closes the server and every open connection, removes a temporary folder; safe to call twice. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+  /** The server's process when started with options.childProcess (signal it to inject faults). */
+  readonly child?: ChildProcess;
 }
 
 const BUCKET_NAME = /^(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -209,13 +221,17 @@ async function writeAtomically(root: string, file: string, bytes: Uint8Array): P
 
 export async function startS3Server(options: S3ServerOptions = {}): Promise<S3ServerFixture> {
   for (const bucket of options.buckets ?? []) checkBucketName(bucket);
+  if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
+    throw new InvalidInputError(`startS3Server: port ${options.port} is not an integer in 0-65535`);
+  }
   const ownsDirectory = options.directory === undefined;
   const directory = options.directory ?? (await mkdtemp(path.join(os.tmpdir(), 's3rver-')));
   if (!ownsDirectory) await mkdir(directory, { recursive: true });
+  if (options.childProcess === true) return startChildS3Server(options, directory, ownsDirectory);
 
   const server = new S3rver({
     address: '127.0.0.1',
-    port: 0,
+    port: options.port ?? 0,
     silent: true,
     directory,
     vhostBuckets: false,
@@ -580,5 +596,92 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     },
     stop,
     [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** How long a child server may take to load through tsx and listen. */
+const CHILD_START_TIMEOUT_MS = 60_000;
+
+/**
+ * The same server in a child process: the child runs startS3Server (in its own process) and
+ * prints its port; the fixture signals it. The child is given the folder, so it never removes it.
+ */
+async function startChildS3Server(options: S3ServerOptions, directory: string, ownsDirectory: boolean): Promise<S3ServerFixture> {
+  const script = [
+    "require('tsx/cjs');",
+    `const { startS3Server } = require(${JSON.stringify(__filename)});`,
+    `startS3Server(${JSON.stringify({ directory, buckets: options.buckets ?? [], port: options.port ?? 0 })}).then((s) => {`,
+    "  process.stdout.write(JSON.stringify({ port: s.port }) + '\\n');",
+    "  process.once('SIGTERM', () => void s.stop().then(() => process.exit(0)));",
+    '}, (error) => { process.stderr.write(String(error && error.stack || error)); process.exit(1); });',
+  ].join('\n');
+  const tsconfig = path.resolve(__dirname, '..', '..', '..', 'tsconfig.base.json');
+  const child = spawn(process.execPath, ['-e', script], {
+    env: { ...process.env, TSX_TSCONFIG_PATH: process.env['TSX_TSCONFIG_PATH'] ?? tsconfig },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let output = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the S3 server child did not listen within ${CHILD_START_TIMEOUT_MS} ms: ${output}`)), CHILD_START_TIMEOUT_MS);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const match = /\{"port":(\d+)\}/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => void (output += chunk.toString()));
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the S3 server child exited (code ${String(code)}, signal ${String(signal)}) before it listened: ${output}`));
+    });
+  }).catch(async (error: unknown) => {
+    child.kill('SIGKILL');
+    if (ownsDirectory) await rm(directory, { recursive: true, force: true });
+    throw error;
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        // A frozen child would never handle SIGTERM.
+        child.kill('SIGCONT');
+        child.kill('SIGTERM');
+        const killTimer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(killTimer);
+      }
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      if (ownsDirectory) await rm(directory, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+  const unavailable = (what: string): Error => new InvalidInputError(`S3 server fixture: ${what} is not available with options.childProcess`);
+  return {
+    endPoint: '127.0.0.1',
+    port,
+    accessKey: ACCESS_KEY,
+    secretKey: SECRET_KEY,
+    url: `http://127.0.0.1:${port}`,
+    directory,
+    connection: { endPoint: '127.0.0.1', port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
+    async createBucket(name) {
+      // s3rver takes each folder of its root as a bucket.
+      await mkdir(path.join(directory, checkBucketName(name)), { recursive: true });
+    },
+    takeRequests() {
+      throw unavailable('takeRequests');
+    },
+    interruptNextUpload() {
+      throw unavailable('interruptNextUpload');
+    },
+    stop,
+    [Symbol.asyncDispose]: stop,
+    child,
   };
 }
