@@ -1,4 +1,8 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { Metadata, credentials } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
+import { VideoServiceClient } from '@mitosis/proto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { NatsConnection } from 'nats';
@@ -27,6 +31,7 @@ import { createStore } from './store';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const launchers = { ingest: workerLauncher(path.join(ROOT, 'apps', 'ingest', 'start.js')), m1: workerLauncher(path.join(ROOT, 'apps', 'm1', 'start.js')) };
+const gateways = workerLauncher(path.join(ROOT, 'apps', 'gateway', 'bin', 'gateway.js'));
 type Service = keyof typeof launchers;
 const JOBS = 3;
 const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
@@ -62,7 +67,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const launcher of Object.values(launchers)) launcher.killAll();
+  for (const launcher of [...Object.values(launchers), gateways]) launcher.killAll();
   await nc?.close();
   await Promise.all([nats?.stop(), s3?.stop()]);
   await Promise.all([natsDir, s3Dir, dir].filter(Boolean).map((d) => rm(d, { recursive: true, force: true })));
@@ -294,4 +299,84 @@ describe('fault suite', () => {
     },
     240_000,
   );
+
+  let localLeftovers = 0;
+  it('the gateway killed (SIGKILL) during an upload: the client sees an error, no video and no object is left', async () => {
+    const startedAt = Date.now();
+    const bucket = uniqueBucketName('gwkill');
+    await s3.createBucket(bucket);
+    const uploadDir = path.join(dir, 'gateway-uploads');
+    await mkdir(uploadDir, { recursive: true });
+    const env = {
+      MITOSIS_NATS_URL: nats.url,
+      MITOSIS_STORE: `s3://${s3.accessKey}:${s3.secretKey}@${s3.endPoint}:${s3.port}/${bucket}?ssl=false`,
+      MITOSIS_PREFIX: uniqueName('gwkill'),
+      MITOSIS_GRPC_ADDR: '127.0.0.1:0',
+      MITOSIS_UPLOAD_DIR: uploadDir,
+      MITOSIS_UPLOAD_STAGING_MAX_AGE_S: '1',
+    };
+    const store = await createStore(loadConfig({ MITOSIS_NATS_URL: nats.url, MITOSIS_STORE: env.MITOSIS_STORE }));
+    const listening = async (run: WorkerRun): Promise<string> => String((await run.line((l) => l['msg'] === 'gateway listening' && l['address'] !== undefined, 90_000))['address']);
+    const first = gateways.start(env, dir);
+    const client = new VideoServiceClient(await listening(first), credentials.createInsecure());
+    const before = await store.list('');
+
+    // Header and half the bytes: the gateway is receiving when it is killed.
+    const bytes = source;
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const answer = new Promise<ServiceError | null>((resolve) => {
+      const stream = client.uploadVideo(new Metadata(), (error) => resolve(error));
+      stream.on('error', () => undefined);
+      stream.write({ content: { $case: 'header', value: { filename: 'video.tif', sizeBytes: bytes.length, sha256 } } });
+      const half = Math.floor(bytes.length / 2);
+      for (let at = 0; at < half; at += 4096) stream.write({ content: { $case: 'chunk', value: Buffer.from(bytes.subarray(at, Math.min(at + 4096, half))) } });
+    });
+    const staged = async (): Promise<number> => {
+      let size = 0;
+      for (const folder of await readdir(uploadDir)) {
+        for (const file of await readdir(path.join(uploadDir, folder)).catch(() => [] as string[]))
+          size += (await stat(path.join(uploadDir, folder, file)).catch(() => ({ size: 0 }))).size;
+      }
+      return size;
+    };
+    await until('the upload being received', staged, (size) => size > 0, 30_000);
+    first.child.kill('SIGKILL');
+    await first.exit;
+    const error = await answer;
+    client.close();
+    expect(error).not.toBeNull();
+
+    // A new gateway's janitor removes whatever staging the killed one left (age limit 1 s).
+    const second = gateways.start(env, dir);
+    await listening(second);
+    const after = await until(
+      'the bucket as before the upload',
+      () => store.list(''),
+      (list) => JSON.stringify(list) === JSON.stringify(before),
+      30_000,
+    ).catch(() => store.list(''));
+    const videos = after.filter((key) => key.startsWith('videos/'));
+    // Reported, not asserted: see the todo below.
+    localLeftovers = (await readdir(uploadDir)).length;
+    const orphans = after.filter((key) => !before.includes(key));
+    second.child.kill('SIGTERM');
+    await second.exit;
+    figures.push({
+      scenario: 'gateway killed mid-upload',
+      submitted: 1,
+      completedOnce: 0,
+      duplicated: 0,
+      lost: 0,
+      orphans: orphans.length,
+      recomputedStages: 0,
+      seconds: (Date.now() - startedAt) / 1000,
+    });
+    expect(videos).toEqual([]);
+    expect(orphans).toEqual([]);
+    if (localLeftovers > 0) process.stdout.write(`gateway killed mid-upload: ${localLeftovers} partial upload folder(s) left in MITOSIS_UPLOAD_DIR\n`);
+  }, 240_000);
+
+  // Defect: a killed gateway's partial upload (mitosis-upload-* in MITOSIS_UPLOAD_DIR) is never
+  // removed; the staging janitor sweeps only the store's staging, and nothing sweeps that folder at start.
+  it.todo('a gateway restarted after a kill removes the partial uploads the killed one left in MITOSIS_UPLOAD_DIR');
 });
