@@ -92,6 +92,24 @@ export function writeSession(store: BlobStore, arrayKey: string): ZarritaStore &
   };
 }
 
+/** Runs tasks with at most `limit` in flight; after a failure none starts, and the first error is thrown. */
+export async function runBounded(tasks: readonly (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (!failure && next < tasks.length) {
+      const task = tasks[next++];
+      try {
+        await task();
+      } catch (error: unknown) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  if (failure) throw failure.error;
+}
+
 /**
  * zarrita's chunk queue with at most `limit` chunks in flight. Its default starts every chunk at
  * once, which for a 200-frame video holds a second copy of the whole array in chunk buffers.
@@ -106,20 +124,7 @@ export function boundedQueue(limit = 4): NonNullable<Zarr.GetOptions['createQueu
         tasks.push(fn);
       },
       async onIdle() {
-        let next = 0;
-        let failure: { error: unknown } | undefined;
-        const worker = async (): Promise<void> => {
-          while (!failure && next < tasks.length) {
-            const task = tasks[next++];
-            try {
-              await task();
-            } catch (error: unknown) {
-              failure ??= { error };
-            }
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-        if (failure) throw failure.error;
+        await runBounded(tasks, limit);
         return [];
       },
     };

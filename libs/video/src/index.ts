@@ -3,7 +3,8 @@ export type { RawVideo, VideoInfo, VideoKind, VideoMetadata, ReadVideoOptions } 
 export { isOmeZarr, probeOmeZarr, readOmeZarr } from './ome-zarr';
 export { writeOmeZarr } from './ome-zarr-writer';
 export type { OmeZarrImage, OmeZarrPlacement } from './ome-zarr-writer';
-export type { OmeZarrInfo, OmeZarrLocation, OmeZarrOptions, OmeZarrVideo, PhysicalSizes } from './ome-zarr';
+export type { OmeZarrInfo, OmeZarrLocation, OmeZarrOptions, OmeZarrVideo } from './ome-zarr';
+export type { PhysicalSizes } from './container-metadata';
 export {
   normalizeIntensities,
   downscale,

@@ -2,9 +2,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FrameRange } from '@mitosis/core';
 import { InvalidInputError, ResourceExhaustedError } from '@mitosis/core';
-import { loadZarrita } from '@mitosis/tensor-store';
+import { loadZarrita, runBounded } from '@mitosis/tensor-store';
 import type { Volume } from '@mitosis/volume';
 import type { AsyncReadable, DataType, Array as ZarrArray } from 'zarrita';
+import type { PhysicalSizes } from './container-metadata';
+import { chooseChannel, toMicrometres, toSeconds } from './container-metadata';
 import type { RawVideo, ReadVideoOptions, VideoInfo } from './read-video';
 
 /**
@@ -16,11 +18,7 @@ import type { RawVideo, ReadVideoOptions, VideoInfo } from './read-video';
 /** Where an OME-Zarr lives: a local folder, or any zarrita store (S3, HTTP) with a name for messages. */
 export type OmeZarrLocation = string | { readonly store: AsyncReadable; readonly name: string };
 
-/** Physical sizes from the scale transformations and the axes' units, where both are known. */
-export interface PhysicalSizes {
-  readonly pixelSizeUm?: { readonly y: number; readonly x: number };
-  readonly frameIntervalS?: number;
-}
+export type { PhysicalSizes } from './container-metadata';
 
 export interface OmeZarrOptions {
   /** A channel by its omero label or its 0-based index; channel 0 when absent. */
@@ -69,27 +67,6 @@ const METADATA_FILES = new Set(['.zattrs', '.zarray', '.zgroup', '.zmetadata', '
 /** Zarr v2 dtype codes (without byte order) to zarrita's data type names. */
 const V2_DTYPES: Readonly<Record<string, string>> = { u1: 'uint8', u2: 'uint16', u4: 'uint32', i1: 'int8', i2: 'int16', i4: 'int32', f4: 'float32', f8: 'float64' };
 const SUPPORTED_DTYPES = new Set(Object.values(V2_DTYPES));
-
-/** NGFF units (UDUNITS-2 names) as factors to micrometres and to seconds. */
-const MICROMETRES: Readonly<Record<string, number>> = {
-  angstrom: 1e-4,
-  picometer: 1e-6,
-  nanometer: 1e-3,
-  micrometer: 1,
-  micron: 1,
-  millimeter: 1e3,
-  centimeter: 1e4,
-  meter: 1e6,
-};
-const SECONDS: Readonly<Record<string, number>> = {
-  nanosecond: 1e-9,
-  microsecond: 1e-6,
-  millisecond: 1e-3,
-  second: 1,
-  minute: 60,
-  hour: 3600,
-  day: 86400,
-};
 
 /** V8's largest typed array length on 64-bit hosts, as in read-video. */
 const MAX_VOLUME_SAMPLES = 2 ** 32 - 1;
@@ -200,15 +177,14 @@ function scaleOf(name: string, where: string, raw: unknown, rank: number): numbe
 
 function physicalSizes(axes: readonly Axis[], scale: readonly number[] | undefined): PhysicalSizes | undefined {
   if (!scale) return undefined;
-  const factor = (axisName: string, units: Readonly<Record<string, number>>): number | undefined => {
+  const factor = (axisName: string, convert: (value: number, unit: string) => number | undefined): number | undefined => {
     const i = axes.findIndex((axis) => axis.name === axisName);
-    const unit = axes[i]?.unit?.toLowerCase();
-    const perUnit = unit === undefined ? undefined : units[unit];
-    return i < 0 || perUnit === undefined ? undefined : scale[i] * perUnit;
+    const unit = axes[i]?.unit;
+    return i < 0 || unit === undefined ? undefined : convert(scale[i] ?? 1, unit);
   };
-  const y = factor('y', MICROMETRES);
-  const x = factor('x', MICROMETRES);
-  const t = factor('t', SECONDS);
+  const y = factor('y', toMicrometres);
+  const x = factor('x', toMicrometres);
+  const t = factor('t', toSeconds);
   const physical: PhysicalSizes = { ...(y !== undefined && x !== undefined ? { pixelSizeUm: { y, x } } : {}), ...(t !== undefined ? { frameIntervalS: t } : {}) };
   return Object.keys(physical).length > 0 ? physical : undefined;
 }
@@ -257,20 +233,6 @@ async function readArrayHeader(store: AsyncReadable, name: string, zarrFormat: 2
     encodeChunkKey: (coords) => (v2Encoding ? coords.join(separator) : ['c', ...coords].join(separator)),
     blosc: Array.isArray(meta.codecs) && meta.codecs.some((codec) => isObject(codec) && codec.name === 'blosc'),
   };
-}
-
-function chooseChannel(name: string, channels: readonly string[], wanted: string | number | undefined): number {
-  if (wanted === undefined) return 0;
-  const list = channels.map((label, i) => `${i}: ${label}`).join(', ');
-  if (typeof wanted === 'number') {
-    if (Number.isInteger(wanted) && wanted >= 0 && wanted < channels.length) return wanted;
-    throw new InvalidInputError(`${name}: no channel ${wanted}; channels are ${list}`);
-  }
-  const byName = channels.indexOf(wanted);
-  if (byName >= 0) return byName;
-  // A number given as text (from a command line) picks by index when no label matches it.
-  if (/^\d+$/.test(wanted) && Number(wanted) < channels.length) return Number(wanted);
-  throw new InvalidInputError(`${name}: no channel named "${wanted}"; channels are ${list}`);
 }
 
 async function openLayout(location: OmeZarrLocation, options: OmeZarrOptions): Promise<Layout> {
@@ -399,24 +361,6 @@ function strictChunkStore(layout: Layout): AsyncReadable {
         }
       : {}),
   };
-}
-
-/** Runs tasks with at most `limit` in flight; after a failure none starts, and the first error is thrown. */
-async function runBounded(tasks: readonly (() => Promise<void>)[], limit: number): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (!failure && next < tasks.length) {
-      const task = tasks[next++];
-      try {
-        await task();
-      } catch (error: unknown) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  if (failure) throw failure.error;
 }
 
 type Samples = Uint8Array | Uint16Array | Float32Array | Float64Array;

@@ -6,7 +6,7 @@ import { InvalidInputError, NotFoundError, ResourceExhaustedError } from '@mitos
 import type { Volume } from '@mitosis/volume';
 import type { GreyFrame } from './png';
 import { decodePng, isPng, PNG_HEADER_BYTES, readPngHeader } from './png';
-import type { PhysicalSizes } from './ome-zarr';
+import type { PhysicalSizes } from './container-metadata';
 import { isOmeZarr, probeOmeZarr, readOmeZarr } from './ome-zarr';
 import type { FloatRange, TiffFile, TiffPageInfo } from './tiff-reader';
 import { planTiffVideo } from './tiff-metadata';

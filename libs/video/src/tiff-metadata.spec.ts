@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidInputError } from '@mitosis/core';
-import { chooseChannel, parseImageJDescription, parseOmeXml, planTiffVideo } from './tiff-metadata';
+import { chooseChannel } from './container-metadata';
+import { parseImageJDescription, parseOmeXml, planTiffVideo } from './tiff-metadata';
 import { bufferSource, readTiffStructure } from './tiff-reader';
 import { encodeTiff } from './tiff-writer';
 

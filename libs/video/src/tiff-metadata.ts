@@ -2,7 +2,8 @@
 import path from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { InvalidInputError } from '@mitosis/core';
-import type { PhysicalSizes } from './ome-zarr';
+import type { PhysicalSizes } from './container-metadata';
+import { chooseChannel, toMicrometres, toSeconds } from './container-metadata';
 import type { TiffFile, TiffPageInfo } from './tiff-reader';
 import { checkUniformPages, describePage, framePages, tagText, tagValues } from './tiff-reader';
 
@@ -27,61 +28,6 @@ export interface TiffStackLayout {
 }
 
 /** A unit as numerator and denominator, so that 700 nm is 700 / 1000 µm exactly (0.7, not 0.7000000000000001). */
-type Ratio = readonly [number, number];
-
-/** Micrometres per unit of length: OME UnitsLength symbols and ImageJ's unit names. */
-const MICROMETRES: Readonly<Record<string, Ratio>> = {
-  m: [1e6, 1],
-  meter: [1e6, 1],
-  cm: [1e4, 1],
-  mm: [1e3, 1],
-  µm: [1, 1],
-  μm: [1, 1],
-  um: [1, 1],
-  micron: [1, 1],
-  microns: [1, 1],
-  micrometer: [1, 1],
-  micrometre: [1, 1],
-  nm: [1, 1e3],
-  nanometer: [1, 1e3],
-  pm: [1, 1e6],
-  Å: [1, 1e4],
-  angstrom: [1, 1e4],
-  in: [25400, 1],
-  inch: [25400, 1],
-};
-
-/** Seconds per unit of time: OME UnitsTime symbols and ImageJ's time unit names. */
-const SECONDS: Readonly<Record<string, Ratio>> = {
-  s: [1, 1],
-  sec: [1, 1],
-  second: [1, 1],
-  seconds: [1, 1],
-  ms: [1, 1e3],
-  msec: [1, 1e3],
-  µs: [1, 1e6],
-  μs: [1, 1e6],
-  us: [1, 1e6],
-  ns: [1, 1e9],
-  min: [60, 1],
-  minute: [60, 1],
-  minutes: [60, 1],
-  h: [3600, 1],
-  hr: [3600, 1],
-  hour: [3600, 1],
-  hours: [3600, 1],
-  d: [86400, 1],
-  day: [86400, 1],
-};
-
-/** `value` in `unit` converted by `table`, or undefined for a unit the table lacks. */
-function convert(table: Readonly<Record<string, Ratio>>, value: number, unit: string): number | undefined {
-  // ImageJ writes µ as the escape \u00B5 in its description.
-  const normal = unit.trim().replace(/\\u00b5/gi, 'µ');
-  const ratio = table[normal] ?? table[normal.toLowerCase()];
-  return ratio === undefined ? undefined : (value * ratio[0]) / ratio[1];
-}
-
 const DIMENSION_ORDERS = new Set(['XYZCT', 'XYZTC', 'XYCTZ', 'XYCZT', 'XYTCZ', 'XYTZC']);
 
 type Json = Record<string, unknown>;
@@ -204,7 +150,7 @@ export function parseOmeXml(name: string, xml: string, pageCount: number): TiffS
     if (!Number.isFinite(value) || value < 0 || raw.trim() === '') return fail(`Pixels ${key}="${raw}" is not a positive number`);
     const unit = attribute(pixels, `${key}Unit`) ?? 'µm';
     // 0 and units without a length (pixel, reference frame) say nothing about the size.
-    return value > 0 ? convert(MICROMETRES, value, unit) : undefined;
+    return value > 0 ? toMicrometres(value, unit) : undefined;
   };
   const x = lengthOf('PhysicalSizeX');
   const y = lengthOf('PhysicalSizeY');
@@ -213,7 +159,7 @@ export function parseOmeXml(name: string, xml: string, pageCount: number): TiffS
   if (rawInterval !== undefined) {
     const value = Number(rawInterval);
     if (!Number.isFinite(value) || value < 0 || rawInterval.trim() === '') fail(`Pixels TimeIncrement="${rawInterval}" is not a non-negative number`);
-    if (value > 0) interval = convert(SECONDS, value, attribute(pixels, 'TimeIncrementUnit') ?? 's');
+    if (value > 0) interval = toSeconds(value, attribute(pixels, 'TimeIncrementUnit') ?? 's');
   }
   const physical = physicalOf(x, y, interval);
   return {
@@ -323,7 +269,7 @@ export function parseImageJDescription(name: string, description: string, pageCo
   const unit = entries.get('unit');
   // The resolution tags count pixels per `unit`; without a unit they say nothing.
   const side = (pixelsPerUnit: number | undefined): number | undefined =>
-    unit !== undefined && pixelsPerUnit !== undefined && pixelsPerUnit > 0 && Number.isFinite(pixelsPerUnit) ? convert(MICROMETRES, 1 / pixelsPerUnit, unit) : undefined;
+    unit !== undefined && pixelsPerUnit !== undefined && pixelsPerUnit > 0 && Number.isFinite(pixelsPerUnit) ? toMicrometres(1 / pixelsPerUnit, unit) : undefined;
   const x = side(resolution.x);
   const y = side(resolution.y ?? resolution.x);
   const rawInterval = entries.get('finterval');
@@ -331,7 +277,7 @@ export function parseImageJDescription(name: string, description: string, pageCo
   if (rawInterval !== undefined) {
     const value = Number(rawInterval);
     if (!Number.isFinite(value) || value < 0 || rawInterval === '') fail(`finterval=${rawInterval} is not a non-negative number`);
-    if (value > 0) interval = convert(SECONDS, value, entries.get('tunit') ?? 'sec');
+    if (value > 0) interval = toSeconds(value, entries.get('tunit') ?? 'sec');
   }
   const physical = physicalOf(x, y, interval);
   const channels = Array.from({ length: sizeC }, (_, i) => String(i));
@@ -346,20 +292,6 @@ export function parseImageJDescription(name: string, description: string, pageCo
     ...(physical ? { physical } : {}),
     pageIndex: (ti, ci, zi) => ci + c * (zi + z * ti),
   };
-}
-
-/** A channel by name or 0-based index (a number given as text picks by index when no name matches it). */
-export function chooseChannel(name: string, channels: readonly string[], wanted: string | number | undefined): number {
-  if (wanted === undefined) return 0;
-  const names = channels.map((label, i) => `${i}: ${label}`).join(', ');
-  if (typeof wanted === 'number') {
-    if (Number.isInteger(wanted) && wanted >= 0 && wanted < channels.length) return wanted;
-    throw new InvalidInputError(`${name}: no channel ${wanted}; channels are ${names}`);
-  }
-  const byName = channels.indexOf(wanted);
-  if (byName >= 0) return byName;
-  if (/^\d+$/.test(wanted) && Number(wanted) < channels.length) return Number(wanted);
-  throw new InvalidInputError(`${name}: no channel named "${wanted}"; channels are ${names}`);
 }
 
 /** The OME-XML or ImageJ layout of a TIFF from its first page's ImageDescription; undefined for a plain TIFF. */
