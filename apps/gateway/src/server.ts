@@ -145,6 +145,7 @@ export async function startGatewayServer(start: GatewayStart): Promise<StartedGa
   const storeWatch = watchStore(withStoreTimeout(start.store, Math.min(timeoutMs, probeIntervalMs)), readiness, probeIntervalMs);
   const janitor = startStagingJanitor(withStoreTimeout(start.store, timeoutMs), {
     maxAgeMs: config.stagingMaxAgeMs ?? DEFAULT_STAGING_MAX_AGE_MS,
+    uploadDir: config.uploadDir,
     ...(config.stagingSweepIntervalMs === undefined ? {} : { intervalMs: config.stagingSweepIntervalMs }),
     log,
   });

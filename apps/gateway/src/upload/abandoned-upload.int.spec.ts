@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Metadata, status } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { UploadVideoResponse } from '@mitosis/proto';
@@ -109,5 +112,28 @@ describe('the staging janitor', () => {
     expect(await gateway.sweepStaging()).toBe(1);
     // The abandoned upload is gone; the one still in flight stays whole; the committed video loses only its marker.
     expect(await gateway.keys()).toEqual([...before, ...fresh, ...committed.slice(1)].sort());
+  });
+
+  it('removes the partial upload folders a killed gateway left, not a live upload nor other files', async () => {
+    const folder = async (name: string, ageMs: number): Promise<string> => {
+      const dir = path.join(gateway.uploadDir, name);
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, 'upload'), new Uint8Array(10));
+      const when = new Date(Date.now() - ageMs);
+      await utimes(path.join(dir, 'upload'), when, when);
+      await utimes(dir, when, when);
+      return dir;
+    };
+    const killed = await folder('mitosis-upload-killed', 120_000);
+    const live = await folder('mitosis-upload-live', 120_000);
+    // A live upload's file is still being written to.
+    await writeFile(path.join(live, 'upload'), new Uint8Array(20));
+    const other = await folder('operator-notes', 120_000);
+    expect(await gateway.sweepStaging()).toBe(1);
+    expect(existsSync(killed)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(existsSync(other)).toBe(true);
+    await rm(live, { recursive: true });
+    await rm(other, { recursive: true });
   });
 });

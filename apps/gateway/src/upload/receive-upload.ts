@@ -3,6 +3,7 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidInputError, ResourceExhaustedError } from '@mitosis/core';
 import type { FrameFormatHints, UploadVideoRequest } from '@mitosis/proto';
+import { UPLOAD_FOLDER_PREFIX } from './staging-janitor';
 import { checkAlive } from '../grpc/calls';
 
 /** The header of an upload, checked. */
@@ -74,7 +75,7 @@ export async function receiveUpload(messages: AsyncIterable<UploadVideoRequest>,
       if (content.$case === 'header') {
         if (header !== undefined) throw new InvalidInputError(`upload message #${index} is a second header; the header comes once, first`);
         header = checkHeader(content.value, limits);
-        folder = await mkdtemp(path.join(limits.stagingDir, 'mitosis-upload-'));
+        folder = await mkdtemp(path.join(limits.stagingDir, UPLOAD_FOLDER_PREFIX));
         handle = await open(path.join(folder, header.filename), 'wx');
         continue;
       }
