@@ -65,6 +65,21 @@ describe('ingest', () => {
     expect(Math.max(...stored.data)).toBeLessThanOrEqual(1);
   });
 
+  it('reads the channel of a multi-channel OME-TIFF that the task names, with its physical sizes', async () => {
+    const file = path.join(__dirname, '..', '..', 'video', 'src', '__fixtures__', 'ome-tiff', 't4-c2-uint16.ome.tif');
+    const bytes = new Uint8Array(await readFile(file));
+    const stored = async (channel: number | undefined): Promise<Float32Array> => {
+      const store = await storeWith('vc', bytes);
+      await executeStage({ ...task('vc'), ...(channel === undefined ? {} : { channel }) }, { store });
+      expect(await readVideoMeta(store, 'videos/vc/frames')).toMatchObject({ frames: 4, physical: { frameIntervalS: 300 } });
+      return (await readArray(store, 'videos/vc/frames')).data as Float32Array;
+    };
+    const gfp = await stored(1);
+    const expected = preprocessVideo(await readVideo(file, { channel: 1 }), { factor: 2 }).volume.data;
+    expect(Array.from(gfp)).toEqual(Array.from(expected));
+    expect(Array.from(await stored(undefined))).not.toEqual(Array.from(gfp));
+  });
+
   it('reads a tar archive of PNG frames in natural order of their names', async () => {
     const plane = width * height;
     const png = (t: number): Uint8Array => encodePng(ramp.subarray(t * plane, (t + 1) * plane), width, height, 8);

@@ -52,7 +52,14 @@ export async function runIngest(task: IngestTask, store: BlobStore, progress: Pr
       ...(task.hints.frameCount !== undefined ? { frameCount: task.hints.frameCount } : {}),
       ...(task.hints.bitDepth !== undefined ? { bitDepth: task.hints.bitDepth } : {}),
     };
-    const result = await runIngestStage(store, task.framesKey, local, { factor: task.factor, source: task.sourceKey, expect, onProgress: progress, check });
+    const result = await runIngestStage(store, task.framesKey, local, {
+      factor: task.factor,
+      source: task.sourceKey,
+      expect,
+      onProgress: progress,
+      check,
+      ...(task.channel === undefined ? {} : { channel: task.channel }),
+    });
     return {
       reused: 0,
       frames: result.frameCount,

@@ -24,6 +24,8 @@ export interface AnalysisJobParams {
   readonly normalCellMapOverride?: number;
   /** Ingest's spatial downscaling; absent for the configured default (4). */
   readonly downscaleFactor?: number;
+  /** The video's channel of its file (chosen at upload), which ingest reads; absent for 0. */
+  readonly channel?: number;
   /** Side of the M1 and M2 training crops; absent for 96. */
   readonly crop?: number;
   /** Frames per M2 training sequence; absent for 16. */
@@ -57,6 +59,8 @@ export interface TrainingJobParams {
   readonly iterations?: number;
   readonly seed?: number;
   readonly downscaleFactor?: number;
+  /** The video's channel of its file (chosen at upload), which ingest reads; absent for 0. */
+  readonly channel?: number;
   /** Side of the training crops; absent for 32. */
   readonly crop?: number;
   /** Windows per update; absent for 4. */
@@ -76,6 +80,8 @@ export interface DetectionJobParams {
   readonly windowStep?: number;
   /** For an ingest stage in this job: must be the model's factor. */
   readonly downscaleFactor?: number;
+  /** The video's channel of its file (chosen at upload), which ingest reads; absent for 0. */
+  readonly channel?: number;
   /** How windows are combined: 'any' (paper) or 'mean'; absent: the rule stored with the model. */
   readonly vote?: 'any' | 'mean';
   /** Binarisation threshold in (0, 1); absent: the one stored with the model. */
@@ -111,6 +117,7 @@ export function checkJobParams<K extends JobKind>(kind: K, params: unknown): Job
   f.range('frames');
   f.int('seed', 0, 2 ** 32 - 1);
   f.int('downscaleFactor', 1, 64);
+  f.int('channel', 0, 1023);
   if (kind === 'analysis') {
     f.int('m1Iterations', 0);
     f.int('m2Iterations', 0);
@@ -162,7 +169,7 @@ export function jobParamsJson(params: AnalysisJobParams | TrainingJobParams | De
   return JSON.parse(JSON.stringify(params)) as { [key: string]: JsonValue };
 }
 
-const COMMON = ['videoId', 'seed', 'downscaleFactor'];
+const COMMON = ['videoId', 'seed', 'downscaleFactor', 'channel'];
 const KNOWN_FIELDS: Readonly<Record<JobKind, readonly string[]>> = {
   analysis: [
     ...COMMON,

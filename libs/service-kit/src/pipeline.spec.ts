@@ -175,6 +175,12 @@ describe('resolveStageTask', () => {
       factorChosen: false,
       hints: {},
     });
+    // The channel chosen at upload travels with every kind of job to its ingest.
+    const gfp = newJob({ id: 'd2', kind: 'detection', stages: ['ingest', 'm3-detect'], params: { videoId: 'v1', modelId: 'mdl-1', channel: 1 } });
+    expect(buildStageRequest(gfp, 'ingest').params).toEqual({ $case: 'ingest', value: { downscaleFactor: 0, channel: 1 } });
+    expect(resolveStageTask(buildStageRequest(gfp, 'ingest'))).toMatchObject({ stage: 'ingest', channel: 1 });
+    expect(checkJobParams('detection', { videoId: 'v1', modelId: 'mdl-1', channel: 1 })).toMatchObject({ channel: 1 });
+    expect(() => checkJobParams('detection', { videoId: 'v1', modelId: 'mdl-1', channel: -1 })).toThrow(/channel/);
   });
 
   it('resolves training and detection tasks', () => {

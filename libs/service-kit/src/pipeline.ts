@@ -77,7 +77,7 @@ function stageWork(job: Pick<Job, 'id' | 'kind' | 'params'>, stage: Stage): Stag
         videoId: p.videoId,
         inputKeys: { source: keys.videoSource(p.videoId) },
         outputPrefix: keys.video(p.videoId),
-        params: { $case: 'ingest', value: { downscaleFactor: p.downscaleFactor ?? 0 } },
+        params: { $case: 'ingest', value: { downscaleFactor: p.downscaleFactor ?? 0, ...(p.channel ? { channel: p.channel } : {}) } },
       };
     }
     case 'm1': {

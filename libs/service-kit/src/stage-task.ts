@@ -21,6 +21,8 @@ export interface IngestTask extends TaskBase {
   readonly factor: number | 'auto';
   /** Whether the request or the job chose the factor (else it is the configured default). */
   readonly factorChosen: boolean;
+  /** The channel of a multi-channel source that is the video; absent for 0. */
+  readonly channel?: number;
   readonly hints: { readonly format?: 'tiff' | 'frame-archive'; readonly frameCount?: number; readonly bitDepth?: number };
 }
 

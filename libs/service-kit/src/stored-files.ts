@@ -46,8 +46,10 @@ export interface VideoFile {
   readonly createdAt: string;
   /** Pixel size (µm) and frame interval (s), where the file states them. */
   readonly physical?: PhysicalSizes;
-  /** Channel names of a multi-channel file (its channel 0 is the video). */
+  /** Channel names of a multi-channel file. */
   readonly channels?: string[];
+  /** 0-based index of the channel that is the video, chosen at upload; absent for 0. */
+  readonly channel?: number;
 }
 
 /** Reads and checks an annotation set: a JSON object of this video with finite points. */

@@ -52,6 +52,7 @@ export function resolveStageTask(request: StageRequest, context: { readonly job?
         sourceKey: input('source', keys.videoSource(videoId)),
         factor: chosen || d.downscaleFactor,
         factorChosen: chosen !== undefined && chosen > 0,
+        ...(params.value.channel ? { channel: params.value.channel } : {}),
         hints: {
           ...(format ? { format } : {}),
           ...(hints?.frameCount ? { frameCount: hints.frameCount } : {}),

@@ -32,6 +32,7 @@ export async function analysisParams(ctx: ServiceContext, request: StartAnalysis
   }
   return {
     videoId: video.videoId,
+    ...(video.channel ? { channel: video.channel } : {}),
     frames,
     m1Iterations: options?.m1Iterations ?? 0,
     m2Iterations: options?.m2Iterations ?? 0,

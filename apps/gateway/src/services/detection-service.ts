@@ -36,6 +36,7 @@ export async function detectionParams(ctx: ServiceContext, request: RunDetection
   if (vote === undefined) throw new InvalidInputError(`vote ${request.vote} is not a DetectionVote`);
   return {
     videoId: video.videoId,
+    ...(video.channel ? { channel: video.channel } : {}),
     modelId: model.modelId,
     frames,
     ...(vote === 'model' ? {} : { vote }),

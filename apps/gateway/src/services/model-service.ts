@@ -39,6 +39,7 @@ export async function trainingParams(ctx: ServiceContext, request: StartTraining
   }
   return {
     videoId: video.videoId,
+    ...(video.channel ? { channel: video.channel } : {}),
     annotationSetId: set.setId,
     modelId: newId('mdl'),
     trainingFrames,

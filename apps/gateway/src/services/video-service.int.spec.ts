@@ -99,6 +99,25 @@ describe('VideoService.UploadVideo', () => {
     expect(video?.info).toEqual(expected);
   });
 
+  it('takes the channel that is the video by name or index; the same bytes as another channel are another video', async () => {
+    const file = path.join(__dirname, '..', '..', '..', '..', 'libs', 'video', 'src', '__fixtures__', 'ome-tiff', 't4-c2-uint16.ome.tif');
+    const bytes = new Uint8Array(readFileSync(file));
+    const gfp = await upload(gateway.clients.video, bytes, { filename: 'gfp.ome.tif', channel: 'GFP' });
+    expect(gfp.info).toMatchObject({ channels: ['phase', 'GFP'], channel: 1 });
+    expect(gfp.alreadyStored).toBe(false);
+    const byIndex = await upload(gateway.clients.video, bytes, { filename: 'again.ome.tif', channel: '1' });
+    expect(byIndex).toEqual({ ...gfp, alreadyStored: true });
+    // The earlier spec stored these bytes as channel 0: that video is found, not the GFP one.
+    const phase = await upload(gateway.clients.video, bytes, { filename: 'phase.ome.tif' });
+    expect(phase.videoId).not.toBe(gfp.videoId);
+    expect(phase.info?.channel).toBeUndefined();
+    await expectRefused(
+      () => upload(gateway.clients.video, bytes, { filename: 'dapi.ome.tif', channel: 'DAPI' }),
+      status.INVALID_ARGUMENT,
+      /dapi\.ome\.tif: no channel named "DAPI"; channels are 0: phase, 1: GFP/,
+    );
+  });
+
   it('refuses a corrupt TIFF header with INVALID_ARGUMENT naming the file', async () => {
     const corrupt = new Uint8Array(64);
     corrupt.set([0x49, 0x49, 42, 0, 0xff, 0xff, 0xff, 0x0f]); // II*\0, first IFD far past the end

@@ -20,6 +20,7 @@ export function videoInfoOf(record: VideoRecord): VideoInfo {
     ...(physical?.pixelSizeUm === undefined ? {} : { pixelSizeXUm: physical.pixelSizeUm.x, pixelSizeYUm: physical.pixelSizeUm.y }),
     ...(physical?.frameIntervalS === undefined ? {} : { frameIntervalS: physical.frameIntervalS }),
     channels: record.channels ?? [],
+    ...(record.channel ? { channel: record.channel } : {}),
   };
 }
 
@@ -51,7 +52,7 @@ export async function uploadVideo(ctx: ServiceContext, messages: AsyncIterable<U
   try {
     const probed = await probeUpload(staged, call.signal);
     checkAlive(call.signal);
-    const existing = await findStoredVideo(ctx.store, staged.header.sha256);
+    const existing = await findStoredVideo(ctx.store, staged.header.sha256, probed.channel);
     if (existing !== undefined) {
       ctx.log.info('video already stored', { videoId: existing.videoId, sha256: existing.sha256, filename: staged.header.filename });
       return uploadResponse(existing, true);

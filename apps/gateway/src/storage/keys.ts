@@ -19,7 +19,8 @@ export const keys = {
   /** StagingMarker of a video being stored; removed once its record is written or it is rolled back. */
   stagingMarker: (videoId: string): string => `${layout.upload(videoId)}.json`,
   /** ContentIndexEntry: the video stored with these bytes, for dedup of uploads by SHA-256. */
-  videoBySha256: (sha256: string): string => `videos-by-sha256/${sha256}.json`,
+  /** The content index entry of these bytes read as `channel` (channel 0: the bytes alone). */
+  videoBySha256: (sha256: string, channel = 0): string => `videos-by-sha256/${sha256}${channel === 0 ? '' : `.c${channel}`}.json`,
 } as const;
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;

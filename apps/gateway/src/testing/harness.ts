@@ -203,6 +203,8 @@ export interface UploadOptions {
   /** Declared digest; default the real one. */
   readonly sha256?: string;
   readonly chunkSize?: number;
+  /** header.channel: the channel of a multi-channel file that is the video. */
+  readonly channel?: string;
   readonly metadata?: Metadata;
   /** Send these messages instead of header + chunks. */
   readonly messages?: readonly UploadVideoRequest[];
@@ -220,7 +222,12 @@ export function upload(client: VideoServiceClient, bytes: Uint8Array, options: U
           {
             content: {
               $case: 'header',
-              value: { filename: options.filename ?? 'video.tif', sizeBytes: options.sizeBytes ?? bytes.length, sha256: options.sha256 ?? sha256(bytes) },
+              value: {
+                filename: options.filename ?? 'video.tif',
+                sizeBytes: options.sizeBytes ?? bytes.length,
+                sha256: options.sha256 ?? sha256(bytes),
+                ...(options.channel === undefined ? {} : { channel: options.channel }),
+              },
             },
           },
         ];

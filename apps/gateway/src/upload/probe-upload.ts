@@ -20,6 +20,8 @@ export interface ProbedVideo {
   /** What the file states beyond its pixels (OME-TIFF): physical sizes and channel names. */
   readonly physical?: VideoInfo['physical'];
   readonly channels?: string[];
+  /** 0-based index of the channel read (header.channel); absent for channel 0 of a file without channels. */
+  readonly channel?: number;
 }
 
 /** Frames decoded at a time while verifying: bounds the memory of one upload's check. */
@@ -74,13 +76,14 @@ export async function probeUpload(staged: StagedUpload, signal: AbortSignal): Pr
       }
     }
     checkAlive(signal);
-    info = await probeVideo(source);
+    const channel = header.channel === undefined ? {} : { channel: header.channel };
+    info = await probeVideo(source, channel);
     checkAlive(signal);
     const frameBytes = info.width * info.height * (info.bitDepth / 8);
     const batch = Math.max(1, Math.floor(VERIFY_BATCH_BYTES / frameBytes));
     for (let first = 1; first <= info.frameCount; first += batch) {
       checkAlive(signal);
-      await readVideo(source, { frames: { first, last: Math.min(info.frameCount, first + batch - 1) } });
+      await readVideo(source, { ...channel, frames: { first, last: Math.min(info.frameCount, first + batch - 1) } });
     }
   } catch (error: unknown) {
     if (signal.aborted) throw error;
@@ -101,5 +104,6 @@ export async function probeUpload(staged: StagedUpload, signal: AbortSignal): Pr
     bitDepth: info.bitDepth,
     ...(info.physical === undefined ? {} : { physical: info.physical }),
     ...(info.channels === undefined ? {} : { channels: info.channels }),
+    ...(info.channel ? { channel: info.channel } : {}),
   };
 }

@@ -13,6 +13,8 @@ export interface UploadHeader {
   /** Lowercase hexadecimal. */
   readonly sha256: string;
   readonly hints?: FrameFormatHints;
+  /** The channel asked for, as given (a name or an index as text); absent for channel 0. */
+  readonly channel?: string;
 }
 
 /** An upload received in full and checked against its header, staged in a local folder of its own. */
@@ -34,7 +36,7 @@ export interface UploadLimits {
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 
 /** The header's fields checked before a single byte is accepted. */
-export function checkHeader(header: { filename: string; sizeBytes: number; sha256: string; hints?: FrameFormatHints }, limits: UploadLimits): UploadHeader {
+export function checkHeader(header: { filename: string; sizeBytes: number; sha256: string; hints?: FrameFormatHints; channel?: string }, limits: UploadLimits): UploadHeader {
   const { filename, sizeBytes, sha256 } = header;
   if (filename === '' || filename.length > 255 || /[/\\\0]/.test(filename) || filename === '.' || filename === '..') {
     throw new InvalidInputError(`header.filename "${filename.slice(0, 300)}" must be a plain file name (1-255 characters, no path separators)`);
@@ -45,7 +47,15 @@ export function checkHeader(header: { filename: string; sizeBytes: number; sha25
   if (sizeBytes > limits.maxBytes) {
     throw new ResourceExhaustedError(`the upload declares ${sizeBytes} bytes, more than this server's limit of ${limits.maxBytes} bytes`);
   }
-  return { filename, sizeBytes, sha256: sha256.toLowerCase(), ...(header.hints === undefined ? {} : { hints: header.hints }) };
+  const channel = header.channel?.trim() ?? '';
+  if (channel.length > 255) throw new InvalidInputError(`header.channel "${channel.slice(0, 80)}..." is longer than 255 characters`);
+  return {
+    filename,
+    sizeBytes,
+    sha256: sha256.toLowerCase(),
+    ...(header.hints === undefined ? {} : { hints: header.hints }),
+    ...(channel === '' ? {} : { channel }),
+  };
 }
 
 /**

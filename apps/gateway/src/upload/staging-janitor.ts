@@ -69,7 +69,7 @@ export function startStagingJanitor(store: BlobStore, options: StagingJanitorOpt
         if (now - Date.parse(marker.stagedAt) < maxAgeMs) continue;
         if (!(await store.exists(keys.videoInfo(marker.videoId)))) {
           await store.delete(keys.videoFolder(marker.videoId));
-          await unindexVideo(store, marker.sha256, marker.videoId);
+          await unindexVideo(store, marker.sha256, marker.videoId, marker.channel);
           removed++;
         }
         await store.delete(key);

@@ -7,6 +7,8 @@ import { readRecord } from '../storage/records';
 export interface StagingMarker {
   readonly videoId: string;
   readonly sha256: string;
+  /** The channel the video is of its file; absent for channel 0. */
+  readonly channel?: number;
   /** ISO time the staging began; the janitor removes what is older than its age limit. */
   readonly stagedAt: string;
 }
@@ -28,9 +30,9 @@ export const isStagingMarker = (value: unknown): value is StagingMarker =>
 const isContentIndexEntry = (value: unknown): value is ContentIndexEntry => isObject(value) && typeof value['videoId'] === 'string';
 
 /** The video id the content index holds for these bytes, or undefined. */
-export async function indexedVideoId(store: BlobStore, sha256: string): Promise<string | undefined> {
+export async function indexedVideoId(store: BlobStore, sha256: string, channel = 0): Promise<string | undefined> {
   try {
-    return (await readRecord(store, keys.videoBySha256(sha256), isContentIndexEntry, `no video with sha256 ${sha256}`)).videoId;
+    return (await readRecord(store, keys.videoBySha256(sha256, channel), isContentIndexEntry, `no video with sha256 ${sha256}`)).videoId;
   } catch (error: unknown) {
     if (error instanceof NotFoundError) return undefined;
     throw error;
@@ -38,6 +40,6 @@ export async function indexedVideoId(store: BlobStore, sha256: string): Promise<
 }
 
 /** Removes the content index entry of `sha256` if it still names `videoId` (a later upload may have replaced it). */
-export async function unindexVideo(store: BlobStore, sha256: string, videoId: string): Promise<void> {
-  if ((await indexedVideoId(store, sha256)) === videoId) await store.delete(keys.videoBySha256(sha256));
+export async function unindexVideo(store: BlobStore, sha256: string, videoId: string, channel = 0): Promise<void> {
+  if ((await indexedVideoId(store, sha256, channel)) === videoId) await store.delete(keys.videoBySha256(sha256, channel));
 }

@@ -19,13 +19,13 @@ import { indexedVideoId, unindexVideo } from './staging-records';
  * so a retry (by hand or by a generic gRPC retry policy) needs nothing new from it, and two
  * clients uploading the same file share one video and its preprocessed frames.
  */
-export async function findStoredVideo(store: BlobStore, sha256: string): Promise<VideoRecord | undefined> {
-  const videoId = await indexedVideoId(store, sha256);
+export async function findStoredVideo(store: BlobStore, sha256: string, channel = 0): Promise<VideoRecord | undefined> {
+  const videoId = await indexedVideoId(store, sha256, channel);
   if (videoId === undefined) return undefined;
   try {
     const record = await readVideoRecord(store, videoId);
     // An entry left by a rolled-back upload, or one whose video was removed, names no video of these bytes.
-    return record.sha256 === sha256 ? record : undefined;
+    return record.sha256 === sha256 && (record.channel ?? 0) === channel ? record : undefined;
   } catch (error: unknown) {
     if (error instanceof NotFoundError) return undefined;
     throw error;
@@ -57,13 +57,15 @@ export async function storeVideo(store: BlobStore, staged: StagedUpload, probed:
     createdAt: new Date().toISOString(),
     ...(probed.physical === undefined ? {} : { physical: probed.physical }),
     ...(probed.channels === undefined ? {} : { channels: probed.channels }),
+    ...(probed.channel ? { channel: probed.channel } : {}),
   };
-  const marker: StagingMarker = { videoId, sha256, stagedAt: new Date().toISOString() };
+  const channel = probed.channel ?? 0;
+  const marker: StagingMarker = { videoId, sha256, ...(channel === 0 ? {} : { channel }), stagedAt: new Date().toISOString() };
   await store.put(keys.stagingMarker(videoId), encodeJson(marker));
   try {
     // BlobStore.put takes the whole object: the staged file is read once, right before the put.
     await store.put(keys.videoSource(videoId), new Uint8Array(await readFile(staged.file)));
-    await store.put(keys.videoBySha256(sha256), encodeJson({ videoId }));
+    await store.put(keys.videoBySha256(sha256, channel), encodeJson({ videoId }));
     checkAlive(signal);
     await store.put(keys.videoInfo(videoId), encodeJson(record));
     // The store may have answered after the client left: a video nobody got the id of is not kept.
@@ -81,10 +83,10 @@ export async function storeVideo(store: BlobStore, staged: StagedUpload, probed:
  * marker stays for the janitor, which removes the rest once the marker is old enough.
  */
 async function rollBack(store: BlobStore, marker: StagingMarker, timedOut: boolean, log: GatewayLogger): Promise<void> {
-  const { videoId, sha256 } = marker;
+  const { videoId, sha256, channel } = marker;
   try {
     await store.delete(keys.videoFolder(videoId));
-    await unindexVideo(store, sha256, videoId);
+    await unindexVideo(store, sha256, videoId, channel);
     if (!timedOut) await store.delete(keys.stagingMarker(videoId));
   } catch (error: unknown) {
     log.error('could not remove an uncommitted upload; the staging janitor will', { videoId, error });

@@ -93,7 +93,14 @@ export interface UploadVideoHeader {
   /** SHA-256 of the whole file as 64 lowercase hexadecimal characters. */
   sha256: string;
   /** Optional hints on the frame format. */
-  hints?: FrameFormatHints | undefined;
+  hints?:
+    | FrameFormatHints
+    | undefined;
+  /**
+   * The channel of a multi-channel file (OME-TIFF, ImageJ hyperstack) that is the video, by name
+   * or 0-based index; empty for channel 0. Every job on the video reads that channel.
+   */
+  channel?: string | undefined;
 }
 
 /** One message of the UploadVideo stream: the header first, then chunks. */
@@ -131,8 +138,10 @@ export interface VideoInfo {
   frameIntervalS?:
     | number
     | undefined;
-  /** Channel names of a multi-channel file; the video is its first channel. Empty for grey files. */
+  /** Channel names of a multi-channel file; the video is the one at `channel`. Empty for grey files. */
   channels: string[];
+  /** 0-based index, in `channels`, of the channel that is the video. */
+  channel?: number | undefined;
 }
 
 /** Reply to UploadVideo. */
@@ -290,7 +299,7 @@ export const FrameFormatHints: MessageFns<FrameFormatHints> = {
 };
 
 function createBaseUploadVideoHeader(): UploadVideoHeader {
-  return { filename: "", sizeBytes: 0, sha256: "", hints: undefined };
+  return { filename: "", sizeBytes: 0, sha256: "", hints: undefined, channel: undefined };
 }
 
 export const UploadVideoHeader: MessageFns<UploadVideoHeader> = {
@@ -306,6 +315,9 @@ export const UploadVideoHeader: MessageFns<UploadVideoHeader> = {
     }
     if (message.hints !== undefined) {
       FrameFormatHints.encode(message.hints, writer.uint32(34).fork()).join();
+    }
+    if (message.channel !== undefined) {
+      writer.uint32(42).string(message.channel);
     }
     return writer;
   },
@@ -355,6 +367,14 @@ export const UploadVideoHeader: MessageFns<UploadVideoHeader> = {
             message.hints = FrameFormatHints.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.channel = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -377,6 +397,7 @@ export const UploadVideoHeader: MessageFns<UploadVideoHeader> = {
         : 0,
       sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
       hints: isSet(object.hints) ? FrameFormatHints.fromJSON(object.hints) : undefined,
+      channel: isSet(object.channel) ? globalThis.String(object.channel) : undefined,
     };
   },
 
@@ -394,6 +415,9 @@ export const UploadVideoHeader: MessageFns<UploadVideoHeader> = {
     if (message.hints !== undefined) {
       obj.hints = FrameFormatHints.toJSON(message.hints);
     }
+    if (message.channel !== undefined) {
+      obj.channel = message.channel;
+    }
     return obj;
   },
 
@@ -408,6 +432,7 @@ export const UploadVideoHeader: MessageFns<UploadVideoHeader> = {
     message.hints = (object.hints !== undefined && object.hints !== null)
       ? FrameFormatHints.fromPartial(object.hints)
       : undefined;
+    message.channel = object.channel ?? undefined;
     return message;
   },
 };
@@ -523,6 +548,7 @@ function createBaseVideoInfo(): VideoInfo {
     pixelSizeYUm: undefined,
     frameIntervalS: undefined,
     channels: [],
+    channel: undefined,
   };
 }
 
@@ -551,6 +577,9 @@ export const VideoInfo: MessageFns<VideoInfo> = {
     }
     for (const v of message.channels) {
       writer.uint32(66).string(v!);
+    }
+    if (message.channel !== undefined) {
+      writer.uint32(72).uint32(message.channel);
     }
     return writer;
   },
@@ -632,6 +661,14 @@ export const VideoInfo: MessageFns<VideoInfo> = {
             message.channels.push(reader.string());
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.channel = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -676,6 +713,7 @@ export const VideoInfo: MessageFns<VideoInfo> = {
       channels: globalThis.Array.isArray(object?.channels)
         ? object.channels.map((e: any) => globalThis.String(e))
         : [],
+      channel: isSet(object.channel) ? globalThis.Number(object.channel) : undefined,
     };
   },
 
@@ -705,6 +743,9 @@ export const VideoInfo: MessageFns<VideoInfo> = {
     if (message.channels?.length) {
       obj.channels = message.channels;
     }
+    if (message.channel !== undefined) {
+      obj.channel = Math.round(message.channel);
+    }
     return obj;
   },
 
@@ -721,6 +762,7 @@ export const VideoInfo: MessageFns<VideoInfo> = {
     message.pixelSizeYUm = object.pixelSizeYUm ?? undefined;
     message.frameIntervalS = object.frameIntervalS ?? undefined;
     message.channels = object.channels?.map((e) => e) || [];
+    message.channel = object.channel ?? undefined;
     return message;
   },
 };

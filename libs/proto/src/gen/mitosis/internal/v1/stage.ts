@@ -24,6 +24,8 @@ export interface IngestParams {
    * that brings the cell radius, measured on the raw frames, closest to 1.5 px).
    */
   downscaleFactor: number;
+  /** 0-based channel of a multi-channel source chosen at upload; 0 for grey sources. */
+  channel?: number | undefined;
 }
 
 /** Parameters of the M1 stage: the normal-cell map (paper III.C). */
@@ -279,7 +281,7 @@ export interface JobProgress {
 }
 
 function createBaseIngestParams(): IngestParams {
-  return { hints: undefined, downscaleFactor: 0 };
+  return { hints: undefined, downscaleFactor: 0, channel: undefined };
 }
 
 export const IngestParams: MessageFns<IngestParams> = {
@@ -289,6 +291,9 @@ export const IngestParams: MessageFns<IngestParams> = {
     }
     if (message.downscaleFactor !== 0) {
       writer.uint32(16).uint32(message.downscaleFactor);
+    }
+    if (message.channel !== undefined) {
+      writer.uint32(24).uint32(message.channel);
     }
     return writer;
   },
@@ -322,6 +327,14 @@ export const IngestParams: MessageFns<IngestParams> = {
             message.downscaleFactor = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.channel = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -342,6 +355,7 @@ export const IngestParams: MessageFns<IngestParams> = {
         : isSet(object.downscale_factor)
         ? globalThis.Number(object.downscale_factor)
         : 0,
+      channel: isSet(object.channel) ? globalThis.Number(object.channel) : undefined,
     };
   },
 
@@ -352,6 +366,9 @@ export const IngestParams: MessageFns<IngestParams> = {
     }
     if (message.downscaleFactor !== 0) {
       obj.downscaleFactor = Math.round(message.downscaleFactor);
+    }
+    if (message.channel !== undefined) {
+      obj.channel = Math.round(message.channel);
     }
     return obj;
   },
@@ -365,6 +382,7 @@ export const IngestParams: MessageFns<IngestParams> = {
       ? FrameFormatHints.fromPartial(object.hints)
       : undefined;
     message.downscaleFactor = object.downscaleFactor ?? 0;
+    message.channel = object.channel ?? undefined;
     return message;
   },
 };
