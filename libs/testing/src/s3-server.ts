@@ -105,6 +105,17 @@ const BUCKET_SUBRESOURCES = new Set([
 const byBytes = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 const ACCESS_KEY = 'S3RVER'; // the one key pair s3rver registers
 const SECRET_KEY = 'S3RVER';
+
+/** Where a fixture server listens and how a client reaches it. */
+const serverAddress = (port: number, directory: string): Pick<S3ServerFixture, 'endPoint' | 'port' | 'accessKey' | 'secretKey' | 'url' | 'directory' | 'connection'> => ({
+  endPoint: '127.0.0.1',
+  port,
+  accessKey: ACCESS_KEY,
+  secretKey: SECRET_KEY,
+  url: `http://127.0.0.1:${port}`,
+  directory,
+  connection: { endPoint: '127.0.0.1', port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
+});
 const XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
 export interface S3ServerOptions {
@@ -575,13 +586,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   }
 
   return {
-    endPoint: '127.0.0.1',
-    port,
-    accessKey: ACCESS_KEY,
-    secretKey: SECRET_KEY,
-    url: `http://127.0.0.1:${port}`,
-    directory,
-    connection: { endPoint: '127.0.0.1', port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
+    ...serverAddress(port, directory),
     async createBucket(name) {
       await store.putBucket(checkBucketName(name));
     },
@@ -663,13 +668,7 @@ async function startChildS3Server(options: S3ServerOptions, directory: string, o
   };
   const unavailable = (what: string): Error => new InvalidInputError(`S3 server fixture: ${what} is not available with options.childProcess`);
   return {
-    endPoint: '127.0.0.1',
-    port,
-    accessKey: ACCESS_KEY,
-    secretKey: SECRET_KEY,
-    url: `http://127.0.0.1:${port}`,
-    directory,
-    connection: { endPoint: '127.0.0.1', port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY },
+    ...serverAddress(port, directory),
     async createBucket(name) {
       // s3rver takes each folder of its root as a bucket.
       await mkdir(path.join(directory, checkBucketName(name)), { recursive: true });
