@@ -21,6 +21,8 @@ export {
   Video,
   GetVideoRequest,
   GetVideoResponse,
+  RegisterVideoRequest,
+  RegisterVideoResponse,
   VideoServiceService,
   VideoServiceClient,
 } from './gen/mitosis/v1/video';

@@ -33,6 +33,8 @@ export type { StageTask, IngestTask, NormalCellMapTask, EventLengthTask, TrainTa
 export { readAnnotationSet } from './stored-files';
 export type { DetectionsFile, AnnotationSetFile, VideoFile } from './stored-files';
 export { detectSourceFormat, readFrameArchive, writeFrameArchive } from './frame-archive';
+export { encodeOmeZarrReference, parseOmeZarrReference } from './ome-zarr-reference';
+export type { OmeZarrReference } from './ome-zarr-reference';
 export type { SourceFormat, ArchiveFrame } from './frame-archive';
 export { createInlineRunner, createThreadRunner } from './stage-runner';
 export type { StageRunner, ThreadRunnerOptions } from './stage-runner';

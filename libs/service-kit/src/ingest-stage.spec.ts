@@ -1,13 +1,14 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createMemoryBlobStore } from '@mitosis/core';
 import type { BlobStore } from '@mitosis/core';
 import { readVideoMeta } from '@mitosis/stages';
 import { readArray } from '@mitosis/tensor-store';
-import { encodePng, preprocessVideo, readVideo, writeTiffStack } from '@mitosis/video';
+import { encodePng, preprocessVideo, readOmeZarr, readVideo, writeTiffStack } from '@mitosis/video';
 import { writeFrameArchive } from './frame-archive';
 import { keys } from './keys';
+import { encodeOmeZarrReference } from './ome-zarr-reference';
 import { isIngested } from './ingest-stage';
 import { executeStage } from './stage-execution';
 import { ingestTask as task } from './stage-task.testing';
@@ -78,6 +79,23 @@ describe('ingest', () => {
     const expected = preprocessVideo(await readVideo(file, { channel: 1 }), { factor: 2 }).volume.data;
     expect(Array.from(gfp)).toEqual(Array.from(expected));
     expect(Array.from(await stored(undefined))).not.toEqual(Array.from(gfp));
+  });
+
+  it('reads an OME-Zarr registered where it lies in the bucket, chunk by chunk, without a copy', async () => {
+    const folder = path.join(__dirname, '..', '..', 'video', 'src', '__fixtures__', 'ome-zarr', 'v04-tczyx-uint16.zarr');
+    const store = await storeWith('vz', encodeOmeZarrReference('external/plate-1/a1.zarr'));
+    const files = (await readdir(folder, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+    for (const file of files) {
+      const full = path.join(file.parentPath, file.name);
+      await store.put(`external/plate-1/a1.zarr/${path.relative(folder, full).split(path.sep).join('/')}`, new Uint8Array(await readFile(full)));
+    }
+    await executeStage({ ...task('vz'), channel: 1 }, { store });
+    expect(await readVideoMeta(store, 'videos/vz/frames')).toMatchObject({ frames: 5, source: 'external/plate-1/a1.zarr', physical: { frameIntervalS: 30 } });
+    const expected = preprocessVideo(await readOmeZarr(folder, { channel: 1 }), { factor: 2 }).volume.data;
+    expect(Array.from((await readArray(store, 'videos/vz/frames')).data)).toEqual(Array.from(expected));
+    // A reference to nothing is refused naming the prefix.
+    const empty = await storeWith('vm', encodeOmeZarrReference('external/missing.zarr'));
+    await expect(executeStage(task('vm'), { store: empty })).rejects.toThrow(/external\/missing\.zarr/);
   });
 
   it('reads a tar archive of PNG frames in natural order of their names', async () => {

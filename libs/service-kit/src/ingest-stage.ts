@@ -3,9 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BlobStore, ProgressSink } from '@mitosis/core';
 import { InvalidInputError, NotFoundError, PreconditionError } from '@mitosis/core';
+import type { IngestResult } from '@mitosis/stages';
 import { readVideoMeta, runIngestStage } from '@mitosis/stages';
+import { blobStoreLocation, readOmeZarr } from '@mitosis/video';
 import { detectSourceFormat, readFrameArchive } from './frame-archive';
 import { arrayMetadataKey, keys } from './keys';
+import { parseOmeZarrReference } from './ome-zarr-reference';
 import type { IngestTask } from './stage-task';
 
 /**
@@ -32,6 +35,26 @@ export async function runIngest(task: IngestTask, store: BlobStore, progress: Pr
     if (error instanceof NotFoundError) throw new NotFoundError(`video ${task.videoId} has no uploaded source (${task.sourceKey})`, { cause: error });
     throw error;
   }
+  const expect = {
+    ...(task.hints.frameCount !== undefined ? { frameCount: task.hints.frameCount } : {}),
+    ...(task.hints.bitDepth !== undefined ? { bitDepth: task.hints.bitDepth } : {}),
+  };
+  const channel = task.channel === undefined ? {} : { channel: task.channel };
+  const reference = parseOmeZarrReference(bytes, task.sourceKey);
+  if (reference !== undefined) {
+    // Registered where it lies: the chunks are read from the bucket, nothing is copied.
+    const { prefix } = reference.omeZarr;
+    const location = blobStoreLocation(store, prefix, prefix);
+    const result = await runIngestStage(store, task.framesKey, prefix, {
+      factor: task.factor,
+      source: prefix,
+      expect,
+      onProgress: progress,
+      check,
+      read: () => readOmeZarr(location, channel),
+    });
+    return ingestMetrics(result);
+  }
   const format = detectSourceFormat(bytes, task.sourceKey);
   if (task.hints.format !== undefined && task.hints.format !== format) {
     throw new InvalidInputError(`${task.sourceKey}: the upload was announced as ${task.hints.format} but is a ${format}`);
@@ -48,31 +71,25 @@ export async function runIngest(task: IngestTask, store: BlobStore, progress: Pr
       for (const frame of await readFrameArchive(bytes, task.sourceKey)) await writeFile(path.join(local, frame.name), frame.data);
     }
     check();
-    const expect = {
-      ...(task.hints.frameCount !== undefined ? { frameCount: task.hints.frameCount } : {}),
-      ...(task.hints.bitDepth !== undefined ? { bitDepth: task.hints.bitDepth } : {}),
-    };
-    const result = await runIngestStage(store, task.framesKey, local, {
-      factor: task.factor,
-      source: task.sourceKey,
-      expect,
-      onProgress: progress,
-      check,
-      ...(task.channel === undefined ? {} : { channel: task.channel }),
-    });
-    return {
-      reused: 0,
-      frames: result.frameCount,
-      width: result.width,
-      height: result.height,
-      bitDepth: result.bitDepth,
-      factor: result.factor,
-      downscaledWidth: result.meta.width,
-      downscaledHeight: result.meta.height,
-    };
+    const result = await runIngestStage(store, task.framesKey, local, { factor: task.factor, source: task.sourceKey, expect, onProgress: progress, check, ...channel });
+    return ingestMetrics(result);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The stage's metrics: what was read and how it was stored. */
+function ingestMetrics(result: IngestResult): Record<string, number> {
+  return {
+    reused: 0,
+    frames: result.frameCount,
+    width: result.width,
+    height: result.height,
+    bitDepth: result.bitDepth,
+    factor: result.factor,
+    downscaledWidth: result.meta.width,
+    downscaledHeight: result.meta.height,
+  };
 }
 
 /** Whether ingest has stored the video's frames: a job on a video that has not needs an ingest stage first. */

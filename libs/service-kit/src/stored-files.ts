@@ -40,8 +40,8 @@ export interface VideoFile {
   readonly width: number;
   readonly height: number;
   readonly bitDepth: 8 | 16;
-  /** How `source` is packaged: one multi-page TIFF, or a tar archive of PNG/TIFF frames. */
-  readonly format: 'tiff' | 'frame-archive';
+  /** How `source` is packaged: one multi-page TIFF, a tar archive of PNG/TIFF frames, or the reference of an OME-Zarr registered where it lies. */
+  readonly format: 'tiff' | 'frame-archive' | 'ome-zarr';
   /** ISO-8601. */
   readonly createdAt: string;
   /** Pixel size (µm) and frame interval (s), where the file states them. */

@@ -1,6 +1,6 @@
 import type { BlobStore, FrameRange, ProgressSink } from '@mitosis/core';
 import { InvalidInputError, MitosisError, silentProgress } from '@mitosis/core';
-import type { PreprocessedVideo } from '@mitosis/video';
+import type { PreprocessedVideo, RawVideo } from '@mitosis/video';
 import { chooseDownscaleFactor, estimateCellSize, preprocessVideo, readVideo } from '@mitosis/video';
 import { METHOD_DEFAULTS } from './defaults';
 import type { StoredVideoMeta } from './pipeline';
@@ -15,6 +15,8 @@ export interface IngestOptions {
   readonly frames?: FrameRange;
   /** The channel of a multi-channel video, by name or 0-based index; absent: channel 0. */
   readonly channel?: string | number;
+  /** Reads the video instead of readVideo(videoPath) (an OME-Zarr read where it lies in object storage). */
+  readonly read?: () => Promise<RawVideo>;
   /** What an upload announced, checked against the decoded frames. */
   readonly expect?: { readonly frameCount?: number; readonly bitDepth?: number };
   /** The name the stored video and its errors give the source (default: the path read). */
@@ -54,7 +56,8 @@ export async function runIngestStage(store: BlobStore, key: string, videoPath: s
   const progress = options.onProgress ?? silentProgress;
   const check = options.check ?? ((): void => undefined);
   progress({ step: 'ingest', done: 1, total: 3, detail: 'decoding frames' });
-  const raw = await readVideo(videoPath, options.channel === undefined ? {} : { channel: options.channel }).catch((error: unknown) => {
+  const read = options.read ?? (() => readVideo(videoPath, options.channel === undefined ? {} : { channel: options.channel }));
+  const raw = await read().catch((error: unknown) => {
     // A temporary path means nothing to the user: name the source instead.
     if (error instanceof MitosisError && source !== videoPath) throw new MitosisError(error.kind, error.message.split(videoPath).join(source), { cause: error });
     throw error;

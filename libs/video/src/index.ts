@@ -1,6 +1,6 @@
 export { readVideo, probeVideo, naturalCompare } from './read-video';
 export type { RawVideo, VideoInfo, VideoKind, VideoMetadata, ReadVideoOptions } from './read-video';
-export { isOmeZarr, probeOmeZarr, readOmeZarr } from './ome-zarr';
+export { blobStoreLocation, isOmeZarr, probeOmeZarr, readOmeZarr } from './ome-zarr';
 export { writeOmeZarr } from './ome-zarr-writer';
 export type { OmeZarrImage, OmeZarrPlacement } from './ome-zarr-writer';
 export type { OmeZarrInfo, OmeZarrLocation, OmeZarrOptions, OmeZarrVideo } from './ome-zarr';

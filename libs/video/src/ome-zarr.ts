@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FrameRange } from '@mitosis/core';
-import { InvalidInputError, ResourceExhaustedError } from '@mitosis/core';
+import type { BlobStore } from '@mitosis/core';
+import { InvalidInputError, NotFoundError, ResourceExhaustedError } from '@mitosis/core';
 import { loadZarrita, runBounded } from '@mitosis/tensor-store';
 import type { Volume } from '@mitosis/volume';
 import type { AsyncReadable, DataType, Array as ZarrArray } from 'zarrita';
@@ -85,6 +86,27 @@ function folderStore(folder: string): AsyncReadable {
         if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
         throw error;
       }
+    },
+  };
+}
+
+/**
+ * An OME-Zarr kept in object storage under `prefix` (an S3 bucket through the BlobStore the
+ * services use), read where it lies, chunk by chunk; `name` is what errors call it.
+ */
+export function blobStoreLocation(store: BlobStore, prefix: string, name: string): OmeZarrLocation {
+  const root = prefix.replace(/\/+$/, '');
+  return {
+    name,
+    store: {
+      async get(key: string): Promise<Uint8Array | undefined> {
+        try {
+          return await store.get(`${root}/${key.replace(/^\/+/, '')}`);
+        } catch (error: unknown) {
+          if (error instanceof NotFoundError) return undefined;
+          throw error;
+        }
+      },
     },
   };
 }

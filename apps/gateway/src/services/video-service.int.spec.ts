@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { VideoFormat } from '@mitosis/proto';
@@ -222,6 +222,51 @@ describe('VideoService.UploadVideo', () => {
 
   it('refuses a file name with a path in it', async () => {
     await expectRefused(() => upload(gateway.clients.video, syntheticTiff(), { filename: '../etc/video.tif' }), status.INVALID_ARGUMENT, /plain file name/);
+  });
+});
+
+describe('VideoService.RegisterVideo', () => {
+  const fixture = path.join(__dirname, '..', '..', '..', '..', 'libs', 'video', 'src', '__fixtures__', 'ome-zarr', 'v04-tczyx-uint16.zarr');
+  /** The fixture's files put under `prefix` in the bucket, as a pipeline would have written them. */
+  async function putOmeZarr(prefix: string, change?: (key: string, bytes: Uint8Array) => Uint8Array | undefined): Promise<void> {
+    for (const entry of readdirSync(fixture, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const full = path.join(entry.parentPath, entry.name);
+      const key = path.relative(fixture, full).split(path.sep).join('/');
+      const bytes = change ? change(key, new Uint8Array(readFileSync(full))) : new Uint8Array(readFileSync(full));
+      if (bytes !== undefined) await gateway.store.put(`${prefix}/${key}`, bytes);
+    }
+  }
+  const register = (request: { omeZarrPrefix: string; channel?: string }) => call(gateway.clients.video.registerVideo.bind(gateway.clients.video), request);
+
+  it('makes an OME-Zarr already in the bucket a video without copying it, once per prefix and channel', async () => {
+    await putOmeZarr('plates/p1/A01.ome.zarr');
+    const before = await gateway.keys();
+    const response = await register({ omeZarrPrefix: 'plates/p1/A01.ome.zarr/', channel: 'GFP' });
+    const info = { frameCount: 5, width: 20, height: 24, bitDepth: 16, pixelSizeXUm: 0.65, pixelSizeYUm: 0.65, frameIntervalS: 30, channels: ['phase', 'GFP'], channel: 1 };
+    expect(response).toMatchObject({ info, alreadyStored: false });
+    // The record, its source (the reference, a few bytes) and the content index entry; no chunk was copied.
+    const added = (await gateway.keys()).filter((key) => !before.includes(key));
+    expect(added).toHaveLength(3);
+    expect(added.filter((key) => key.startsWith(`videos/${response.videoId}/`)).sort()).toEqual([`videos/${response.videoId}/source`, `videos/${response.videoId}/video.json`]);
+    expect(new TextDecoder().decode(await gateway.store.get(`videos/${response.videoId}/source`))).toBe('{"omeZarr":{"prefix":"plates/p1/A01.ome.zarr"}}');
+    expect(await register({ omeZarrPrefix: 'plates/p1/A01.ome.zarr', channel: '1' })).toEqual({ ...response, alreadyStored: true });
+    const phase = await register({ omeZarrPrefix: 'plates/p1/A01.ome.zarr' });
+    expect(phase.videoId).not.toBe(response.videoId);
+    const { video } = await call(gateway.clients.video.getVideo.bind(gateway.clients.video), { videoId: response.videoId });
+    expect(video).toMatchObject({ filename: 'A01.ome.zarr', sizeBytes: 0, info });
+  });
+
+  it('refuses prefixes outside what a client may name, and what is no readable OME-Zarr, storing nothing', async () => {
+    const refused = (request: { omeZarrPrefix: string; channel?: string }, message: RegExp) => expectRefused(() => register(request), status.INVALID_ARGUMENT, message);
+    await refused({ omeZarrPrefix: '' }, /ome_zarr_prefix is required/);
+    await refused({ omeZarrPrefix: 'plates/../videos/x' }, /must be a relative key prefix/);
+    await refused({ omeZarrPrefix: 'videos/vid-1' }, /lies in the server's own folder videos\//);
+    await refused({ omeZarrPrefix: 'plates/none.zarr' }, /plates\/none\.zarr/);
+    await putOmeZarr('plates/p1/B01.ome.zarr', (key, bytes) => (key === '0/1/0/0/0/0' ? bytes.subarray(0, 10) : bytes));
+    await refused({ omeZarrPrefix: 'plates/p1/B01.ome.zarr' }, /plates\/p1\/B01\.ome\.zarr.*chunk/);
+    await putOmeZarr('plates/p1/C01.ome.zarr');
+    await refused({ omeZarrPrefix: 'plates/p1/C01.ome.zarr', channel: 'DAPI' }, /no channel named "DAPI"/);
   });
 });
 

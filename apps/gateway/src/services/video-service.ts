@@ -1,4 +1,4 @@
-import type { UploadVideoRequest, UploadVideoResponse, VideoInfo, VideoServiceServer } from '@mitosis/proto';
+import type { RegisterVideoRequest, RegisterVideoResponse, UploadVideoRequest, UploadVideoResponse, VideoInfo, VideoServiceServer } from '@mitosis/proto';
 import { Video } from '@mitosis/proto';
 import type { CallContext } from '../grpc/calls';
 import { checkAlive, clientStreaming, unary } from '../grpc/calls';
@@ -6,7 +6,8 @@ import type { VideoRecord } from '../storage/records';
 import { readVideoRecord } from '../storage/records';
 import { probeUpload } from '../upload/probe-upload';
 import { receiveUpload } from '../upload/receive-upload';
-import { findStoredVideo, storeVideo } from '../upload/store-video';
+import { probeOmeZarrReference } from '../upload/register-video';
+import { findStoredVideo, stagedSource, storeVideo } from '../upload/store-video';
 import type { ServiceContext } from './context';
 
 /** VideoInfo of a stored video: its size from the probe, and physical sizes where the file gave them. */
@@ -57,7 +58,7 @@ export async function uploadVideo(ctx: ServiceContext, messages: AsyncIterable<U
       ctx.log.info('video already stored', { videoId: existing.videoId, sha256: existing.sha256, filename: staged.header.filename });
       return uploadResponse(existing, true);
     }
-    const record = await storeVideo(ctx.store, staged, probed, call.signal, ctx.log);
+    const record = await storeVideo(ctx.store, stagedSource(staged), probed, call.signal, ctx.log);
     ctx.log.info('video stored', { ...record });
     return uploadResponse(record, false);
   } finally {
@@ -65,8 +66,20 @@ export async function uploadVideo(ctx: ServiceContext, messages: AsyncIterable<U
   }
 }
 
+/** An OME-Zarr already in the bucket becomes a video without a copy, checked as an upload is. */
+export async function registerVideo(ctx: ServiceContext, request: RegisterVideoRequest, call: CallContext): Promise<RegisterVideoResponse> {
+  const { source, probed } = await probeOmeZarrReference(ctx.store, request, call.signal);
+  checkAlive(call.signal);
+  const existing = await findStoredVideo(ctx.store, source.header.sha256, probed.channel);
+  if (existing !== undefined) return uploadResponse(existing, true);
+  const record = await storeVideo(ctx.store, source, probed, call.signal, ctx.log);
+  ctx.log.info('video registered', { ...record, prefix: request.omeZarrPrefix });
+  return uploadResponse(record, false);
+}
+
 export function videoService(ctx: ServiceContext): VideoServiceServer {
   return {
+    registerVideo: unary(ctx.log, (request: RegisterVideoRequest, call) => registerVideo(ctx, request, call)),
     uploadVideo: clientStreaming(ctx.log, (messages: AsyncIterable<UploadVideoRequest>, call) => uploadVideo(ctx, messages, call)),
     getVideo: unary(ctx.log, async (request) => ({ video: videoToProto(await readVideoRecord(ctx.store, request.videoId)) })),
   };

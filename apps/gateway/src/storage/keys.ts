@@ -18,8 +18,7 @@ export const keys = {
   stagingPrefix: 'uploads/',
   /** StagingMarker of a video being stored; removed once its record is written or it is rolled back. */
   stagingMarker: (videoId: string): string => `${layout.upload(videoId)}.json`,
-  /** ContentIndexEntry: the video stored with these bytes, for dedup of uploads by SHA-256. */
-  /** The content index entry of these bytes read as `channel` (channel 0: the bytes alone). */
+  /** ContentIndexEntry: the video stored with these bytes read as `channel`, for dedup of uploads (channel 0: the bytes alone). */
   videoBySha256: (sha256: string, channel = 0): string => `videos-by-sha256/${sha256}${channel === 0 ? '' : `.c${channel}`}.json`,
 } as const;
 

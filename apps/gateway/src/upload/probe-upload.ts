@@ -12,7 +12,7 @@ import type { StagedUpload } from './receive-upload';
 /** What the gateway learned about an upload's frames. */
 export interface ProbedVideo {
   /** One multi-page TIFF, or a tar archive of PNG/TIFF frames (ingest reads both). */
-  readonly format: SourceFormat;
+  readonly format: SourceFormat | 'ome-zarr';
   readonly frameCount: number;
   readonly width: number;
   readonly height: number;
@@ -25,7 +25,7 @@ export interface ProbedVideo {
 }
 
 /** Frames decoded at a time while verifying: bounds the memory of one upload's check. */
-const VERIFY_BATCH_BYTES = 64 * 1024 * 1024;
+export const VERIFY_BATCH_BYTES = 64 * 1024 * 1024;
 
 const FORMAT_HINT: Partial<Record<VideoFormat, SourceFormat>> = {
   [VideoFormat.VIDEO_FORMAT_MULTIPAGE_TIFF]: 'tiff',

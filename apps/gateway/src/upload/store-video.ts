@@ -9,7 +9,7 @@ import type { VideoRecord } from '../storage/records';
 import { encodeJson, readVideoRecord } from '../storage/records';
 import { storeTimeoutOf } from '../storage/timed-store';
 import type { ProbedVideo } from './probe-upload';
-import type { StagedUpload } from './receive-upload';
+import type { StagedUpload, UploadHeader } from './receive-upload';
 import type { StagingMarker } from './staging-records';
 import { indexedVideoId, unindexVideo } from './staging-records';
 
@@ -41,7 +41,17 @@ export async function findStoredVideo(store: BlobStore, sha256: string, channel 
  * back; the marker goes last once committed, and the staging janitor removes what a crash or an
  * unanswered rollback left behind.
  */
-export async function storeVideo(store: BlobStore, staged: StagedUpload, probed: ProbedVideo, signal: AbortSignal, log: GatewayLogger): Promise<VideoRecord> {
+/** What storeVideo stores as `videos/<id>/source`: an upload's staged file, or a registered OME-Zarr's reference. */
+export interface VideoSource {
+  readonly header: Pick<UploadHeader, 'filename' | 'sizeBytes' | 'sha256'>;
+  /** The bytes, read once, right before the put (BlobStore.put takes the whole object). */
+  bytes(): Promise<Uint8Array>;
+}
+
+/** An upload's staged file as a VideoSource. */
+export const stagedSource = (staged: StagedUpload): VideoSource => ({ header: staged.header, bytes: async () => new Uint8Array(await readFile(staged.file)) });
+
+export async function storeVideo(store: BlobStore, staged: VideoSource, probed: ProbedVideo, signal: AbortSignal, log: GatewayLogger): Promise<VideoRecord> {
   const videoId = newId('vid');
   const { sha256 } = staged.header;
   const record: VideoRecord = {
@@ -63,8 +73,7 @@ export async function storeVideo(store: BlobStore, staged: StagedUpload, probed:
   const marker: StagingMarker = { videoId, sha256, ...(channel === 0 ? {} : { channel }), stagedAt: new Date().toISOString() };
   await store.put(keys.stagingMarker(videoId), encodeJson(marker));
   try {
-    // BlobStore.put takes the whole object: the staged file is read once, right before the put.
-    await store.put(keys.videoSource(videoId), new Uint8Array(await readFile(staged.file)));
+    await store.put(keys.videoSource(videoId), await staged.bytes());
     await store.put(keys.videoBySha256(sha256, channel), encodeJson({ videoId }));
     checkAlive(signal);
     await store.put(keys.videoInfo(videoId), encodeJson(record));

@@ -69,6 +69,26 @@ export function videoFormatToJSON(object: VideoFormat): string {
   }
 }
 
+/** Request of RegisterVideo. */
+export interface RegisterVideoRequest {
+  /** Key prefix of the OME-Zarr in the server's bucket, e.g. "plates/p1/A01.ome.zarr". */
+  omeZarrPrefix: string;
+  /** The channel that is the video, by name or 0-based index; empty for channel 0. */
+  channel?: string | undefined;
+}
+
+/** Reply to RegisterVideo. */
+export interface RegisterVideoResponse {
+  /** Id of the registered video, used by every other call. */
+  videoId: string;
+  /** What the server read from the OME-Zarr's metadata. */
+  info?:
+    | VideoInfo
+    | undefined;
+  /** True when this prefix and channel were registered before: `video_id` is that video. */
+  alreadyStored: boolean;
+}
+
 /**
  * Optional facts the client knows about the frames; each one given is checked against what the
  * server reads, and a mismatch is an INVALID_ARGUMENT naming the field.
@@ -188,6 +208,204 @@ export interface GetVideoResponse {
   /** The video. */
   video?: Video | undefined;
 }
+
+function createBaseRegisterVideoRequest(): RegisterVideoRequest {
+  return { omeZarrPrefix: "", channel: undefined };
+}
+
+export const RegisterVideoRequest: MessageFns<RegisterVideoRequest> = {
+  encode(message: RegisterVideoRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.omeZarrPrefix !== "") {
+      writer.uint32(10).string(message.omeZarrPrefix);
+    }
+    if (message.channel !== undefined) {
+      writer.uint32(18).string(message.channel);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegisterVideoRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegisterVideoRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.omeZarrPrefix = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.channel = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegisterVideoRequest {
+    return {
+      omeZarrPrefix: isSet(object.omeZarrPrefix)
+        ? globalThis.String(object.omeZarrPrefix)
+        : isSet(object.ome_zarr_prefix)
+        ? globalThis.String(object.ome_zarr_prefix)
+        : "",
+      channel: isSet(object.channel) ? globalThis.String(object.channel) : undefined,
+    };
+  },
+
+  toJSON(message: RegisterVideoRequest): unknown {
+    const obj: any = {};
+    if (message.omeZarrPrefix !== "") {
+      obj.omeZarrPrefix = message.omeZarrPrefix;
+    }
+    if (message.channel !== undefined) {
+      obj.channel = message.channel;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RegisterVideoRequest>, I>>(base?: I): RegisterVideoRequest {
+    return RegisterVideoRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RegisterVideoRequest>, I>>(object: I): RegisterVideoRequest {
+    const message = createBaseRegisterVideoRequest();
+    message.omeZarrPrefix = object.omeZarrPrefix ?? "";
+    message.channel = object.channel ?? undefined;
+    return message;
+  },
+};
+
+function createBaseRegisterVideoResponse(): RegisterVideoResponse {
+  return { videoId: "", info: undefined, alreadyStored: false };
+}
+
+export const RegisterVideoResponse: MessageFns<RegisterVideoResponse> = {
+  encode(message: RegisterVideoResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.videoId !== "") {
+      writer.uint32(10).string(message.videoId);
+    }
+    if (message.info !== undefined) {
+      VideoInfo.encode(message.info, writer.uint32(18).fork()).join();
+    }
+    if (message.alreadyStored !== false) {
+      writer.uint32(24).bool(message.alreadyStored);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegisterVideoResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegisterVideoResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.videoId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.info = VideoInfo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.alreadyStored = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegisterVideoResponse {
+    return {
+      videoId: isSet(object.videoId)
+        ? globalThis.String(object.videoId)
+        : isSet(object.video_id)
+        ? globalThis.String(object.video_id)
+        : "",
+      info: isSet(object.info) ? VideoInfo.fromJSON(object.info) : undefined,
+      alreadyStored: isSet(object.alreadyStored)
+        ? globalThis.Boolean(object.alreadyStored)
+        : isSet(object.already_stored)
+        ? globalThis.Boolean(object.already_stored)
+        : false,
+    };
+  },
+
+  toJSON(message: RegisterVideoResponse): unknown {
+    const obj: any = {};
+    if (message.videoId !== "") {
+      obj.videoId = message.videoId;
+    }
+    if (message.info !== undefined) {
+      obj.info = VideoInfo.toJSON(message.info);
+    }
+    if (message.alreadyStored !== false) {
+      obj.alreadyStored = message.alreadyStored;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RegisterVideoResponse>, I>>(base?: I): RegisterVideoResponse {
+    return RegisterVideoResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RegisterVideoResponse>, I>>(object: I): RegisterVideoResponse {
+    const message = createBaseRegisterVideoResponse();
+    message.videoId = object.videoId ?? "";
+    message.info = (object.info !== undefined && object.info !== null) ? VideoInfo.fromPartial(object.info) : undefined;
+    message.alreadyStored = object.alreadyStored ?? false;
+    return message;
+  },
+};
 
 function createBaseFrameFormatHints(): FrameFormatHints {
   return { format: 0, frameCount: undefined, bitDepth: undefined };
@@ -1211,6 +1429,25 @@ export const VideoServiceService = {
     responseSerialize: (value: GetVideoResponse): Buffer => Buffer.from(GetVideoResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetVideoResponse => GetVideoResponse.decode(value),
   },
+  /**
+   * Registers as a video an OME-Zarr (NGFF 0.4 or 0.5) that already lies in the server's object
+   * store, without copying it: the server reads its metadata and every chunk of the chosen
+   * channel once to check it, and every job reads it from there. Registering the same prefix and
+   * channel again returns the first video with `already_stored`. Errors: INVALID_ARGUMENT for a
+   * prefix that is empty, climbs (`..`), or lies in the server's own folders, and for what is not a
+   * readable OME-Zarr there (the message names the document or chunk); UNAVAILABLE when the object
+   * store is unreachable or slow (retry).
+   */
+  registerVideo: {
+    path: "/mitosis.v1.VideoService/RegisterVideo" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RegisterVideoRequest): Buffer => Buffer.from(RegisterVideoRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RegisterVideoRequest => RegisterVideoRequest.decode(value),
+    responseSerialize: (value: RegisterVideoResponse): Buffer =>
+      Buffer.from(RegisterVideoResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RegisterVideoResponse => RegisterVideoResponse.decode(value),
+  },
 } as const;
 
 export interface VideoServiceServer extends UntypedServiceImplementation {
@@ -1229,6 +1466,16 @@ export interface VideoServiceServer extends UntypedServiceImplementation {
   uploadVideo: handleClientStreamingCall<UploadVideoRequest, UploadVideoResponse>;
   /** Returns a video's description. NOT_FOUND for an unknown id. */
   getVideo: handleUnaryCall<GetVideoRequest, GetVideoResponse>;
+  /**
+   * Registers as a video an OME-Zarr (NGFF 0.4 or 0.5) that already lies in the server's object
+   * store, without copying it: the server reads its metadata and every chunk of the chosen
+   * channel once to check it, and every job reads it from there. Registering the same prefix and
+   * channel again returns the first video with `already_stored`. Errors: INVALID_ARGUMENT for a
+   * prefix that is empty, climbs (`..`), or lies in the server's own folders, and for what is not a
+   * readable OME-Zarr there (the message names the document or chunk); UNAVAILABLE when the object
+   * store is unreachable or slow (retry).
+   */
+  registerVideo: handleUnaryCall<RegisterVideoRequest, RegisterVideoResponse>;
 }
 
 export interface VideoServiceClient extends Client {
@@ -1275,6 +1522,30 @@ export interface VideoServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetVideoResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Registers as a video an OME-Zarr (NGFF 0.4 or 0.5) that already lies in the server's object
+   * store, without copying it: the server reads its metadata and every chunk of the chosen
+   * channel once to check it, and every job reads it from there. Registering the same prefix and
+   * channel again returns the first video with `already_stored`. Errors: INVALID_ARGUMENT for a
+   * prefix that is empty, climbs (`..`), or lies in the server's own folders, and for what is not a
+   * readable OME-Zarr there (the message names the document or chunk); UNAVAILABLE when the object
+   * store is unreachable or slow (retry).
+   */
+  registerVideo(
+    request: RegisterVideoRequest,
+    callback: (error: ServiceError | null, response: RegisterVideoResponse) => void,
+  ): ClientUnaryCall;
+  registerVideo(
+    request: RegisterVideoRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RegisterVideoResponse) => void,
+  ): ClientUnaryCall;
+  registerVideo(
+    request: RegisterVideoRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RegisterVideoResponse) => void,
   ): ClientUnaryCall;
 }
 
