@@ -28,7 +28,7 @@ export type { ChainDeps, StartJobDeps, StartJobInput, CompleteStageInput, Comple
 export { resolveStageTask } from './task-resolution';
 export { executeStage } from './stage-execution';
 export type { ExecuteDeps } from './stage-execution';
-export { isIngested } from './ingest-stage';
+export { isIngested, storedFrames } from './ingest-stage';
 export type { StageTask, IngestTask, NormalCellMapTask, EventLengthTask, TrainTask, DetectTask, StageOutcome } from './stage-task';
 export { readAnnotationSet } from './stored-files';
 export type { DetectionsFile, AnnotationSetFile, VideoFile } from './stored-files';

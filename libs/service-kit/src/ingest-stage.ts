@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BlobStore, ProgressSink } from '@mitosis/core';
 import { InvalidInputError, NotFoundError, PreconditionError } from '@mitosis/core';
-import type { IngestResult } from '@mitosis/stages';
+import type { IngestResult, StoredVideoMeta } from '@mitosis/stages';
 import { readVideoMeta, runIngestStage } from '@mitosis/stages';
 import { blobStoreLocation, readOmeZarr } from '@mitosis/video';
 import { detectSourceFormat, readFrameArchive } from './frame-archive';
@@ -19,7 +19,7 @@ import type { IngestTask } from './stage-task';
  * factor; asking for another factor explicitly is a FAILED_PRECONDITION.
  */
 export async function runIngest(task: IngestTask, store: BlobStore, progress: ProgressSink, check: () => void): Promise<Record<string, number>> {
-  const existing = await storedVideo(store, task.framesKey);
+  const existing = await storedFrames(store, task.framesKey);
   if (existing !== undefined && existing.source === task.sourceKey) {
     if (task.factorChosen && existing.factor !== task.factor) {
       throw new PreconditionError(`video ${task.videoId} was ingested with downscale factor ${existing.factor}, not ${task.factor}; its frames are kept as they are`);
@@ -97,7 +97,8 @@ export async function isIngested(store: BlobStore, videoId: string): Promise<boo
   return store.exists(arrayMetadataKey(keys.videoFrames(videoId)));
 }
 
-async function storedVideo(store: BlobStore, framesKey: string) {
+/** What ingest stored with a video's frames (its factor, flat-field, size); undefined where none are stored. */
+export async function storedFrames(store: BlobStore, framesKey: string): Promise<StoredVideoMeta | undefined> {
   if (!(await store.exists(arrayMetadataKey(framesKey)))) return undefined;
   try {
     return await readVideoMeta(store, framesKey);

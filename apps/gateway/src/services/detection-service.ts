@@ -5,11 +5,12 @@ import { describeRange, resolveFrameRange } from '../frames';
 import { serverStreaming, unary } from '../grpc/calls';
 import type { Send } from '../grpc/calls';
 import type { DetectionJobParams } from '@mitosis/service-kit';
+import { storedFrames } from '@mitosis/service-kit';
 import { startJob } from '../jobs/start';
 import { jobToProto } from '../jobs/to-proto';
 import { decodePageToken, encodePageToken, pageSize } from '../paging';
 import { keys } from '../storage/keys';
-import type { StoredDetection } from '../storage/records';
+import type { StoredDetection, StoredDetectorMeta } from '../storage/records';
 import { isStoredDetectorMeta, readModelRecord, readRecord, readVideoRecord } from '../storage/records';
 import type { ServiceContext } from './context';
 import { checkFramesFor } from '@mitosis/stages';
@@ -28,6 +29,7 @@ export async function detectionParams(ctx: ServiceContext, request: RunDetection
     throw error instanceof NotFoundError ? new PreconditionError(`model "${model.modelId}" is not trained yet (no training.json)`, { cause: error }) : error;
   });
   checkFramesFor(`video "${video.videoId}"`, video.frameCount, { job: 'detection', k: meta.k });
+  await checkFramesMatchModel(ctx, video.videoId, model.modelId, meta);
   const frames = resolveFrameRange(request.frames, video.frameCount, 'frames');
   if (frameRangeLength(frames) < meta.k) {
     throw new InvalidInputError(`frames ${describeRange(frames)} are fewer than the model's k = ${meta.k}: detection slides windows of k frames`);
@@ -38,11 +40,35 @@ export async function detectionParams(ctx: ServiceContext, request: RunDetection
     videoId: video.videoId,
     ...(video.channel ? { channel: video.channel } : {}),
     modelId: model.modelId,
+    // A video not ingested yet is ingested at the model's scale, not at the one its cells suggest.
+    ...(meta.factor ? { downscaleFactor: meta.factor } : {}),
     frames,
     ...(vote === 'model' ? {} : { vote }),
     ...(request.threshold ? { threshold: request.threshold } : {}),
     ...(request.mergeDistance === undefined ? {} : { mergeDistance: request.mergeDistance }),
   };
+}
+
+/**
+ * M3 learnt cells at the size they had in its training frames: frames of this video stored at
+ * another downscale factor (or preprocessed otherwise) would fail in the detection stage, after
+ * queueing, so they are refused here with the numbers.
+ */
+async function checkFramesMatchModel(ctx: ServiceContext, videoId: string, modelId: string, model: StoredDetectorMeta): Promise<void> {
+  const frames = await storedFrames(ctx.store, keys.videoFrames(videoId));
+  if (frames === undefined) return;
+  if (model.factor !== undefined && frames.factor !== model.factor) {
+    throw new PreconditionError(
+      `video "${videoId}" is stored downscaled by ${frames.factor} (${frames.width}x${frames.height} px), model "${modelId}" was trained on frames downscaled by ${model.factor}: ` +
+        `its cells would be ${frames.factor > model.factor ? 'smaller' : 'larger'} than those M3 learnt; train a model on this video's frames`,
+    );
+  }
+  if (model.flatField !== undefined && (frames.flatField === true) !== model.flatField) {
+    const said = (on: boolean): string => (on ? 'with' : 'without');
+    throw new PreconditionError(
+      `model "${modelId}" was trained on frames ${said(model.flatField)} flat-field correction, video "${videoId}" is stored ${said(frames.flatField === true)} it`,
+    );
+  }
 }
 
 /** UNSPECIFIED leaves the vote rule to the model (the one its training chose with the threshold). */

@@ -3,6 +3,8 @@ import type { ServiceError } from '@grpc/grpc-js';
 import type { Job as JobRecord } from '@mitosis/events';
 import type { ExportDetectionsResponse, SubmitAnnotationsRequest } from '@mitosis/proto';
 import { DetectionVote, JobKind, JobState, RunDetectionRequest, Stage, StartTrainingRequest } from '@mitosis/proto';
+import { keys } from '@mitosis/service-kit';
+import { storePreprocessedVideo } from '@mitosis/stages';
 import { call, gatewayForSpec, syntheticTiff, upload } from '../testing/harness';
 
 const gateway = gatewayForSpec();
@@ -188,6 +190,42 @@ describe('ModelService and DetectionService', () => {
     expect(csv).toBe('frame,x,y,score\n4,40,3,0.5556\n4,10,12.5,0.8\n6,30.25,20,0.91\n');
     const { job: done } = await call(gateway.clients.job.getJob.bind(gateway.clients.job), { jobId });
     expect(done!.result).toEqual({ $case: 'detection', value: { detectionCount: 3 } });
+  });
+
+  it("RunDetection refuses frames stored at another scale than the model's, and ingests new ones at the model's", async () => {
+    const frames = { first: 3, last: 8 };
+    const { job, modelId } = await startTraining({ videoId, annotationSetId: setId, trainingFrames: frames, k: 4 });
+    await putJson(`models/${modelId}/training.json`, { k: 4, factor: 4, flatField: false, trainingFrames: frames, annotations: 2, iterations: 12, finalLoss: 0.25, source: 'x' });
+    await finish(job!.jobId);
+
+    // A video not ingested yet: its detection job's ingest is told the model's factor.
+    const fresh = (await upload(gateway.clients.video, syntheticTiff({ frames: 10, width: 48, height: 40, seed: 21 }))).videoId;
+    const { job: detection } = await runDetection({ videoId: fresh, modelId });
+    expect((await gateway.jobs.get(detection!.jobId)).params).toMatchObject({ downscaleFactor: 4 });
+
+    // Frames already stored at factor 2 (12x10 px): FAILED_PRECONDITION naming both factors, nothing queued.
+    const volume = { data: new Float32Array(10 * 10 * 12), frames: 10, height: 10, width: 12 };
+    const preprocessed = { volume, factor: 2, originalWidth: 48, originalHeight: 40, bitDepth: 8 as const, firstFrame: 1, flatField: false };
+    await storePreprocessedVideo(
+      gateway.store,
+      keys.videoFrames(fresh),
+      { ...preprocessed, volume: { ...volume, height: 20, width: 24, data: new Float32Array(10 * 20 * 24) } },
+      'x',
+    );
+    const before = await gateway.workCount();
+    await expect(runDetection({ videoId: fresh, modelId })).rejects.toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      details: expect.stringMatching(/stored downscaled by 2 \(24x20 px\), model "[^"]+" was trained on frames downscaled by 4/),
+    });
+    // The same scale but flat-field corrected: refused as well.
+    await storePreprocessedVideo(gateway.store, keys.videoFrames(fresh), { ...preprocessed, factor: 4, flatField: true }, 'x');
+    await expect(runDetection({ videoId: fresh, modelId })).rejects.toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      details: expect.stringContaining('without flat-field correction'),
+    });
+    expect(await gateway.workCount()).toBe(before);
+    await storePreprocessedVideo(gateway.store, keys.videoFrames(fresh), { ...preprocessed, factor: 4 }, 'x');
+    await expect(runDetection({ videoId: fresh, modelId })).resolves.toMatchObject({ job: { kind: JobKind.JOB_KIND_DETECTION } });
   });
 
   it("carries StartTraining's and RunDetection's options into the job, leaving out the defaults, and refuses bad ones", async () => {

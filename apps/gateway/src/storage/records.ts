@@ -63,6 +63,9 @@ export interface StoredAnalysisStats {
 export interface StoredDetectorMeta {
   readonly k: number;
   readonly finalLoss: number | null;
+  /** The downscale factor of the frames it was trained on (detection's frames must match). */
+  readonly factor?: number;
+  readonly flatField?: boolean;
 }
 
 type Shape<T> = (value: unknown) => value is T;
@@ -135,7 +138,11 @@ export const isStoredAnalysisStats: Shape<StoredAnalysisStats> = (value): value 
   value['histogram'].every((bin: unknown) => isObject(bin) && isNumber(bin['length']) && isNumber(bin['count']));
 
 export const isStoredDetectorMeta: Shape<StoredDetectorMeta> = (value): value is StoredDetectorMeta =>
-  isObject(value) && isNumber(value['k']) && (value['finalLoss'] === null || value['finalLoss'] === undefined || isNumber(value['finalLoss']));
+  isObject(value) &&
+  isNumber(value['k']) &&
+  (value['finalLoss'] === null || value['finalLoss'] === undefined || isNumber(value['finalLoss'])) &&
+  (value['factor'] === undefined || isNumber(value['factor'])) &&
+  (value['flatField'] === undefined || typeof value['flatField'] === 'boolean');
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });

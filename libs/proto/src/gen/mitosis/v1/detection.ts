@@ -884,10 +884,11 @@ export const ExportDetectionsResponse: MessageFns<ExportDetectionsResponse> = {
 export type DetectionServiceService = typeof DetectionServiceService;
 export const DetectionServiceService = {
   /**
-   * Starts a detection job (stage M3_DETECT, preceded by INGEST if the video was not yet
-   * preprocessed) and returns it QUEUED; its job id names the detections. NOT_FOUND for an
-   * unknown video or model; FAILED_PRECONDITION when the model's training has not SUCCEEDED or
-   * the video has fewer frames than the model's k; INVALID_ARGUMENT when the range is outside the
+   * Starts a detection job (stage M3_DETECT, preceded by INGEST at the model's downscale factor
+   * if the video was not yet preprocessed) and returns it QUEUED; its job id names the
+   * detections. NOT_FOUND for an unknown video or model; FAILED_PRECONDITION when the model's
+   * training has not SUCCEEDED, the video has fewer frames than the model's k, or its frames are
+   * stored at another downscale factor (or flat-field setting) than the model's; INVALID_ARGUMENT when the range is outside the
    * video or shorter than the model's k, or the threshold is not between 0 and 1 (the message
    * names the field); UNAVAILABLE while the job queue or the object store is unreachable.
    */
@@ -937,10 +938,11 @@ export const DetectionServiceService = {
 
 export interface DetectionServiceServer extends UntypedServiceImplementation {
   /**
-   * Starts a detection job (stage M3_DETECT, preceded by INGEST if the video was not yet
-   * preprocessed) and returns it QUEUED; its job id names the detections. NOT_FOUND for an
-   * unknown video or model; FAILED_PRECONDITION when the model's training has not SUCCEEDED or
-   * the video has fewer frames than the model's k; INVALID_ARGUMENT when the range is outside the
+   * Starts a detection job (stage M3_DETECT, preceded by INGEST at the model's downscale factor
+   * if the video was not yet preprocessed) and returns it QUEUED; its job id names the
+   * detections. NOT_FOUND for an unknown video or model; FAILED_PRECONDITION when the model's
+   * training has not SUCCEEDED, the video has fewer frames than the model's k, or its frames are
+   * stored at another downscale factor (or flat-field setting) than the model's; INVALID_ARGUMENT when the range is outside the
    * video or shorter than the model's k, or the threshold is not between 0 and 1 (the message
    * names the field); UNAVAILABLE while the job queue or the object store is unreachable.
    */
@@ -961,10 +963,11 @@ export interface DetectionServiceServer extends UntypedServiceImplementation {
 
 export interface DetectionServiceClient extends Client {
   /**
-   * Starts a detection job (stage M3_DETECT, preceded by INGEST if the video was not yet
-   * preprocessed) and returns it QUEUED; its job id names the detections. NOT_FOUND for an
-   * unknown video or model; FAILED_PRECONDITION when the model's training has not SUCCEEDED or
-   * the video has fewer frames than the model's k; INVALID_ARGUMENT when the range is outside the
+   * Starts a detection job (stage M3_DETECT, preceded by INGEST at the model's downscale factor
+   * if the video was not yet preprocessed) and returns it QUEUED; its job id names the
+   * detections. NOT_FOUND for an unknown video or model; FAILED_PRECONDITION when the model's
+   * training has not SUCCEEDED, the video has fewer frames than the model's k, or its frames are
+   * stored at another downscale factor (or flat-field setting) than the model's; INVALID_ARGUMENT when the range is outside the
    * video or shorter than the model's k, or the threshold is not between 0 and 1 (the message
    * names the field); UNAVAILABLE while the job queue or the object store is unreachable.
    */
