@@ -7,13 +7,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { NatsConnection } from 'nats';
 import { connect } from 'nats';
-import type { EventNames, Job, JobEvent, JobStore } from '@mitosis/events';
+import type { EventNames, Job, JobEvent, JobStore, JsonValue, Stage } from '@mitosis/events';
 import { createJobStore, ensureTopology, jobEventCodec, newJob } from '@mitosis/events';
 import { generateSyntheticVideo } from '@mitosis/synth';
 import type { LogLine, NatsServerFixture, S3ServerFixture, WorkerRun } from '@mitosis/testing';
 import { startNatsServer, startS3Server, uniqueBucketName, uniqueName, workerLauncher } from '@mitosis/testing';
 import { writeTiffStack } from '@mitosis/video';
 import { loadConfig } from './config';
+import type { JobKind } from './job-params';
 import { arrayMetadataKey, keys } from './keys';
 import { publishStage, topologyConfig } from './pipeline';
 import { hasManifest } from './stage-manifest';
@@ -21,16 +22,22 @@ import type { ServiceStore } from './store';
 import { createStore } from './store';
 
 /**
- * The fault suite: a few small analysis jobs (ingest, then M1 with a few updates on a tiny
- * synthetic video) run through real ingest and m1 worker processes, a real nats-server and the S3
- * server in a child process, while one fault is injected. Each scenario checks that every job
+ * The fault suite: a few small jobs (an analysis of ingest then M1 with a few updates on a tiny
+ * synthetic video; for the m2 and m3 workers, an analysis through M2 or a training) run through
+ * real worker processes, a real nats-server and the S3 server in a child process, while one fault
+ * is injected. Each scenario checks that every job
  * succeeds exactly once, that no stage is recorded twice, that a stored stage is never computed
  * again, and that the bucket holds only the jobs' own objects. MITOSIS_FAULT_REPORT=<file> writes
  * the figures as JSON (docs/faults.md shows them).
  */
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const launchers = { ingest: workerLauncher(path.join(ROOT, 'apps', 'ingest', 'start.js')), m1: workerLauncher(path.join(ROOT, 'apps', 'm1', 'start.js')) };
+const launchers = {
+  ingest: workerLauncher(path.join(ROOT, 'apps', 'ingest', 'start.js')),
+  m1: workerLauncher(path.join(ROOT, 'apps', 'm1', 'start.js')),
+  m2: workerLauncher(path.join(ROOT, 'apps', 'm2', 'start.js')),
+  m3: workerLauncher(path.join(ROOT, 'apps', 'm3', 'start.js')),
+};
 const gateways = workerLauncher(path.join(ROOT, 'apps', 'gateway', 'bin', 'gateway.js'));
 type Service = keyof typeof launchers;
 const JOBS = 3;
@@ -43,6 +50,68 @@ let s3Dir: string;
 let nc: NatsConnection;
 let dir: string;
 let source: Uint8Array;
+let mitoses: { frame: number; x: number; y: number }[];
+
+/** What one scenario runs: the jobs, their stages and the workers that serve them. */
+interface Plan {
+  readonly kind: JobKind;
+  readonly stages: readonly Stage[];
+  readonly services: readonly Service[];
+  readonly jobs: number;
+  params(id: string): Record<string, JsonValue>;
+}
+
+const analysisPlan = (m1Iterations: number): Plan => ({
+  kind: 'analysis',
+  stages: ['ingest', 'm1'],
+  services: ['ingest', 'm1'],
+  jobs: JOBS,
+  params: (id) => ({ videoId: `v-${id}`, seed: 4, m1Iterations, crop: 32, normalCellMapOverride: 0, downscaleFactor: 2 }),
+});
+
+/**
+ * Through M2. After so few updates M2 predicts no event on most settings (the job then fails,
+ * rightly); seed 1 with map 1 is one on which it predicts some, in the wasm backend the workers use.
+ */
+const M2_SETTING = { seed: 1, map: 1 };
+const m2Plan: Plan = {
+  kind: 'analysis',
+  stages: ['ingest', 'm1', 'm2'],
+  services: ['ingest', 'm1', 'm2'],
+  jobs: 2,
+  params: (id) => ({
+    videoId: `v-${id}`,
+    seed: M2_SETTING.seed,
+    m1Iterations: 3,
+    m2Iterations: 20,
+    m2Runs: 1,
+    normalCellMapOverride: M2_SETTING.map,
+    crop: 32,
+    sequenceLength: 8,
+    downscaleFactor: 2,
+  }),
+};
+
+/** M3 trained on the video's simulated mitoses in its first 12 frames. */
+const trainingPlan: Plan = {
+  kind: 'training',
+  stages: ['ingest', 'm3-train'],
+  services: ['ingest', 'm3'],
+  jobs: 2,
+  params: (id) => ({
+    videoId: `v-${id}`,
+    annotationSetId: `s-${id}`,
+    modelId: `model-${id}`,
+    trainingFrames: { first: 1, last: 12 },
+    k: 4,
+    iterations: 40,
+    seed: 5,
+    crop: 32,
+    batch: 1,
+    positiveWeight: 100,
+    downscaleFactor: 2,
+  }),
+};
 
 interface Figures {
   scenario: string;
@@ -62,7 +131,9 @@ beforeAll(async () => {
   s3 = await startS3Server({ directory: s3Dir, childProcess: true });
   nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
   const file = path.join(dir, 'video.tif');
-  await writeTiffStack(file, generateSyntheticVideo({ frames: 12, width: 64, height: 64, seed: 3, initialCells: 4 }).volume);
+  const video = generateSyntheticVideo({ frames: 24, width: 96, height: 80, seed: 3, initialCells: 6, minCycleFrames: 4, mitosisRate: 0.08 });
+  mitoses = video.mitoses.map((m) => ({ frame: m.frame, x: m.x, y: m.y }));
+  await writeTiffStack(file, video.volume);
   source = new Uint8Array(await readFile(file));
 }, 120_000);
 
@@ -81,6 +152,7 @@ afterAll(async () => {
 });
 
 interface Scenario {
+  readonly plan: Plan;
   readonly names: EventNames;
   readonly jobs: JobStore;
   readonly store: ServiceStore;
@@ -90,8 +162,8 @@ interface Scenario {
   start(service: Service): WorkerRun;
 }
 
-/** A fresh prefix and bucket, the videos stored, one ingest and one m1 worker process started. */
-async function setUp(tag: string, m1Iterations: number): Promise<Scenario> {
+/** A fresh prefix and bucket, the videos (and annotations) stored, one process of each of the plan's workers started. */
+async function setUp(tag: string, plan: Plan): Promise<Scenario> {
   // The bucket is made here so it survives the S3 server's restarts (s3rver keeps it as a folder).
   const bucket = uniqueBucketName(tag);
   await s3.createBucket(bucket);
@@ -110,9 +182,10 @@ async function setUp(tag: string, m1Iterations: number): Promise<Scenario> {
   const store = await createStore(config);
   const names = await ensureTopology(nc, topologyConfig(config));
   const jobs = await createJobStore(nc.jetstream(), names.jobsBucket);
-  const ids = Array.from({ length: JOBS }, (_, i) => `${tag}-${i + 1}`);
+  const ids = Array.from({ length: plan.jobs }, (_, i) => `${tag}-${i + 1}`);
   const workers: WorkerRun[] = [];
   const scenario: Scenario = {
+    plan,
     names,
     jobs,
     store,
@@ -126,12 +199,14 @@ async function setUp(tag: string, m1Iterations: number): Promise<Scenario> {
     },
   };
   await Promise.all(ids.map((id) => store.put(keys.videoSource(`v-${id}`), source)));
-  scenario.start('ingest');
-  scenario.start('m1');
+  if (plan.kind === 'training') {
+    const set = (id: string) => ({ setId: `s-${id}`, videoId: `v-${id}`, points: mitoses, annotatedFrames: { first: 1, last: 24 }, createdAt: new Date().toISOString() });
+    await Promise.all(ids.map((id) => store.put(keys.annotationSet(`s-${id}`), new TextEncoder().encode(JSON.stringify(set(id))))));
+  }
+  for (const service of plan.services) scenario.start(service);
   await Promise.all(workers.map((w) => w.line((l) => l['msg'] === 'worker started', 90_000)));
   for (const id of ids) {
-    const params = { videoId: `v-${id}`, seed: 4, m1Iterations, crop: 32, normalCellMapOverride: 0, downscaleFactor: 2 };
-    const job = await jobs.create(newJob({ id, kind: 'analysis', stages: ['ingest', 'm1'], params }));
+    const job = await jobs.create(newJob({ id, kind: plan.kind, stages: [...plan.stages], params: plan.params(id) }));
     await publishStage({ js: nc.jetstream(), names }, job, 'ingest');
   }
   return scenario;
@@ -156,12 +231,12 @@ async function until<T>(what: string, read: () => Promise<T>, done: (value: T) =
 
 const allJobs = (s: Scenario): Promise<Job[]> => Promise.all(s.ids.map((id) => s.jobs.get(id)));
 
-/** Waits until at least one job's M1 is training: the fault then lands during the stages. */
-async function m1Running(s: Scenario): Promise<void> {
+/** Waits until at least one job's `stage` (M1 by default) is training: the fault then lands during the stages. */
+async function running(s: Scenario, stage: Stage = 'm1'): Promise<void> {
   await until(
-    'an M1 stage training',
+    `a ${stage} stage training`,
     () => allJobs(s),
-    (jobs) => jobs.some((j) => j.stages.m1?.state === 'RUNNING' && (j.stages.m1.done ?? 0) > 0),
+    (jobs) => jobs.some((j) => j.stages[stage]?.state === 'RUNNING' && (j.stages[stage]?.done ?? 0) > 0),
   );
 }
 
@@ -177,9 +252,16 @@ async function events(names: EventNames): Promise<JobEvent[]> {
   return out;
 }
 
-/** Keys a job of the scenario may leave: its video, its analysis, its stage manifests. */
+/** Keys a job of the scenario may leave: its video, its analysis or model, its annotations, its stage manifests. */
 function owned(s: Scenario, key: string): boolean {
-  return s.ids.some((id) => key.startsWith(`${keys.video(`v-${id}`)}/`) || key.startsWith(`${keys.analysisPrefix(id)}/`) || key.startsWith(`manifests/${id}/`));
+  return s.ids.some(
+    (id) =>
+      key.startsWith(`${keys.video(`v-${id}`)}/`) ||
+      key.startsWith(`${keys.analysisPrefix(id)}/`) ||
+      key.startsWith(`${keys.model(`model-${id}`)}/`) ||
+      key === keys.annotationSet(`s-${id}`) ||
+      key.startsWith(`manifests/${id}/`),
+  );
 }
 
 /** Waits for every job to finish, then checks and records the scenario's figures. */
@@ -195,7 +277,7 @@ async function finish(s: Scenario, scenario: string, startedAt: number): Promise
   const stageEvents = await until(
     'every stage-succeeded event',
     async () => (await events(s.names)).filter((e) => e.type === 'stage-succeeded'),
-    (list) => list.length >= s.ids.length * 2,
+    (list) => list.length >= s.ids.length * s.plan.stages.length,
     10_000,
   ).catch(async () => (await events(s.names)).filter((e) => e.type === 'stage-succeeded'));
   const jsm = await nc.jetstreamManager();
@@ -211,7 +293,7 @@ async function finish(s: Scenario, scenario: string, startedAt: number): Promise
     const row = { id: job.id, state: job.state, succeeded: [] as number[], manifests: [] as boolean[] };
     perJob.push(row);
     let once = job.state === 'SUCCEEDED';
-    for (const stage of ['ingest', 'm1'] as const) {
+    for (const stage of s.plan.stages) {
       const succeeded = stageEvents.filter((e) => e.jobId === job.id && e.stage === stage).length;
       row.succeeded.push(succeeded);
       // Ingest keeps no manifest: its frames are the video's, checked by their array metadata.
@@ -241,7 +323,8 @@ async function finish(s: Scenario, scenario: string, startedAt: number): Promise
   for (const run of s.workers) if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGTERM');
   await Promise.all(s.workers.map((w) => w.exit));
 
-  expect(perJob).toEqual(s.ids.map((id) => ({ id, state: 'SUCCEEDED', succeeded: [1, 1], manifests: [true, true] })));
+  const each = s.plan.stages.map(() => 1);
+  expect(perJob).toEqual(s.ids.map((id) => ({ id, state: 'SUCCEEDED', succeeded: each, manifests: each.map(() => true) })));
   expect(orphans).toEqual([]);
   expect(left).toEqual({ work: 0, dead: 0 });
   expect(result).toMatchObject({ completedOnce: s.ids.length, duplicated: 0, lost: 0, recomputedStages: 0 });
@@ -250,8 +333,8 @@ async function finish(s: Scenario, scenario: string, startedAt: number): Promise
 describe('fault suite', () => {
   it('object store frozen (SIGSTOP, then SIGCONT) during the stages', async () => {
     const startedAt = Date.now();
-    const s = await setUp('freeze', 8);
-    await m1Running(s);
+    const s = await setUp('freeze', analysisPlan(8));
+    await running(s);
     s3.child?.kill('SIGSTOP');
     // The fault lasts a while on purpose; what follows waits on conditions.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
@@ -261,8 +344,8 @@ describe('fault suite', () => {
 
   it('object store stopped and restarted on its port and folder during the stages', async () => {
     const startedAt = Date.now();
-    const s = await setUp('s3restart', 8);
-    await m1Running(s);
+    const s = await setUp('s3restart', analysisPlan(8));
+    await running(s);
     const port = s3.port;
     await s3.stop();
     await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -272,8 +355,8 @@ describe('fault suite', () => {
 
   it('nats-server stopped and restarted on its port and JetStream storage during the stages', async () => {
     const startedAt = Date.now();
-    const s = await setUp('natsrestart', 8);
-    await m1Running(s);
+    const s = await setUp('natsrestart', analysisPlan(8));
+    await running(s);
     const port = nats.port;
     await nats.stop();
     await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -281,56 +364,81 @@ describe('fault suite', () => {
     await finish(s, 'nats-server restarted', startedAt);
   }, 240_000);
 
-  it.each(['ingest', 'm1'] as const)(
+  it.each([
+    ['ingest', analysisPlan(20), 'ingest'],
+    ['m1', analysisPlan(20), 'm1'],
+    ['m2', m2Plan, 'm2'],
+    ['m3', trainingPlan, 'm3-train'],
+  ] as const)(
     'an %s worker killed (SIGKILL) mid-stage and restarted',
-    async (service) => {
+    async (service, plan, stage) => {
       const startedAt = Date.now();
-      const s = await setUp(`kill-${service}`, 20);
-      const victim = s.workers[service === 'ingest' ? 0 : 1]!;
-      // Ingest of a tiny video is over in moments: killed as it logs its first start. M1: once training.
+      const s = await setUp(`kill-${service}`, plan);
+      const victim = s.workers[plan.services.indexOf(service)]!;
+      // Ingest of a tiny video is over in moments: killed as it logs its first start. The others: once training.
       if (service === 'ingest') await victim.line((l) => l['msg'] === 'stage started');
-      else await m1Running(s);
+      else await running(s, stage);
       victim.child.kill('SIGKILL');
       await victim.exit;
       s.start(service);
       await finish(s, `${service} worker killed`, startedAt);
       // The stage the kill cut was delivered again (ingest may have finished before the signal landed).
-      if (service === 'm1') expect(Math.max(...(await allJobs(s)).map((j) => j.stages.m1?.attempts ?? 0))).toBeGreaterThanOrEqual(2);
+      if (service !== 'ingest') expect(Math.max(...(await allJobs(s)).map((j) => j.stages[stage]?.attempts ?? 0))).toBeGreaterThanOrEqual(2);
     },
     240_000,
   );
 
-  let localLeftovers = 0;
   it('the gateway killed (SIGKILL) during an upload: the client sees an error, no video and no object is left', async () => {
-    const startedAt = Date.now();
-    const bucket = uniqueBucketName('gwkill');
-    await s3.createBucket(bucket);
-    const uploadDir = path.join(dir, 'gateway-uploads');
-    await mkdir(uploadDir, { recursive: true });
-    const env = {
-      MITOSIS_NATS_URL: nats.url,
-      MITOSIS_STORE: `s3://${s3.accessKey}:${s3.secretKey}@${s3.endPoint}:${s3.port}/${bucket}?ssl=false`,
-      MITOSIS_PREFIX: uniqueName('gwkill'),
-      MITOSIS_GRPC_ADDR: '127.0.0.1:0',
-      MITOSIS_UPLOAD_DIR: uploadDir,
-      MITOSIS_UPLOAD_STAGING_MAX_AGE_S: '1',
-    };
-    const store = await createStore(loadConfig({ MITOSIS_NATS_URL: nats.url, MITOSIS_STORE: env.MITOSIS_STORE }));
-    const listening = async (run: WorkerRun): Promise<string> => String((await run.line((l) => l['msg'] === 'gateway listening' && l['address'] !== undefined, 90_000))['address']);
-    const first = gateways.start(env, dir);
-    const client = new VideoServiceClient(await listening(first), credentials.createInsecure());
-    const before = await store.list('');
+    await gatewayKilled('receiving');
+  }, 240_000);
 
-    // Header and half the bytes: the gateway is receiving when it is killed.
-    const bytes = source;
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const answer = new Promise<ServiceError | null>((resolve) => {
-      const stream = client.uploadVideo(new Metadata(), (error) => resolve(error));
-      stream.on('error', () => undefined);
-      stream.write({ content: { $case: 'header', value: { filename: 'video.tif', sizeBytes: bytes.length, sha256 } } });
-      const half = Math.floor(bytes.length / 2);
-      for (let at = 0; at < half; at += 4096) stream.write({ content: { $case: 'chunk', value: Buffer.from(bytes.subarray(at, Math.min(at + 4096, half))) } });
-    });
+  it('the gateway killed (SIGKILL) while it stores an upload (store frozen): a retry gets one video, nothing else is left', async () => {
+    await gatewayKilled('storing');
+  }, 240_000);
+});
+
+/**
+ * One upload to a gateway process, killed while it receives the bytes (header and half of them
+ * sent) or while it stores them (every byte sent while the object store is frozen, so the kill
+ * lands between its writes). A new gateway's janitor (age limit 1 s) must leave the bucket and
+ * the upload folder as before; after a kill while storing, the client's retry must get one video
+ * and the bucket hold that video and nothing else.
+ */
+async function gatewayKilled(when: 'receiving' | 'storing'): Promise<void> {
+  const startedAt = Date.now();
+  const tag = when === 'receiving' ? 'gwkill' : 'gwstore';
+  const bucket = uniqueBucketName(tag);
+  await s3.createBucket(bucket);
+  const uploadDir = path.join(dir, `gateway-uploads-${tag}`);
+  await mkdir(uploadDir, { recursive: true });
+  const env = {
+    MITOSIS_NATS_URL: nats.url,
+    MITOSIS_STORE: `s3://${s3.accessKey}:${s3.secretKey}@${s3.endPoint}:${s3.port}/${bucket}?ssl=false`,
+    MITOSIS_PREFIX: uniqueName(tag),
+    MITOSIS_GRPC_ADDR: '127.0.0.1:0',
+    MITOSIS_UPLOAD_DIR: uploadDir,
+    MITOSIS_UPLOAD_STAGING_MAX_AGE_S: '1',
+  };
+  const store = await createStore(loadConfig({ MITOSIS_NATS_URL: nats.url, MITOSIS_STORE: env.MITOSIS_STORE }));
+  const listening = async (run: WorkerRun): Promise<string> => String((await run.line((l) => l['msg'] === 'gateway listening' && l['address'] !== undefined, 90_000))['address']);
+  const first = gateways.start(env, dir);
+  const client = new VideoServiceClient(await listening(first), credentials.createInsecure());
+  const before = await store.list('');
+
+  const bytes = source;
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const answer = new Promise<ServiceError | null>((resolve) => {
+    const stream = client.uploadVideo(new Metadata(), (error) => resolve(error));
+    stream.on('error', () => undefined);
+    stream.write({ content: { $case: 'header', value: { filename: 'video.tif', sizeBytes: bytes.length, sha256 } } });
+    const sent = when === 'receiving' ? Math.floor(bytes.length / 2) : bytes.length;
+    for (let at = 0; at < sent; at += 4096) stream.write({ content: { $case: 'chunk', value: Buffer.from(bytes.subarray(at, Math.min(at + 4096, sent))) } });
+    if (when === 'storing') {
+      s3.child?.kill('SIGSTOP');
+      stream.end();
+    }
+  });
+  if (when === 'receiving') {
     const staged = async (): Promise<number> => {
       let size = 0;
       for (const folder of await readdir(uploadDir)) {
@@ -340,46 +448,65 @@ describe('fault suite', () => {
       return size;
     };
     await until('the upload being received', staged, (size) => size > 0, 30_000);
-    first.child.kill('SIGKILL');
-    await first.exit;
-    const error = await answer;
-    client.close();
-    expect(error).not.toBeNull();
+  } else {
+    // Every byte sent, the gateway checks them and then waits on the frozen store.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+  }
+  first.child.kill('SIGKILL');
+  await first.exit;
+  if (when === 'storing') s3.child?.kill('SIGCONT');
+  const error = await answer;
+  client.close();
+  expect(error).not.toBeNull();
 
-    // A new gateway's janitor removes whatever staging the killed one left (age limit 1 s).
-    const second = gateways.start(env, dir);
-    await listening(second);
-    const after = await until(
-      'the bucket as before the upload',
-      () => store.list(''),
-      (list) => JSON.stringify(list) === JSON.stringify(before),
-      30_000,
-    ).catch(() => store.list(''));
-    const videos = after.filter((key) => key.startsWith('videos/'));
-    // The killed gateway's partial upload folder is swept by the new one's janitor too.
-    localLeftovers = (
-      await until(
-        'the partial upload folder swept',
-        () => readdir(uploadDir),
-        (names) => names.length === 0,
-        30_000,
-      ).catch(() => readdir(uploadDir))
-    ).length;
-    const orphans = after.filter((key) => !before.includes(key));
-    second.child.kill('SIGTERM');
-    await second.exit;
-    figures.push({
-      scenario: 'gateway killed mid-upload',
-      submitted: 1,
-      completedOnce: 0,
-      duplicated: 0,
-      lost: 0,
-      orphans: orphans.length,
-      recomputedStages: 0,
-      seconds: (Date.now() - startedAt) / 1000,
+  // A new gateway's janitor removes whatever staging the killed one left (age limit 1 s).
+  const second = gateways.start(env, dir);
+  const address = await listening(second);
+  let expected = [...before].sort();
+  let retried: string | undefined;
+  if (when === 'storing') {
+    // The client retries: one video, under the retry's id, whatever the killed gateway had written.
+    const retry = new VideoServiceClient(address, credentials.createInsecure());
+    retried = await new Promise<string>((resolve, reject) => {
+      const stream = retry.uploadVideo(new Metadata(), (e, response) => (e ? reject(e) : resolve(response!.videoId)));
+      stream.write({ content: { $case: 'header', value: { filename: 'video.tif', sizeBytes: bytes.length, sha256 } } });
+      for (let at = 0; at < bytes.length; at += 4096) stream.write({ content: { $case: 'chunk', value: Buffer.from(bytes.subarray(at, Math.min(at + 4096, bytes.length))) } });
+      stream.end();
     });
-    expect(videos).toEqual([]);
-    expect(orphans).toEqual([]);
-    expect(localLeftovers).toBe(0);
-  }, 240_000);
-});
+    retry.close();
+    expected = [...before, keys.videoSource(retried), keys.videoInfo(retried), `videos-by-sha256/${sha256}.json`].sort();
+  }
+  const after = await until(
+    'the bucket as expected',
+    async () => (await store.list('')).sort(),
+    (list) => JSON.stringify(list) === JSON.stringify(expected),
+    30_000,
+  ).catch(async () => (await store.list('')).sort());
+  const kept = retried === undefined ? undefined : `${keys.video(retried)}/`;
+  const videos = after.filter((key) => key.startsWith('videos/') && !(kept !== undefined && key.startsWith(kept)));
+  // The killed gateway's partial upload folder is swept by the new one's janitor too.
+  const localLeftovers = (
+    await until(
+      'the partial upload folder swept',
+      () => readdir(uploadDir),
+      (names) => names.length === 0,
+      30_000,
+    ).catch(() => readdir(uploadDir))
+  ).length;
+  const orphans = after.filter((key) => !expected.includes(key));
+  second.child.kill('SIGTERM');
+  await second.exit;
+  figures.push({
+    scenario: `gateway killed ${when === 'receiving' ? 'mid-upload' : 'while storing'}`,
+    submitted: 1,
+    completedOnce: retried === undefined ? 0 : 1,
+    duplicated: 0,
+    lost: 0,
+    orphans: orphans.length + localLeftovers,
+    recomputedStages: 0,
+    seconds: (Date.now() - startedAt) / 1000,
+  });
+  expect(videos).toEqual([]);
+  expect(orphans).toEqual([]);
+  expect(localLeftovers).toBe(0);
+}
