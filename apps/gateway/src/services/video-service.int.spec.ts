@@ -73,6 +73,16 @@ describe('VideoService.UploadVideo', () => {
     expect(other.alreadyStored).toBe(false);
   });
 
+  it('gives two uploads of the same bytes at the same moment one video', async () => {
+    const tiff = syntheticTiff({ frames: 5, seed: 33 });
+    const before = await gateway.keys();
+    const both = await Promise.all([upload(gateway.clients.video, tiff, { filename: 'a.tif' }), upload(gateway.clients.video, tiff, { filename: 'b.tif', chunkSize: 999 })]);
+    expect(both[0].videoId).toBe(both[1].videoId);
+    expect(both.map((r) => r.alreadyStored).sort()).toEqual([false, true]);
+    const added = (await gateway.keys()).filter((key) => !before.includes(key));
+    expect(added.filter((key) => key.startsWith('videos/')).sort()).toEqual([`videos/${both[0].videoId}/source`, `videos/${both[0].videoId}/video.json`]);
+  });
+
   it('stores BigTIFF, zstd and 32-bit float TIFFs written by libtiff as it stores classic ones', async () => {
     for (const [name, bitDepth] of [
       ['bigtiff-zstd16-be-tiled', 16],

@@ -7,7 +7,7 @@ import { readVideoRecord } from '../storage/records';
 import { probeUpload } from '../upload/probe-upload';
 import { receiveUpload } from '../upload/receive-upload';
 import { probeOmeZarrReference } from '../upload/register-video';
-import { findStoredVideo, stagedSource, storeVideo } from '../upload/store-video';
+import { findStoredVideo, oncePerContent, stagedSource, storeVideo } from '../upload/store-video';
 import type { ServiceContext } from './context';
 
 /** VideoInfo of a stored video: its size from the probe, and physical sizes where the file gave them. */
@@ -53,14 +53,16 @@ export async function uploadVideo(ctx: ServiceContext, messages: AsyncIterable<U
   try {
     const probed = await probeUpload(staged, call.signal);
     checkAlive(call.signal);
-    const existing = await findStoredVideo(ctx.store, staged.header.sha256, probed.channel);
-    if (existing !== undefined) {
-      ctx.log.info('video already stored', { videoId: existing.videoId, sha256: existing.sha256, filename: staged.header.filename });
-      return uploadResponse(existing, true);
-    }
-    const record = await storeVideo(ctx.store, stagedSource(staged), probed, call.signal, ctx.log);
-    ctx.log.info('video stored', { ...record });
-    return uploadResponse(record, false);
+    return await oncePerContent(staged.header.sha256, probed.channel ?? 0, async () => {
+      const existing = await findStoredVideo(ctx.store, staged.header.sha256, probed.channel);
+      if (existing !== undefined) {
+        ctx.log.info('video already stored', { videoId: existing.videoId, sha256: existing.sha256, filename: staged.header.filename });
+        return uploadResponse(existing, true);
+      }
+      const record = await storeVideo(ctx.store, stagedSource(staged), probed, call.signal, ctx.log);
+      ctx.log.info('video stored', { ...record });
+      return uploadResponse(record, false);
+    });
   } finally {
     await staged.cleanup();
   }
@@ -70,11 +72,13 @@ export async function uploadVideo(ctx: ServiceContext, messages: AsyncIterable<U
 export async function registerVideo(ctx: ServiceContext, request: RegisterVideoRequest, call: CallContext): Promise<RegisterVideoResponse> {
   const { source, probed } = await probeOmeZarrReference(ctx.store, request, call.signal);
   checkAlive(call.signal);
-  const existing = await findStoredVideo(ctx.store, source.header.sha256, probed.channel);
-  if (existing !== undefined) return uploadResponse(existing, true);
-  const record = await storeVideo(ctx.store, source, probed, call.signal, ctx.log);
-  ctx.log.info('video registered', { ...record, prefix: request.omeZarrPrefix });
-  return uploadResponse(record, false);
+  return oncePerContent(source.header.sha256, probed.channel ?? 0, async () => {
+    const existing = await findStoredVideo(ctx.store, source.header.sha256, probed.channel);
+    if (existing !== undefined) return uploadResponse(existing, true);
+    const record = await storeVideo(ctx.store, source, probed, call.signal, ctx.log);
+    ctx.log.info('video registered', { ...record, prefix: request.omeZarrPrefix });
+    return uploadResponse(record, false);
+  });
 }
 
 export function videoService(ctx: ServiceContext): VideoServiceServer {

@@ -32,6 +32,29 @@ export async function findStoredVideo(store: BlobStore, sha256: string, channel 
   }
 }
 
+const inFlight = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs `work` (find the video of these bytes, or store it) after any other for the same bytes
+ * and channel in this gateway, so two uploads of one file at the same moment give one video.
+ * A chain of promises per key: a few lines, where a lock library would add a dependency.
+ */
+export async function oncePerContent<T>(sha256: string, channel: number, work: () => Promise<T>): Promise<T> {
+  const key = `${sha256}/${channel}`;
+  const before = inFlight.get(key) ?? Promise.resolve();
+  const mine = before.then(work, work);
+  const settled = mine.then(
+    () => undefined,
+    () => undefined,
+  );
+  inFlight.set(key, settled);
+  try {
+    return await mine;
+  } finally {
+    if (inFlight.get(key) === settled) inFlight.delete(key);
+  }
+}
+
 /**
  * Stores a verified upload under a new id, staged first and committed only for a client still
  * there: a staging marker (`uploads/<id>.json`), the bytes at `videos/<id>/source`, the content
