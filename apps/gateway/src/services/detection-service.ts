@@ -14,6 +14,7 @@ import type { StoredDetection, StoredDetectorMeta } from '../storage/records';
 import { isStoredDetectorMeta, readModelRecord, readRecord, readVideoRecord } from '../storage/records';
 import type { ServiceContext } from './context';
 import { checkFramesFor } from '@mitosis/stages';
+import type { PhysicalSizes } from '@mitosis/video';
 import { modelState } from './model-service';
 import { requireSucceededJob } from './require-job';
 
@@ -86,7 +87,24 @@ async function detectionsOfJob(ctx: ServiceContext, jobId: string): Promise<read
   });
 }
 
-const toDetection = (d: StoredDetection): Detection => ({ frame: d.frame, x: d.x, y: d.y, score: d.score, voxelCount: d.voxelCount ?? 0 });
+/** A detection as sent, with minutes and micrometres where its video states its frame interval and pixel size. */
+const toDetection = (d: StoredDetection, physical: PhysicalSizes | undefined): Detection => ({
+  frame: d.frame,
+  x: d.x,
+  y: d.y,
+  score: d.score,
+  voxelCount: d.voxelCount ?? 0,
+  ...(physical?.frameIntervalS === undefined ? {} : { timeMin: ((d.frame - 1) * physical.frameIntervalS) / 60 }),
+  ...(physical?.pixelSizeUm === undefined ? {} : { xUm: d.x * physical.pixelSizeUm.x, yUm: d.y * physical.pixelSizeUm.y }),
+});
+
+/** The physical sizes of the video a detection job searched (none when its record states none). */
+async function physicalOfJob(ctx: ServiceContext, jobId: string): Promise<PhysicalSizes | undefined> {
+  const job = await requireSucceededJob(ctx, jobId, 'detection');
+  const videoId = (job.params as { videoId?: unknown }).videoId;
+  if (typeof videoId !== 'string') return undefined;
+  return (await readVideoRecord(ctx.store, videoId).catch(() => undefined))?.physical;
+}
 
 interface OffsetToken {
   o: number;
@@ -99,9 +117,10 @@ export async function listDetections(ctx: ServiceContext, request: ListDetection
   const size = pageSize(request.pageSize, 1000, 10_000);
   const offset = request.pageToken === '' ? 0 : decodePageToken(request.pageToken, isOffsetToken).o;
   const all = await detectionsOfJob(ctx, request.jobId);
+  const physical = await physicalOfJob(ctx, request.jobId);
   if (offset > all.length) throw new InvalidInputError(`page_token points past the ${all.length} detections of job "${request.jobId}"`);
   const end = Math.min(all.length, offset + size);
-  return { detections: all.slice(offset, end).map(toDetection), nextPageToken: end < all.length ? encodePageToken({ o: end }) : '', totalCount: all.length };
+  return { detections: all.slice(offset, end).map((d) => toDetection(d, physical)), nextPageToken: end < all.length ? encodePageToken({ o: end }) : '', totalCount: all.length };
 }
 
 const decimals = (value: number, digits: number): string => String(Number(value.toFixed(digits)));

@@ -177,6 +177,18 @@ describe('ModelService and DetectionService', () => {
     ]);
     const page2 = await call(listDetections, { jobId, pageSize: 2, pageToken: page1.nextPageToken });
     expect(page2).toMatchObject({ nextPageToken: '', totalCount: 3, detections: [{ frame: 6, x: 30.25, y: 20, score: 0.91, voxelCount: 0 }] });
+    // A plain TIFF states no physical sizes: no minutes nor micrometres.
+    expect([page1.detections[0]!.timeMin, page1.detections[0]!.xUm, page1.detections[0]!.yUm]).toEqual([undefined, undefined, undefined]);
+    // Where the video's record states them (as an OME-TIFF's does), each detection carries them.
+    const recordKey = `videos/${videoId}/video.json`;
+    const record = await gateway.store.get(recordKey);
+    await putJson(recordKey, { ...JSON.parse(new TextDecoder().decode(record)), physical: { pixelSizeUm: { x: 0.5, y: 0.25 }, frameIntervalS: 90 } });
+    try {
+      const physical = await call(listDetections, { jobId, pageSize: 1, pageToken: '' });
+      expect(physical.detections[0]).toMatchObject({ frame: 4, x: 40, y: 3, timeMin: 4.5, xUm: 20, yUm: 0.75 });
+    } finally {
+      await gateway.store.put(recordKey, record);
+    }
     await expect(call(listDetections, { jobId, pageSize: 2, pageToken: 'garbage!' })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
     await expect(call(listDetections, { jobId: trained!.jobId, pageSize: 0, pageToken: '' })).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
 

@@ -115,6 +115,13 @@ export interface Detection {
   score: number;
   /** Number of voxels (downscaled pixels x frames) in the group. */
   voxelCount: number;
+  /** Minutes since frame 1, where the video states its frame interval (OME-TIFF, OME-Zarr). */
+  timeMin?:
+    | number
+    | undefined;
+  /** x and y in micrometres, where the video states its pixel size. */
+  xUm?: number | undefined;
+  yUm?: number | undefined;
 }
 
 /** Request of ListDetections. */
@@ -380,7 +387,7 @@ export const RunDetectionResponse: MessageFns<RunDetectionResponse> = {
 };
 
 function createBaseDetection(): Detection {
-  return { frame: 0, x: 0, y: 0, score: 0, voxelCount: 0 };
+  return { frame: 0, x: 0, y: 0, score: 0, voxelCount: 0, timeMin: undefined, xUm: undefined, yUm: undefined };
 }
 
 export const Detection: MessageFns<Detection> = {
@@ -399,6 +406,15 @@ export const Detection: MessageFns<Detection> = {
     }
     if (message.voxelCount !== 0) {
       writer.uint32(40).uint32(message.voxelCount);
+    }
+    if (message.timeMin !== undefined) {
+      writer.uint32(49).double(message.timeMin);
+    }
+    if (message.xUm !== undefined) {
+      writer.uint32(57).double(message.xUm);
+    }
+    if (message.yUm !== undefined) {
+      writer.uint32(65).double(message.yUm);
     }
     return writer;
   },
@@ -456,6 +472,30 @@ export const Detection: MessageFns<Detection> = {
             message.voxelCount = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.timeMin = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.xUm = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.yUm = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -479,6 +519,21 @@ export const Detection: MessageFns<Detection> = {
         : isSet(object.voxel_count)
         ? globalThis.Number(object.voxel_count)
         : 0,
+      timeMin: isSet(object.timeMin)
+        ? globalThis.Number(object.timeMin)
+        : isSet(object.time_min)
+        ? globalThis.Number(object.time_min)
+        : undefined,
+      xUm: isSet(object.xUm)
+        ? globalThis.Number(object.xUm)
+        : isSet(object.x_um)
+        ? globalThis.Number(object.x_um)
+        : undefined,
+      yUm: isSet(object.yUm)
+        ? globalThis.Number(object.yUm)
+        : isSet(object.y_um)
+        ? globalThis.Number(object.y_um)
+        : undefined,
     };
   },
 
@@ -499,6 +554,15 @@ export const Detection: MessageFns<Detection> = {
     if (message.voxelCount !== 0) {
       obj.voxelCount = Math.round(message.voxelCount);
     }
+    if (message.timeMin !== undefined) {
+      obj.timeMin = floatToJson(message.timeMin);
+    }
+    if (message.xUm !== undefined) {
+      obj.xUm = floatToJson(message.xUm);
+    }
+    if (message.yUm !== undefined) {
+      obj.yUm = floatToJson(message.yUm);
+    }
     return obj;
   },
 
@@ -512,6 +576,9 @@ export const Detection: MessageFns<Detection> = {
     message.y = object.y ?? 0;
     message.score = object.score ?? 0;
     message.voxelCount = object.voxelCount ?? 0;
+    message.timeMin = object.timeMin ?? undefined;
+    message.xUm = object.xUm ?? undefined;
+    message.yUm = object.yUm ?? undefined;
     return message;
   },
 };
@@ -903,7 +970,8 @@ export const DetectionServiceService = {
     responseDeserialize: (value: Buffer): RunDetectionResponse => RunDetectionResponse.decode(value),
   },
   /**
-   * Lists the detections of a finished detection job, ordered by frame, then y, then x.
+   * Lists the detections of a finished detection job, ordered by frame, then y, then x, with
+   * minutes and micrometres where the video states its frame interval and pixel size.
    * NOT_FOUND for an unknown job; FAILED_PRECONDITION when it is not a detection job or has not
    * SUCCEEDED; INVALID_ARGUMENT for a malformed page token.
    */
@@ -948,7 +1016,8 @@ export interface DetectionServiceServer extends UntypedServiceImplementation {
    */
   runDetection: handleUnaryCall<RunDetectionRequest, RunDetectionResponse>;
   /**
-   * Lists the detections of a finished detection job, ordered by frame, then y, then x.
+   * Lists the detections of a finished detection job, ordered by frame, then y, then x, with
+   * minutes and micrometres where the video states its frame interval and pixel size.
    * NOT_FOUND for an unknown job; FAILED_PRECONDITION when it is not a detection job or has not
    * SUCCEEDED; INVALID_ARGUMENT for a malformed page token.
    */
@@ -987,7 +1056,8 @@ export interface DetectionServiceClient extends Client {
     callback: (error: ServiceError | null, response: RunDetectionResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Lists the detections of a finished detection job, ordered by frame, then y, then x.
+   * Lists the detections of a finished detection job, ordered by frame, then y, then x, with
+   * minutes and micrometres where the video states its frame interval and pixel size.
    * NOT_FOUND for an unknown job; FAILED_PRECONDITION when it is not a detection job or has not
    * SUCCEEDED; INVALID_ARGUMENT for a malformed page token.
    */
