@@ -3,6 +3,7 @@ import { registerAnalyze } from './analyze';
 import { registerDemo } from './demo';
 import { registerDetect } from './detect';
 import { registerInfo } from './info';
+import { registerPlate } from './plate';
 import { registerScore } from './score';
 import { registerSynth } from './synth';
 import { registerTrain } from './train';
@@ -11,4 +12,14 @@ import { registerValidate } from './validate';
 /** A command module registers itself on the program; the list below is the whole CLI. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: readonly RegisterCommand[] = [registerInfo, registerScore, registerAnalyze, registerTrain, registerDetect, registerDemo, registerSynth, registerValidate];
+export const commands: readonly RegisterCommand[] = [
+  registerInfo,
+  registerScore,
+  registerAnalyze,
+  registerTrain,
+  registerDetect,
+  registerDemo,
+  registerSynth,
+  registerValidate,
+  registerPlate,
+];

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'plate',
+  preset: '../../jest.preset.js',
+  rootDir: '.',
+};
