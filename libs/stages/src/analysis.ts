@@ -36,7 +36,18 @@ export interface NormalCellMapStageOptions {
   readonly minArea?: number;
   /** Drop trajectories of y_t shorter than this many frames (NormalCellMapCleaning.minFrames). Default 0. */
   readonly minFrames?: number;
+  /**
+   * An M1 trained on other videos (another analysis's `m1` model), applied by inference only:
+   * nothing is trained and no model is stored here. Plates train M1 once on a sample of fields.
+   */
+  readonly model?: TrainedModelAt;
   readonly onProgress?: ProgressSink;
+}
+
+/** A model stored by another analysis: `store` and the model's key prefix (analysisKeys(...).m1 or .m2). */
+export interface TrainedModelAt {
+  readonly store: BlobStore;
+  readonly prefix: string;
 }
 
 /** What M1's stage decided, stored as `normal-cell-map.json` and reported in stats.json. */
@@ -80,9 +91,11 @@ export async function runNormalCellMapStage(
   const keys = analysisKeys(input.prefix);
   const { volume } = await loadStoredFrames(store, input.videoKey, input.range);
   const progress = options.onProgress ?? silentProgress;
-  const { model } = trainNormalCellModel(volume, { ...options.training, onProgress: progress });
+  const model = options.model
+    ? await loadModel(options.model.store, options.model.prefix, 'm1')
+    : trainNormalCellModel(volume, { ...options.training, onProgress: progress }).model;
   try {
-    await saveModel(store, keys.m1, model);
+    if (!options.model) await saveModel(store, keys.m1, model);
     const winner = extractFeatureMaps(model, volume, progress);
     const scores = scoreFeatureMaps(winner, model.config.maps, { ...options.selection, ...(options.erosions === undefined ? {} : { erosions: options.erosions }) });
     const shape = [volume.frames, volume.height, volume.width];
@@ -131,6 +144,8 @@ export interface EventLengthStageOptions {
    * other inference or length options on the same model); trains when none is stored.
    */
   readonly reuseStoredModel?: boolean;
+  /** An M2 trained on other videos, applied by inference only (one run, nothing trained nor stored here). */
+  readonly model?: TrainedModelAt;
   /** M2 trainings from seeds seed, seed + 1, ...; k is the median of their k. Default 3. */
   readonly runs?: number;
   /** Fewest events one map must give for a recommendation; with fewer the next map is tried. Default 5. */
@@ -215,7 +230,8 @@ export async function runEventLengthStage(
   const chosenMap: Volume<Uint8Array> = { data: stored.data as Uint8Array, frames, height, width };
   const progress = options.onProgress ?? silentProgress;
   const seed = options.training?.seed ?? 1;
-  const reuse = options.reuseStoredModel === true && (await store.exists(`${keys.m2}/model.json`));
+  const given = options.model ?? (options.reuseStoredModel === true && (await store.exists(`${keys.m2}/model.json`)) ? { store, prefix: keys.m2 } : undefined);
+  const reuse = given !== undefined;
 
   const candidates = reuse ? [{ map: choice.chosen, cleaning: choice.cleaning }] : candidatesOf(choice, Math.max(1, maxMaps));
   const attempts: MapAttempt[] = [];
@@ -225,7 +241,7 @@ export async function runEventLengthStage(
     try {
       for (let r = 0; r < (reuse ? 1 : runs); r++) {
         const runSeed = seed + r;
-        const model = reuse ? await loadModel(store, keys.m2, 'm2') : trainEventModel(normalCellMap, { ...options.training, seed: runSeed, onProgress: progress }).model;
+        const model = given ? await loadModel(given.store, given.prefix, 'm2') : trainEventModel(normalCellMap, { ...options.training, seed: runSeed, onProgress: progress }).model;
         const probability = predictCellEvents(model, normalCellMap, { ...options.inference, onProgress: progress });
         const events = measureEvents(probability, options.lengths);
         const statistics = events.statistics;

@@ -9,7 +9,7 @@ export type { SequenceGrid, LabelOptions } from './labels';
 export { scoreFeatureMaps, rankFeatureMaps, chooseNormalCellMap, normalCellMapFrom, mapSelectionDefaults } from './normal-cell-map';
 export type { FeatureMapScore, MapRanking, MapSelectionOptions, NormalCellMapCleaning } from './normal-cell-map';
 export { runNormalCellMapStage, runEventLengthStage, eventLengthStageDefaults } from './analysis';
-export type { NormalCellMapStageOptions, NormalCellMapChoice, EventLengthStageOptions, AnalysisStats, M2Run, MapAttempt } from './analysis';
+export type { NormalCellMapStageOptions, NormalCellMapChoice, EventLengthStageOptions, AnalysisStats, M2Run, MapAttempt, TrainedModelAt } from './analysis';
 export { trainNormalCellModel, extractFeatureMaps } from './normal-cell-model';
 export type { NormalCellTrainingOptions } from './normal-cell-model';
 export { linkTrajectories, makeArtificialEvents, trainEventModel, predictCellEvents, inferenceWindows } from './event-model';

@@ -49,6 +49,44 @@ describe('the M2 stage on a stored analysis', () => {
     expect(second.seen.has('m2.infer')).toBe(true);
   });
 
+  it("applies another analysis's M1 and M2 by inference only: same maps and lengths, nothing trained or stored", async () => {
+    const trained = createMemoryBlobStore();
+    const video = generateSyntheticVideo({ frames: 12, width: 48, height: 40, seed: 3, initialCells: 4 });
+    const raw = { volume: video.volume, bitDepth: video.bitDepth, source: 'synthetic', kind: 'tiff-stack' as const, frameNames: [] };
+    const frames = preprocessVideo(raw, { factor: 2 });
+    await storePreprocessedVideo(trained, 'video', frames, 'synthetic');
+    const m1 = { training: { iterations: 2, crop: 16, seed: 1, model: { encoderWidths: [2, 2], decoderWidths: [2, 2] } }, normalMap: 0, erosions: 1 };
+    const m2 = {
+      training: { iterations: 1, crop: 16, seed: 1, sequenceLength: 4, model: { hidden: 2, encoderWidths: [2, 2], decoderWidth: 2 } },
+      lengths: { minVoxels: 1 },
+      inference: { window: 0 },
+      runs: 1,
+    };
+    const a = analysisKeys('a');
+    await runNormalCellMapStage(trained, { videoKey: 'video', prefix: 'a' }, m1);
+    const outcome = (run: Promise<{ stats: unknown }>): Promise<unknown> =>
+      run.then(
+        (r) => r.stats,
+        (error: unknown) => (error as Error).message,
+      );
+    const trainedStats = await outcome(runEventLengthStage(trained, { videoKey: 'video', prefix: 'a' }, m2));
+
+    // The same frames in another store, with a's models: the same feature maps, y_t and lengths.
+    const other = createMemoryBlobStore();
+    await storePreprocessedVideo(other, 'video', frames, 'synthetic');
+    const seen = new Set<string>();
+    const onProgress = (e: ProgressEvent): void => void seen.add(e.step);
+    await runNormalCellMapStage(other, { videoKey: 'video', prefix: 'b' }, { ...m1, model: { store: trained, prefix: a.m1 }, onProgress });
+    const b = analysisKeys('b');
+    expect(Array.from((await readArray(other, b.featureMaps)).data)).toEqual(Array.from((await readArray(trained, a.featureMaps)).data));
+    expect(Array.from((await readArray(other, b.normalCellMap)).data)).toEqual(Array.from((await readArray(trained, a.normalCellMap)).data));
+    expect(await outcome(runEventLengthStage(other, { videoKey: 'video', prefix: 'b' }, { ...m2, model: { store: trained, prefix: a.m2 }, onProgress }))).toEqual(trainedStats);
+    expect([...seen].filter((step) => step.endsWith('.train'))).toEqual([]);
+    expect(seen.has('m2.infer')).toBe(true);
+    expect(await other.exists(`${b.m1}/model.json`)).toBe(false);
+    expect(await other.exists(`${b.m2}/model.json`)).toBe(false);
+  });
+
   it('stores the labels M3 trained against beside the model, chunked by frames', async () => {
     const store = createMemoryBlobStore();
     const video = generateSyntheticVideo({ frames: 6, width: 48, height: 40, seed: 3, initialCells: 4 });
