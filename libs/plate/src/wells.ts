@@ -30,9 +30,16 @@ export function parseWell(text: string): WellPosition | undefined {
   return { row: letter.toUpperCase().charCodeAt(0) - 65, column };
 }
 
-/** The canonical name of a well: row letter and two-digit column (`B07`), as plate readers write it. */
+/** Row letters: 'A'..'Z', then 'AA'.. as on 1536-well plates. */
+export function rowLetters(row: number): string {
+  let letters = '';
+  for (let n = row + 1; n > 0; n = Math.floor((n - 1) / 26)) letters = String.fromCharCode(65 + ((n - 1) % 26)) + letters;
+  return letters;
+}
+
+/** The canonical name of a well: row letters and two-digit column (`B07`), as plate readers write it. */
 export function wellLabel(position: WellPosition): string {
-  return `${String.fromCharCode(65 + position.row)}${String(position.column).padStart(2, '0')}`;
+  return `${rowLetters(position.row)}${String(position.column).padStart(2, '0')}`;
 }
 
 /** The smallest standard plate holding every position; a 384-well plate beyond that is an error. */
