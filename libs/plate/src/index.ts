@@ -6,3 +6,5 @@ export { conditionSummary, readoutColumns, readoutsCsv, readoutsJson, wellReadou
 export type { ConditionBinSummary, ConditionOverall, FieldResult, ReadoutOptions, ReadoutRow, ReadoutSummary, ReadoutsJson, WellOverall, WellStatus } from './readouts';
 export { plateHeatmapSvg, timeCourseSvg } from './plate-figures';
 export type { HeatmapOptions, HeatmapWell, TimeCourseOptions, TimeCourseSeries } from './plate-figures';
+export { parsePlateAnnotations, readPlateAnnotations } from './annotations';
+export type { FieldAnnotations } from './annotations';

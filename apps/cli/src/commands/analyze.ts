@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidInputError, createLocalBlobStore, exitCodes } from '@mitosis/core';
-import type { AnalysisStats, NormalCellMapChoice } from '@mitosis/stages';
+import type { AnalysisStats, NormalCellMapChoice, TrainedModelAt } from '@mitosis/stages';
 import {
   METHOD_DEFAULTS,
   WORK_LIMITS,
@@ -44,6 +44,9 @@ interface AnalyzeOptions extends ComputeOptions {
   /** false with --no-flat-field. */
   readonly flatField?: boolean;
   readonly channel?: string;
+  /** M1 and M2 trained on other videos (a plate's sample), applied by inference only; not CLI flags. */
+  readonly m1Model?: TrainedModelAt;
+  readonly m2Model?: TrainedModelAt;
 }
 
 export interface AnalysisSummary {
@@ -90,6 +93,7 @@ export async function analyzeVideo(videoPath: string, options: AnalyzeOptions): 
         ...(minArea === undefined ? {} : { minArea }),
         minFrames,
         ...(normalMap === undefined ? {} : { normalMap }),
+        ...(options.m1Model ? { model: options.m1Model } : {}),
         onProgress: renderer.sink,
       },
     ).catch(async (error: unknown) => {
@@ -117,6 +121,7 @@ export async function analyzeVideo(videoPath: string, options: AnalyzeOptions): 
           model: { positiveWeight: m2PositiveWeight },
         },
         runs: m2Runs,
+        ...(options.m2Model ? { model: options.m2Model } : {}),
         onProgress: renderer.sink,
       },
     );

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exitCodes } from '@mitosis/core';
@@ -56,4 +56,54 @@ describe('mitosis plate check', () => {
     expect(wells.code).toBe(exitCodes.INVALID_ARGUMENT);
     expect(wells.errors.join('\n')).toContain('--wells "48" must be 96 or 384');
   });
+});
+
+describe('mitosis plate run', () => {
+  it('takes a small plate from videos to readouts.csv, plate.json and the two figures', async () => {
+    const plate = path.join(dir, 'run');
+    mkdirSync(plate);
+    const rows = ['well,field,condition,path,frame_interval_min'];
+    const annotations = ['well,field,frame,x,y'];
+    for (const [i, [well, condition]] of [
+      ['A01', 'high'],
+      ['A02', 'high'],
+      ['B01', 'low'],
+    ].entries()) {
+      const video = generateSyntheticVideo({ frames: 14, width: 64, height: 48, seed: 20 + i, initialCells: 8, minCycleFrames: 3, mitosisRate: 0.1 });
+      await writeTiffStack(path.join(plate, `${well}.tif`), video.volume);
+      rows.push(`${well},1,${condition},${well}.tif,15`);
+      if (i === 0) for (const m of video.mitoses.filter((m) => m.frame <= 8)) annotations.push(`${well},1,${m.frame},${m.x},${m.y}`);
+    }
+    writeFileSync(path.join(plate, 'plate.csv'), `${rows.join('\n')}\n`);
+    // At least one point: the first frame's centre stands in if the simulation had no early mitosis.
+    if (annotations.length === 1) annotations.push('A01,1,2,32,24');
+    writeFileSync(path.join(plate, 'annotations.csv'), `${annotations.join('\n')}\n`);
+    const out = path.join(plate, 'out');
+    const args = ['plate', 'run', path.join(plate, 'plate.csv'), '--annotations', path.join(plate, 'annotations.csv'), '--out', out, '--k', '3', '--bin-frames', '7'];
+    const result = await runCliCaptured([...args, '--m1-iterations', '2', '--m2-iterations', '2', '--m3-iterations', '2', '--quiet']);
+    expect(result.errors).toEqual([]);
+    expect(result.code).toBe(exitCodes.OK);
+    expect(result.stdout).toMatch(/1\/4 M1 and M2 trained on A01 field 1/);
+    expect(result.stdout).toMatch(/3 of 3 fields done, 0 failed/);
+
+    const csv = readFileSync(path.join(out, 'readouts.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]?.split(',').slice(0, 5)).toEqual(['well', 'row', 'column', 'condition', 'status']);
+    // 3 wells x 2 bins of 7 frames; bins in minutes from the manifest's 15 min interval.
+    expect(csv).toHaveLength(1 + 3 * 2);
+    expect(csv[1]).toMatch(/^A01,A,1,high,ok,1,1,1,7,0\.00,105\.00,/);
+    const report = JSON.parse(readFileSync(path.join(out, 'plate.json'), 'utf8')) as { k: { plate: number; perField: unknown[] }; sample: { well: string } };
+    expect(report.k.plate).toBe(3);
+    expect(report.k.perField).toHaveLength(3);
+    expect(report.sample.well).toBe('A01');
+    const heatmap = readFileSync(path.join(out, 'heatmap.svg'), 'utf8');
+    expect(heatmap).toContain('mitoses per 100 cells per h');
+    expect(heatmap.match(/<circle/g)?.length).toBeGreaterThanOrEqual(96);
+    expect(readFileSync(path.join(out, 'time-course.svg'), 'utf8')).toMatch(/high[\s\S]*low/);
+
+    // Annotations naming a field the plate lacks are refused before any work.
+    writeFileSync(path.join(plate, 'bad.csv'), 'well,field,frame,x,y\nC01,1,2,3,4\n');
+    const bad = await runCliCaptured(['plate', 'run', path.join(plate, 'plate.csv'), '--annotations', path.join(plate, 'bad.csv'), '--out', path.join(plate, 'bad')]);
+    expect(bad.code).toBe(exitCodes.INVALID_ARGUMENT);
+    expect(bad.errors.join('\n')).toContain('bad.csv line 2: well C01 field 1 is not in the plate');
+  }, 300_000);
 });

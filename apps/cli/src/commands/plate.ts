@@ -1,8 +1,12 @@
 import type { Command } from 'commander';
-import { InvalidInputError } from '@mitosis/core';
+import path from 'node:path';
+import { InvalidInputError, MitosisError, isMitosisError } from '@mitosis/core';
 import type { PlateManifest } from '@mitosis/plate';
 import { loadPlate, wellLabel } from '@mitosis/plate';
+import { computeCommand } from '../runtime';
 import type { RegisterCommand } from './index';
+import type { PlateRunOptions } from './plate-run';
+import { runPlate } from './plate-run';
 
 interface PlateCheckOptions {
   readonly wells?: string;
@@ -66,5 +70,35 @@ export const registerPlate: RegisterCommand = (program) => {
       const wells = parseWells(options.wells);
       const checked = await loadPlate(source, wells === undefined ? {} : { wells });
       process.stdout.write(options.json === true ? `${JSON.stringify(checked)}\n` : plateSummary(checked));
+    });
+  computeCommand(plate, 'run')
+    .description(
+      'A plate from videos to readouts: M1 and M2 trained once on a sample field and applied to every field, M3 trained once on the annotated frames, detection and cell counts on every field; writes readouts.csv (per well and time bin), plate.json, heatmap.svg and time-course.svg.',
+    )
+    .argument('<plate>', 'a manifest CSV or a plate folder (as plate check reads it)')
+    .requiredOption(
+      '--annotations <csv>',
+      'annotated mitoses: well,field,frame,x,y (field may be left out for 1); M3 trains on the first annotated field, on frames from its first to its last annotation',
+    )
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--wells <n>', 'the plate format, 96 or 384 (default: the smallest that holds every well)')
+    .option('--sample <well>', 'the field M1 and M2 train on, WELL or WELL/FIELD (default: the first annotated field)')
+    .option('--k <n>', "M3's sequence length (default: the plate's, from every field's event lengths pooled)")
+    .option('--bin-frames <n>', 'time bins of the readouts, in frames (default 10)')
+    .option('--bin-minutes <n>', 'time bins in minutes, where every video states its frame interval')
+    .option('--m1-iterations <n>', "M1's training updates (default: analyze's)")
+    .option('--m2-iterations <n>', "M2's training updates (default: analyze's)")
+    .option('--m3-iterations <n>', "M3's training updates (default: train's)")
+    .option('--seed <n>', 'seed of every training', '1')
+    .action(async (source: string, options: PlateRunOptions & { wells?: string }) => {
+      const wells = parseWells(options.wells);
+      const { failed, fields, firstFailure, out } = await runPlate(source, { ...options, ...(wells === undefined ? {} : { wells }) });
+      // A failed field does not stop the plate; the exit code is that of the first failure's kind, after every output is written.
+      if (firstFailure !== undefined) {
+        throw new MitosisError(
+          isMitosisError(firstFailure) ? firstFailure.kind : 'INTERNAL',
+          `${failed} of ${fields} fields failed (their reasons are in ${path.join(out, 'plate.json')})`,
+        );
+      }
     });
 };
