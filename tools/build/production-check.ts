@@ -12,7 +12,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -108,7 +108,11 @@ function checkCli(copy: string, work: string): void {
   mitosis('synth', '--frames', '6', '--size', '64x48', '--seed', '3', '--out', path.join(work, 'cli-synth'));
   const info = JSON.parse(mitosis('info', path.join(work, 'cli-synth', 'video.tif'), '--json')) as { frameCount?: number };
   if (info.frameCount !== 6) throw new Error(`mitosis info in the production install read ${JSON.stringify(info)}, not 6 frames`);
-  say('the mitosis CLI of the production install (the built bundle) wrote a synthetic video and read it back');
+  // A plate manifest: its CSV reader is a production dependency of its own.
+  writeFileSync(path.join(work, 'plate.csv'), 'well,field,condition,path\nB07,1,"DMSO, 0.1%",cli-synth/video.tif\n');
+  const plate = JSON.parse(mitosis('plate', 'check', path.join(work, 'plate.csv'), '--json')) as { entries?: { well: string; condition: string }[] };
+  if (plate.entries?.[0]?.condition !== 'DMSO, 0.1%') throw new Error(`mitosis plate check in the production install read ${JSON.stringify(plate)}`);
+  say('the mitosis CLI of the production install (the built bundle) wrote a synthetic video, read it back and checked a plate manifest');
 }
 
 async function main(): Promise<void> {

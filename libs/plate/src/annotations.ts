@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { InvalidInputError, NotFoundError } from '@mitosis/core';
+import { csvRows, headerOf } from './csv-rows';
 import type { PlateManifest } from './manifest';
 import { parseWell, wellLabel } from './wells';
 
@@ -21,13 +21,8 @@ const COLUMNS = ['well', 'field', 'frame', 'x', 'y'];
  */
 export function parsePlateAnnotations(text: string, source: string, plate: PlateManifest): FieldAnnotations[] {
   const name = path.basename(source);
-  let rows: { record: string[]; info: { lines: number } }[];
-  try {
-    rows = parse(text, { bom: true, trim: true, skip_empty_lines: true, info: true });
-  } catch (error: unknown) {
-    throw new InvalidInputError(`${name}: not a readable CSV: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-  }
-  const header = (rows[0]?.record ?? []).map((h) => h.toLowerCase());
+  const rows = csvRows(text, name);
+  const header = headerOf(rows);
   const missing = COLUMNS.filter((c) => c !== 'field' && !header.includes(c));
   if (header.length === 0 || missing.length > 0)
     throw new InvalidInputError(`${name} line 1: the header must have ${COLUMNS.join(',')} (field may be left out); it lacks ${missing.join(', ') || 'everything'}`);

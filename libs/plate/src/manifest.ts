@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { InvalidInputError, isMitosisError, NotFoundError } from '@mitosis/core';
 import type { VideoInfo } from '@mitosis/video';
 import { naturalCompare, probeVideo } from '@mitosis/video';
+import { csvRows, headerOf } from './csv-rows';
 import type { PlateFormat, WellPosition } from './wells';
 import { parseWell, plateFormatFor, wellLabel } from './wells';
 
@@ -74,14 +74,9 @@ function positiveNumber(text: string | undefined, what: string, at: string, prob
  */
 export function parseManifestCsv(text: string, source: string, baseDir: string): Parsed {
   const name = path.basename(source);
-  let rows: { record: string[]; info: { lines: number } }[];
-  try {
-    rows = parse(text, { bom: true, trim: true, skip_empty_lines: true, info: true });
-  } catch (error: unknown) {
-    throw new InvalidInputError(`${name}: not a readable CSV: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-  }
+  const rows = csvRows(text, name);
   const problems: string[] = [];
-  const header = (rows[0]?.record ?? []).map((h) => h.toLowerCase());
+  const header = headerOf(rows);
   if (header.length === 0) throw new InvalidInputError(`${name}: empty file, expected the header ${REQUIRED.join(',')}`);
   const missing = REQUIRED.filter((c) => !header.includes(c));
   const unknown = header.filter((c) => !KNOWN.includes(c));
