@@ -2,11 +2,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createLocalBlobStore, InvalidInputError, isMitosisError } from '@mitosis/core';
 import type { CheckedEntry, FieldResult, PlateManifest } from '@mitosis/plate';
-import { conditionSummary, loadPlate, plateHeatmapSvg, readoutsCsv, readoutsJson, readPlateAnnotations, timeCourseSvg, wellLabel, wellReadouts } from '@mitosis/plate';
+import { conditionSummary, loadPlate, parseWell, plateHeatmapSvg, readoutsCsv, readoutsJson, readPlateAnnotations, timeCourseSvg, wellLabel, wellReadouts } from '@mitosis/plate';
 import { formatPointsCsv } from '@mitosis/scoring';
 import type { AnalysisStats } from '@mitosis/stages';
 import { analysisKeys, readVideoMeta, recommendSequenceLength } from '@mitosis/stages';
 import { readArray } from '@mitosis/tensor-store';
+import { readVideo, writeTiffStack } from '@mitosis/video';
 import { connectedComponents, describeLengths } from '@mitosis/volume';
 import type { ComputeOptions } from '../runtime';
 import { parsePositiveInt } from '../runtime';
@@ -19,7 +20,7 @@ export interface PlateRunOptions extends ComputeOptions {
   readonly annotations: string;
   readonly out: string;
   readonly wells?: 96 | 384;
-  /** The field M1 and M2 train on (`B07` or `B07/2`); default: the first annotated field. */
+  /** The fields M1 and M2 train on, pooled (`B07,C03/2`); default: the first annotated field and the first field of every other condition. */
   readonly sample?: string;
   /** k for M3; default the plate's, from every well's event lengths pooled. */
   readonly k?: string;
@@ -58,19 +59,55 @@ async function cellsPerFrame(analysisDir: string): Promise<number[]> {
   return counts;
 }
 
-function pickSample(plate: PlateManifest, annotated: readonly { well: string; field: number }[], sample: string | undefined): CheckedEntry {
-  if (sample === undefined) {
-    const first = annotated[0];
-    const entry = plate.entries.find((e) => first !== undefined && e.well === first.well && e.field === first.field);
-    if (entry === undefined) throw new InvalidInputError('no annotated field to train M1 and M2 on');
-    return entry;
-  }
-  const [wellText = '', fieldText = '1'] = sample.split('/');
-  const entry = plate.entries.find(
-    (e) => e.well === wellLabel({ row: wellText.toUpperCase().charCodeAt(0) - 65, column: Number(wellText.slice(1)) }) && e.field === Number(fieldText),
-  );
-  if (entry === undefined) throw new InvalidInputError(`--sample ${sample} is not a field of the plate (give WELL or WELL/FIELD, e.g. B07/2)`);
+/** A field by `WELL` or `WELL/FIELD`. */
+function fieldNamed(plate: PlateManifest, text: string): CheckedEntry {
+  const [wellText = '', fieldText = '1'] = text.trim().split('/');
+  const position = parseWell(wellText);
+  const entry = position === undefined ? undefined : plate.entries.find((e) => e.well === wellLabel(position) && e.field === Number(fieldText));
+  if (entry === undefined) throw new InvalidInputError(`--sample ${text} is not a field of the plate (give WELL or WELL/FIELD, e.g. B07/2)`);
   return entry;
+}
+
+/**
+ * The fields M1 and M2 learn from: the first annotated field (M3's), then the first field of each
+ * other condition, so that the models see every condition's cells; or the fields of --sample.
+ */
+function pickSample(plate: PlateManifest, annotated: readonly { well: string; field: number }[], sample: string | undefined): CheckedEntry[] {
+  if (sample !== undefined) return [...new Set(sample.split(',').map((t) => fieldNamed(plate, t)))];
+  const first = plate.entries.find((e) => e.well === annotated[0]?.well && e.field === annotated[0]?.field);
+  if (first === undefined) throw new InvalidInputError('no annotated field to train M1 and M2 on');
+  const others = plate.conditions.filter((c) => c !== first.condition).flatMap((c) => plate.entries.find((e) => e.condition === c) ?? []);
+  return [first, ...others];
+}
+
+/**
+ * One video of the sample's frames end to end (the fields' raw frames, in order), for M1 and M2 to
+ * train on as on one video: fields of another size or bit depth than the first are left out.
+ */
+async function poolSample(fields: readonly CheckedEntry[], file: string, log: (line: string) => void): Promise<CheckedEntry[]> {
+  const videos = [];
+  const used: CheckedEntry[] = [];
+  for (const field of fields) {
+    const video = await readVideo(field.path);
+    const first = videos[0];
+    if (first !== undefined && (video.volume.width !== first.volume.width || video.volume.height !== first.volume.height || video.bitDepth !== first.bitDepth)) {
+      log(`    ${field.well} field ${field.field} left out of the sample: ${video.volume.width}x${video.volume.height} ${video.bitDepth}-bit, not as ${used[0]?.well}`);
+      continue;
+    }
+    videos.push(video);
+    used.push(field);
+  }
+  const [head] = videos;
+  if (head === undefined) throw new InvalidInputError('no sample field to train M1 and M2 on');
+  const frames = videos.reduce((n, v) => n + v.volume.frames, 0);
+  const data = head.bitDepth === 8 ? new Uint8Array(frames * head.volume.height * head.volume.width) : new Uint16Array(frames * head.volume.height * head.volume.width);
+  let at = 0;
+  for (const v of videos) {
+    data.set(v.volume.data, at);
+    at += v.volume.data.length;
+  }
+  await writeTiffStack(file, { data, frames, height: head.volume.height, width: head.volume.width });
+  return used;
 }
 
 /**
@@ -97,12 +134,14 @@ export async function runPlate(source: string, options: PlateRunOptions): Promis
   };
   log(`plate ${source}: ${plate.entries.length} fields in ${new Set(plate.entries.map((e) => e.well)).size} wells, ${plate.conditions.length} conditions`);
 
-  const sample = pickSample(plate, annotations, options.sample);
-  const sampleDir = path.join(out, 'sample', key(sample));
-  log(`1/4 M1 and M2 trained on ${sample.well} field ${sample.field} (${path.basename(sample.path)})`);
+  const sampleDir = path.join(out, 'sample');
+  await mkdir(sampleDir, { recursive: true });
+  const pooledFile = path.join(sampleDir, 'sample.tif');
+  const sample = await poolSample(pickSample(plate, annotations, options.sample), pooledFile, log);
+  log(`1/4 M1 and M2 trained on ${sample.map((e) => `${e.well} field ${e.field}`).join(', ')} (${sample.length === 1 ? 'one field' : 'their frames end to end'})`);
   const sampleStore = createLocalBlobStore(path.join(sampleDir, 'store'));
   const sampleKeys = analysisKeys('analysis');
-  await analyzeVideo(sample.path, { ...analyzeDefaults, out: sampleDir }).catch(async (error: unknown) => {
+  await analyzeVideo(pooledFile, { ...analyzeDefaults, out: sampleDir }).catch(async (error: unknown) => {
     // The sample's M2 may find no event and still leave both models: the fields are analysed with them.
     const modelsLeft = (await sampleStore.exists(sampleKeys.mapChoice)) && (await sampleStore.exists(`${sampleKeys.m2}/model.json`));
     if (!(isMitosisError(error) && error.kind === 'INVALID_ARGUMENT' && modelsLeft)) throw error;
@@ -217,7 +256,7 @@ export async function runPlate(source: string, options: PlateRunOptions): Promis
       perField: runs.map((r) => ({ well: r.entry.well, field: r.entry.field, k: r.k ?? null, events: r.events ?? null })),
     },
     kSpread: wellKs.length === 0 ? null : { min: Math.min(...wellKs), max: Math.max(...wellKs) },
-    sample: { well: sample.well, field: sample.field, factor, normalCellMap: chosen },
+    sample: { fields: sample.map((e) => ({ well: e.well, field: e.field })), factor, normalCellMap: chosen },
   };
   await writeFile(path.join(out, 'plate.json'), `${JSON.stringify(report, null, 2)}\n`);
   const onPlate = new Map(summary.wells.map((w) => [wellLabel(w.position), w]));

@@ -83,7 +83,8 @@ describe('mitosis plate run', () => {
     const result = await runCliCaptured([...args, '--m1-iterations', '2', '--m2-iterations', '2', '--m3-iterations', '2', '--quiet']);
     expect(result.errors).toEqual([]);
     expect(result.code).toBe(exitCodes.OK);
-    expect(result.stdout).toMatch(/1\/4 M1 and M2 trained on A01 field 1/);
+    // The sample: the annotated field and the first field of the other condition, end to end.
+    expect(result.stdout).toContain('1/4 M1 and M2 trained on A01 field 1, B01 field 1 (their frames end to end)');
     expect(result.stdout).toMatch(/3 of 3 fields done, 0 failed/);
 
     const csv = readFileSync(path.join(out, 'readouts.csv'), 'utf8').trim().split('\n');
@@ -91,10 +92,10 @@ describe('mitosis plate run', () => {
     // 3 wells x 2 bins of 7 frames; bins in minutes from the manifest's 15 min interval.
     expect(csv).toHaveLength(1 + 3 * 2);
     expect(csv[1]).toMatch(/^A01,A,1,high,ok,1,1,1,7,0\.00,105\.00,/);
-    const report = JSON.parse(readFileSync(path.join(out, 'plate.json'), 'utf8')) as { k: { plate: number; perField: unknown[] }; sample: { well: string } };
+    const report = JSON.parse(readFileSync(path.join(out, 'plate.json'), 'utf8')) as { k: { plate: number; perField: unknown[] }; sample: { fields: { well: string }[] } };
     expect(report.k.plate).toBe(3);
     expect(report.k.perField).toHaveLength(3);
-    expect(report.sample.well).toBe('A01');
+    expect(report.sample.fields.map((f) => f.well)).toEqual(['A01', 'B01']);
     const heatmap = readFileSync(path.join(out, 'heatmap.svg'), 'utf8');
     expect(heatmap).toContain('mitoses per 100 cells per h');
     expect(heatmap.match(/<circle/g)?.length).toBeGreaterThanOrEqual(96);

@@ -82,7 +82,10 @@ export const registerPlate: RegisterCommand = (program) => {
     )
     .requiredOption('--out <dir>', 'output folder')
     .option('--wells <n>', 'the plate format, 96 or 384 (default: the smallest that holds every well)')
-    .option('--sample <well>', 'the field M1 and M2 train on, WELL or WELL/FIELD (default: the first annotated field)')
+    .option(
+      '--sample <fields>',
+      'the fields M1 and M2 train on, their frames end to end: WELL or WELL/FIELD, comma-separated (default: the first annotated field and the first field of every other condition)',
+    )
     .option('--k <n>', "M3's sequence length (default: the plate's, from every field's event lengths pooled)")
     .option('--bin-frames <n>', 'time bins of the readouts, in frames (default 10)')
     .option('--bin-minutes <n>', 'time bins in minutes, where every video states its frame interval')
