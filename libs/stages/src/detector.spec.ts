@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { M3Model } from '@mitosis/models';
 import type { Volume } from '@mitosis/volume';
-import { chooseDetectionThreshold, detectionsFrom, mergeNearbyGroups, windowStarts, windowedProbability } from './detector';
+import { InvalidInputError, PreconditionError } from '@mitosis/core';
+import { chooseDetectionThreshold, detectionsFrom, mergeNearbyGroups, trainDetector, trainDetectorOn, windowStarts, windowedProbability } from './detector';
 
 describe('windowStarts', () => {
   it('slides windows of k frames with a step of 2 and ends flush with the sequence', () => {
@@ -102,5 +103,39 @@ describe('detection from stored probabilities', () => {
     expect(chooseDetectionThreshold(echoModel(), video(), grid, 4, [{ frame: 25, x: original(3), y: original(3) }])).toMatchObject({ threshold: 0.5, chosenBy: 'paper' });
     const elsewhere = [1, 2, 3].map((i) => ({ frame: 21 + i, x: original(11), y: original(i) }));
     expect(chooseDetectionThreshold(echoModel(), video(), grid, 4, elsewhere)).toMatchObject({ threshold: 0.5, chosenBy: 'paper' });
+  });
+});
+
+describe('trainDetectorOn: M3 on the annotated frames of several videos', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+  const segment = (frames: number, height: number, width: number, seed: number) => {
+    const data = new Float32Array(frames * height * width).map((_, i) => (Math.sin(i * 0.37 + seed) + 1) / 2);
+    const labels = new Uint8Array(frames * height * width);
+    for (let i = seed; i < labels.length; i += 97) labels[i] = 1;
+    return { frames: { data, frames, height, width }, labels: { data: labels, frames, height, width } };
+  };
+  const options = { k: 3, iterations: 2, crop: 16, batch: 2, seed: 3, model: { hidden: 2, decoderWidth: 2 } };
+
+  it('trains one segment exactly as trainDetector, and videos of other sizes together', () => {
+    const one = segment(6, 20, 24, 1);
+    const alone = trainDetector(one.frames, one.labels, options);
+    const asSegment = trainDetectorOn([one], options);
+    expect(asSegment.losses).toEqual(alone.losses);
+    const two = trainDetectorOn([one, segment(4, 16, 18, 2)], options);
+    expect(two.losses).toHaveLength(2);
+    expect(two.losses.every(Number.isFinite)).toBe(true);
+    expect(two.losses).not.toEqual(alone.losses);
+    for (const r of [alone, asSegment, two]) r.model.dispose();
+  });
+
+  it('names the video whose frames are fewer than k or whose labels differ in shape', () => {
+    const one = segment(6, 20, 24, 1);
+    const short = segment(2, 16, 16, 2);
+    expect(() => trainDetectorOn([one, short], options)).toThrow(PreconditionError);
+    expect(() => trainDetectorOn([one, short], options)).toThrow('k = 3 is larger than the 2 training frames of video 2');
+    expect(() => trainDetectorOn([one, { frames: one.frames, labels: short.labels }], options)).toThrow('labels and training frames of video 2 differ in shape');
+    expect(() => trainDetectorOn([], options)).toThrow(InvalidInputError);
   });
 });

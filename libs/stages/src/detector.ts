@@ -46,14 +46,35 @@ export interface DetectorTrainingOptions {
  * flipped and rotated, against the dilated mitosis labels; RMSProp 1e-3 / 0.9.
  */
 export function trainDetector(frames: Volume<Float32Array>, labels: Volume<Uint8Array>, options: DetectorTrainingOptions): { model: M3Model; losses: number[] } {
+  return trainDetectorOn([{ frames, labels }], options);
+}
+
+/** Annotated frames of one video, and their labels, for M3 trained on several videos. */
+export interface TrainingSegment {
+  readonly frames: Volume<Float32Array>;
+  readonly labels: Volume<Uint8Array>;
+}
+
+/**
+ * M3 trained on the annotated frames of several videos (a plate's annotated fields): every window
+ * lies inside one segment, never across two videos. A crop around a mitosis is drawn among all
+ * segments' mitoses; any other crop from a segment drawn in proportion to its frames. With one
+ * segment the draws are those of trainDetector on it alone.
+ */
+export function trainDetectorOn(segments: readonly TrainingSegment[], options: DetectorTrainingOptions): { model: M3Model; losses: number[] } {
   const { k } = options;
   if (!Number.isInteger(k) || k < 1) throw new InvalidInputError(`k must be a positive integer, got ${k}`);
-  if (k > frames.frames) {
-    throw new PreconditionError(`k = ${k} is larger than the ${frames.frames} training frames: annotate at least k frames (paper III.G)`);
+  if (segments.length === 0) throw new InvalidInputError('M3 needs annotated frames to train on');
+  for (const [n, { frames, labels }] of segments.entries()) {
+    const which = segments.length === 1 ? '' : ` of video ${n + 1}`;
+    if (k > frames.frames) {
+      throw new PreconditionError(`k = ${k} is larger than the ${frames.frames} training frames${which}: annotate at least k frames (paper III.G)`);
+    }
+    if (labels.frames !== frames.frames || labels.height !== frames.height || labels.width !== frames.width) {
+      throw new InvalidInputError(`labels and training frames${which} differ in shape`);
+    }
   }
-  if (labels.frames !== frames.frames || labels.height !== frames.height || labels.width !== frames.width) {
-    throw new InvalidInputError('labels and training frames differ in shape');
-  }
+  const totalFrames = segments.reduce((n, s) => n + s.frames.frames, 0);
   const iterations = options.iterations ?? 600;
   const batch = options.batch ?? 2;
   const crop = options.crop ?? 96;
@@ -62,9 +83,18 @@ export function trainDetector(frames: Volume<Float32Array>, labels: Volume<Uint8
   const seed = options.seed ?? 1;
   const rng = createRng(seed);
   const progress = options.onProgress ?? silentProgress;
-  const positives: number[] = [];
-  for (let i = 0; i < labels.data.length; i++) if (labels.data[i]) positives.push(i);
-  const plane = frames.height * frames.width;
+  const positives: { segment: number; voxel: number }[] = [];
+  for (const [segment, { labels }] of segments.entries()) for (let i = 0; i < labels.data.length; i++) if (labels.data[i]) positives.push({ segment, voxel: i });
+  // A segment for a crop not placed on a mitosis, in proportion to its frames (no draw for one).
+  const anySegment = (): number => {
+    if (segments.length === 1) return 0;
+    let at = rng.int(totalFrames);
+    for (const [n, s] of segments.entries()) {
+      if (at < s.frames.frames) return n;
+      at -= s.frames.frames;
+    }
+    return segments.length - 1;
+  };
   const model = createM3({ seed, ...options.model });
   const baseRate = model.config.optimizer.learningRate;
   const losses: number[] = [];
@@ -74,13 +104,20 @@ export function trainDetector(frames: Volume<Float32Array>, labels: Volume<Uint8
       const xs: Volume<Float32Array>[] = [];
       const ys: Volume<Uint8Array>[] = [];
       const size = { frames: k, height: crop, width: crop };
-      const square = Math.min(crop, frames.height) === Math.min(crop, frames.width);
       for (let b = 0; b < batch; b++) {
         let focus: { t: number; y: number; x: number } | undefined;
+        let segment: TrainingSegment | undefined;
         if (positives.length > 0 && rng.next() < positiveFraction) {
-          const i = positives[rng.int(positives.length)] ?? 0;
-          focus = { t: Math.floor(i / plane), y: Math.floor((i % plane) / frames.width), x: i % frames.width };
+          const picked = positives[rng.int(positives.length)] ?? { segment: 0, voxel: 0 };
+          segment = segments[picked.segment];
+          const { height, width } = segment?.frames ?? { height: 1, width: 1 };
+          const i = picked.voxel;
+          focus = { t: Math.floor(i / (height * width)), y: Math.floor((i % (height * width)) / width), x: i % width };
         }
+        const chosen = segment ?? segments[anySegment()];
+        if (chosen === undefined) throw new InvalidInputError('no training segment to crop from');
+        const { frames, labels } = chosen;
+        const square = Math.min(crop, frames.height) === Math.min(crop, frames.width);
         const box = randomCrop(rng, frames, size, focus);
         const augmentation = randomAugmentation(rng, square);
         xs.push(applyAugmentation(cropVolume(frames, box), augmentation));

@@ -87,6 +87,25 @@ describe('the M2 stage on a stored analysis', () => {
     expect(await other.exists(`${b.m2}/model.json`)).toBe(false);
   });
 
+  it("trains M3 on several videos' annotated frames at one scale, refusing another factor", async () => {
+    const store = createMemoryBlobStore();
+    const raw = (seed: number) => {
+      const video = generateSyntheticVideo({ frames: 6, width: 48, height: 40, seed, initialCells: 4 });
+      return { volume: video.volume, bitDepth: video.bitDepth, source: 'synthetic', kind: 'tiff-stack' as const, frameNames: [] };
+    };
+    await storePreprocessedVideo(store, 'a', preprocessVideo(raw(3), { factor: 2 }), 'a');
+    await storePreprocessedVideo(store, 'b', preprocessVideo(raw(4), { factor: 2 }), 'b');
+    await storePreprocessedVideo(store, 'c', preprocessVideo(raw(5), { factor: 1 }), 'c');
+    const video = (videoKey: string, frame: number) => ({ videoKey, range: { first: 1, last: 6 }, annotations: [{ frame, x: 20, y: 16 }], annotationSource: `${videoKey}.csv` });
+    const options = { k: 2, iterations: 1, crop: 16, model: { hidden: 2, decoderWidth: 2 } };
+    const meta = await runTrainingStage(store, { ...video('a', 3), modelPrefix: 'models/ab', more: [video('b', 4)] }, options);
+    expect(meta).toMatchObject({ annotations: 2, videos: 2, factor: 2, trainingFrames: { first: 1, last: 6 } });
+    await expect(runTrainingStage(store, { ...video('a', 3), modelPrefix: 'models/ac', more: [video('c', 4)] }, options)).rejects.toThrow(
+      'training video 2 (c.csv) is stored at factor 1, the first at 2: M3 learns one scale',
+    );
+    expect(await store.exists('models/ac/model.json')).toBe(false);
+  });
+
   it('stores the labels M3 trained against beside the model, chunked by frames', async () => {
     const store = createMemoryBlobStore();
     const video = generateSyntheticVideo({ frames: 6, width: 48, height: 40, seed: 3, initialCells: 4 });

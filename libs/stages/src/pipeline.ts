@@ -7,7 +7,7 @@ import { readArray, readArrayMetadata, writeArray } from '@mitosis/tensor-store'
 import type { PreprocessedVideo, PhysicalSizes } from '@mitosis/video';
 import type { Volume } from '@mitosis/volume';
 import type { DetectionOptions, DetectorTrainingOptions, ThresholdChoice } from './detector';
-import { chooseDetectionThreshold, detectMitoses, trainDetector } from './detector';
+import { chooseDetectionThreshold, detectMitoses, trainDetectorOn } from './detector';
 import type { SequenceGrid } from './labels';
 import { buildMitosisLabels } from './labels';
 
@@ -137,6 +137,8 @@ export interface DetectorMeta {
   readonly factor: number;
   readonly trainingFrames: { readonly first: number; readonly last: number };
   readonly annotations: number;
+  /** Videos M3 trained on, where more than one (a plate's annotated fields). */
+  readonly videos?: number;
   readonly iterations: number;
   readonly finalLoss: number | null;
   readonly source: string;
@@ -150,33 +152,53 @@ export interface DetectorMeta {
   readonly thresholdChoice?: ThresholdChoice;
 }
 
-/** M3 training stage: labels from the annotations inside the training frames, then training; stores the labels (`<prefix>/labels`) and the model. */
+/** The annotated frames of one stored video, for M3's training. */
+export interface TrainingVideo {
+  readonly videoKey: string;
+  readonly range: FrameRange;
+  readonly annotations: readonly MitosisPoint[];
+  readonly annotationSource: string;
+  /** Frames of the whole source video when only part of it is stored (annotations beyond it are errors). */
+  readonly videoFrames?: FrameRange;
+}
+
+/** One video's frames, its grid and labels, its annotations inside the range, checked. */
+async function trainingSegment(store: BlobStore, video: TrainingVideo) {
+  const { volume, meta } = await loadStoredFrames(store, video.videoKey, video.range);
+  const videoFrames = video.videoFrames ?? { first: meta.firstFrame, last: meta.firstFrame + meta.frames - 1 };
+  checkPointsInside(
+    video.annotations,
+    { firstFrame: videoFrames.first, lastFrame: videoFrames.last, width: meta.originalWidth, height: meta.originalHeight },
+    video.annotationSource,
+  );
+  const grid = gridOf(meta, video.range);
+  const inside = video.annotations.filter((p) => p.frame >= video.range.first && p.frame <= video.range.last);
+  return { volume, meta, grid, inside, labels: buildMitosisLabels(inside, grid) };
+}
+
+/**
+ * M3 training stage: labels from the annotations inside the training frames, then training;
+ * stores the labels (`<prefix>/labels`) and the model. `more` trains on other videos' annotated
+ * frames too (a plate's annotated fields, stored at the same factor); the threshold is then
+ * chosen on the first video's frames and the labels stored are the first video's.
+ */
 export async function runTrainingStage(
   store: BlobStore,
-  input: {
-    videoKey: string;
-    range: FrameRange;
-    annotations: readonly MitosisPoint[];
-    annotationSource: string;
-    modelPrefix: string;
-    /** Frames of the whole source video when only part of it is stored (annotations beyond it are errors). */
-    videoFrames?: FrameRange;
-  },
+  input: TrainingVideo & { modelPrefix: string; more?: readonly TrainingVideo[] },
   options: DetectorTrainingOptions,
 ): Promise<DetectorMeta> {
-  const { volume, meta } = await loadStoredFrames(store, input.videoKey, input.range);
-  const videoFrames = input.videoFrames ?? { first: meta.firstFrame, last: meta.firstFrame + meta.frames - 1 };
-  checkPointsInside(
-    input.annotations,
-    { firstFrame: videoFrames.first, lastFrame: videoFrames.last, width: meta.originalWidth, height: meta.originalHeight },
-    input.annotationSource,
-  );
-  const grid = gridOf(meta, input.range);
-  const inside = input.annotations.filter((p) => p.frame >= input.range.first && p.frame <= input.range.last);
-  const labels = buildMitosisLabels(inside, grid);
+  const { volume, meta, grid, inside, labels } = await trainingSegment(store, input);
+  const others = await Promise.all((input.more ?? []).map((video) => trainingSegment(store, video)));
+  for (const [n, other] of others.entries()) {
+    if (other.meta.factor !== meta.factor || (other.meta.flatField === true) !== (meta.flatField === true)) {
+      throw new PreconditionError(
+        `training video ${n + 2} (${input.more?.[n]?.annotationSource}) is stored at factor ${other.meta.factor}, the first at ${meta.factor}: M3 learns one scale`,
+      );
+    }
+  }
   const fixed = options.detectionThreshold;
   if (typeof fixed === 'number' && !(fixed > 0 && fixed < 1)) throw new InvalidInputError(`the detection threshold must be between 0 and 1, got ${fixed}`);
-  const { model, losses } = trainDetector(volume, labels, options);
+  const { model, losses } = trainDetectorOn([{ frames: volume, labels }, ...others.map((o) => ({ frames: o.volume, labels: o.labels }))], options);
   try {
     const thresholdChoice: ThresholdChoice =
       fixed === undefined || fixed === 'auto'
@@ -198,7 +220,8 @@ export async function runTrainingStage(
       k: options.k,
       factor: meta.factor,
       trainingFrames: { first: input.range.first, last: input.range.last },
-      annotations: inside.length,
+      annotations: inside.length + others.reduce((n, o) => n + o.inside.length, 0),
+      ...(others.length === 0 ? {} : { videos: 1 + others.length }),
       iterations: losses.length,
       finalLoss: losses.length > 0 ? (losses[losses.length - 1] ?? null) : null,
       source: meta.source,

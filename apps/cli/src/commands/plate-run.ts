@@ -182,23 +182,29 @@ export async function runPlate(source: string, options: PlateRunOptions): Promis
 
   log(`3/4 M3 trained with k ${plateK} on the annotated frames of ${annotations.length} field(s)`);
   const modelDir = path.join(out, 'model');
-  const annotated = annotations[0];
-  if (annotated === undefined) throw new InvalidInputError('no annotated field');
-  if (annotations.length > 1) log(`    M3 trains on one video for now: ${annotated.well} field ${annotated.field}; the other annotated fields are not used`);
-  const annotatedEntry = plate.entries.find((e) => e.well === annotated.well && e.field === annotated.field);
-  if (annotatedEntry === undefined) throw new InvalidInputError(`annotated field ${annotated.well}/${annotated.field} is not in the plate`);
-  const framesOf = annotated.points.map((p) => p.frame);
-  const first = Math.min(...framesOf);
-  const last = Math.max(Math.max(...framesOf), first + plateK - 1);
-  if (last > annotatedEntry.frames) throw new InvalidInputError(`the annotated frames ${first}-${last} of ${annotated.well} are fewer than k = ${plateK}: annotate more frames`);
-  const annotationsCsv = path.join(out, 'annotations', `${key(annotated)}.csv`);
-  await mkdir(path.dirname(annotationsCsv), { recursive: true });
-  await writeFile(annotationsCsv, formatPointsCsv(annotated.points));
-  await trainModel(annotatedEntry.path, {
+  // Each annotated field trains on its frames from its first to its last annotation (at least k).
+  const trainingVideos = [];
+  for (const annotated of annotations) {
+    const entry = plate.entries.find((e) => e.well === annotated.well && e.field === annotated.field);
+    if (entry === undefined) throw new InvalidInputError(`annotated field ${annotated.well}/${annotated.field} is not in the plate`);
+    const framesOf = annotated.points.map((p) => p.frame);
+    const first = Math.max(1, Math.min(Math.min(...framesOf), entry.frames - plateK + 1));
+    const last = Math.min(entry.frames, Math.max(Math.max(...framesOf), first + plateK - 1));
+    if (last - first + 1 < plateK) throw new InvalidInputError(`${annotated.well} field ${annotated.field} has ${entry.frames} frames, fewer than k = ${plateK}`);
+    const csv = path.join(out, 'annotations', `${key(annotated)}.csv`);
+    await mkdir(path.dirname(csv), { recursive: true });
+    await writeFile(csv, formatPointsCsv(annotated.points));
+    trainingVideos.push({ video: entry.path, annotations: csv, frames: `${first}:${last}` });
+    log(`    ${annotated.well} field ${annotated.field}: frames ${first}-${last}, ${annotated.points.length} mitoses`);
+  }
+  const [firstVideo, ...moreVideos] = trainingVideos;
+  if (firstVideo === undefined) throw new InvalidInputError('no annotated field');
+  await trainModel(firstVideo.video, {
     ...cliDefaults<Parameters<typeof trainModel>[1]>(registerTrain, 'train'),
     ...common,
-    annotations: annotationsCsv,
-    frames: `${first}:${last}`,
+    annotations: firstVideo.annotations,
+    frames: firstVideo.frames,
+    more: moreVideos,
     k: String(plateK),
     factor: String(factor),
     out: modelDir,

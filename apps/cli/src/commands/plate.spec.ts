@@ -72,11 +72,11 @@ describe('mitosis plate run', () => {
       const video = generateSyntheticVideo({ frames: 14, width: 64, height: 48, seed: 20 + i, initialCells: 8, minCycleFrames: 3, mitosisRate: 0.1 });
       await writeTiffStack(path.join(plate, `${well}.tif`), video.volume);
       rows.push(`${well},1,${condition},${well}.tif,15`);
-      if (i === 0) for (const m of video.mitoses.filter((m) => m.frame <= 8)) annotations.push(`${well},1,${m.frame},${m.x},${m.y}`);
+      if (i !== 1) for (const m of video.mitoses.filter((m) => m.frame <= 8)) annotations.push(`${well},1,${m.frame},${m.x},${m.y}`);
     }
     writeFileSync(path.join(plate, 'plate.csv'), `${rows.join('\n')}\n`);
-    // At least one point: the first frame's centre stands in if the simulation had no early mitosis.
-    if (annotations.length === 1) annotations.push('A01,1,2,32,24');
+    // A point in each annotated field, should the simulation have had no early mitosis there.
+    annotations.push('A01,1,2,32,24', 'B01,1,3,30,20');
     writeFileSync(path.join(plate, 'annotations.csv'), `${annotations.join('\n')}\n`);
     const out = path.join(plate, 'out');
     const args = ['plate', 'run', path.join(plate, 'plate.csv'), '--annotations', path.join(plate, 'annotations.csv'), '--out', out, '--k', '3', '--bin-frames', '7'];
@@ -96,6 +96,8 @@ describe('mitosis plate run', () => {
     expect(report.k.plate).toBe(3);
     expect(report.k.perField).toHaveLength(3);
     expect(report.sample.fields.map((f) => f.well)).toEqual(['A01', 'B01']);
+    // M3 learnt from both annotated fields.
+    expect(JSON.parse(readFileSync(path.join(out, 'model', 'training.json'), 'utf8'))).toMatchObject({ k: 3, videos: 2 });
     const heatmap = readFileSync(path.join(out, 'heatmap.svg'), 'utf8');
     expect(heatmap).toContain('mitoses per 100 cells per h');
     expect(heatmap.match(/<circle/g)?.length).toBeGreaterThanOrEqual(96);

@@ -78,7 +78,7 @@ export const registerPlate: RegisterCommand = (program) => {
     .argument('<plate>', 'a manifest CSV or a plate folder (as plate check reads it)')
     .requiredOption(
       '--annotations <csv>',
-      'annotated mitoses: well,field,frame,x,y (field may be left out for 1); M3 trains on the first annotated field, on frames from its first to its last annotation',
+      'annotated mitoses: well,field,frame,x,y (field may be left out for 1); M3 trains on every annotated field, on frames from its first to its last annotation',
     )
     .requiredOption('--out <dir>', 'output folder')
     .option('--wells <n>', 'the plate format, 96 or 384 (default: the smallest that holds every well)')

@@ -24,6 +24,8 @@ interface TrainOptions extends ComputeOptions {
   /** false with --no-flat-field. */
   readonly flatField?: boolean;
   readonly channel?: string;
+  /** Other videos' annotated frames to train on too (a plate's annotated fields); not a CLI flag. */
+  readonly more?: readonly { readonly video: string; readonly annotations: string; readonly frames: string }[];
 }
 
 /** M3 training on the annotated frames of a video; the model folder gets model.json, weights.bin and training.json. */
@@ -40,12 +42,24 @@ export async function trainModel(videoPath: string, options: TrainOptions): Prom
   const annotations = await readPointsCsv(options.annotations);
   await initCompute(options);
   const scratch = createMemoryBlobStore();
-  const { range, frameCount } = await ingestVideo(scratch, 'video', videoPath, {
+  const {
+    range,
+    frameCount,
+    meta: first,
+  } = await ingestVideo(scratch, 'video', videoPath, {
     frames: options.frames,
     factor,
     flatField: options.flatField !== false,
     channel: options.channel,
   });
+  // Every other video at the first one's factor: M3 learns one cell size.
+  const more = [];
+  for (const [i, other] of (options.more ?? []).entries()) {
+    const points = await readPointsCsv(other.annotations);
+    const key = `video-${i + 2}`;
+    const ingested = await ingestVideo(scratch, key, other.video, { frames: other.frames, factor: first.factor, flatField: options.flatField !== false, channel: options.channel });
+    more.push({ videoKey: key, range: ingested.range, annotations: points, annotationSource: other.annotations, videoFrames: { first: 1, last: ingested.frameCount } });
+  }
   const outDir = path.resolve(options.out);
   await mkdir(outDir, { recursive: true });
   const renderer = createProgressRenderer(process.stderr, options.quiet);
@@ -53,7 +67,7 @@ export async function trainModel(videoPath: string, options: TrainOptions): Prom
     // Trained into memory first, then copied: a failed run never leaves half a model in --out.
     const meta = await runTrainingStage(
       scratch,
-      { videoKey: 'video', range, annotations, annotationSource: options.annotations, modelPrefix: 'model', videoFrames: { first: 1, last: frameCount } },
+      { videoKey: 'video', range, annotations, annotationSource: options.annotations, modelPrefix: 'model', videoFrames: { first: 1, last: frameCount }, more },
       { k, iterations, crop, batch, seed, model: { positiveWeight }, detectionThreshold, onProgress: renderer.sink },
     );
     const target = createLocalBlobStore(outDir);
