@@ -138,6 +138,12 @@ export async function runPlate(source: string, options: PlateRunOptions): Promis
   await mkdir(sampleDir, { recursive: true });
   const pooledFile = path.join(sampleDir, 'sample.tif');
   const sample = await poolSample(pickSample(plate, annotations, options.sample), pooledFile, log);
+  const seconds: Record<'sample' | 'fields' | 'm3' | 'detection', number> = { sample: 0, fields: 0, m3: 0, detection: 0 };
+  let started = performance.now();
+  const lap = (step: keyof typeof seconds): void => {
+    seconds[step] = (performance.now() - started) / 1000;
+    started = performance.now();
+  };
   log(`1/4 M1 and M2 trained on ${sample.map((e) => `${e.well} field ${e.field}`).join(', ')} (${sample.length === 1 ? 'one field' : 'their frames end to end'})`);
   const sampleStore = createLocalBlobStore(path.join(sampleDir, 'store'));
   const sampleKeys = analysisKeys('analysis');
@@ -151,6 +157,7 @@ export async function runPlate(source: string, options: PlateRunOptions): Promis
   const chosen = (JSON.parse(new TextDecoder().decode(await sampleStore.get(sampleKeys.mapChoice))) as { chosen: number }).chosen;
   const models = { m1Model: { store: sampleStore, prefix: sampleKeys.m1 }, m2Model: { store: sampleStore, prefix: sampleKeys.m2 } };
 
+  lap('sample');
   log(`2/4 every field analysed with the sample's models (factor ${factor}, map ${chosen})`);
   const runs: FieldRun[] = plate.entries.map((entry) => ({ entry }));
   for (const [i, run] of runs.entries()) {
@@ -180,6 +187,7 @@ export async function runPlate(source: string, options: PlateRunOptions): Promis
   if (plateK === undefined) throw new InvalidInputError('no field of the plate gave a cell event, so no k can be recommended: give --k, or more M1/M2 iterations');
   const wellKs = runs.flatMap((r) => (r.k === undefined ? [] : [r.k]));
 
+  lap('fields');
   log(`3/4 M3 trained with k ${plateK} on the annotated frames of ${annotations.length} field(s)`);
   const modelDir = path.join(out, 'model');
   // Each annotated field trains on its frames from its first to its last annotation (at least k).
@@ -212,6 +220,7 @@ export async function runPlate(source: string, options: PlateRunOptions): Promis
     ...(options.m3Iterations ? { iterations: options.m3Iterations } : {}),
   });
 
+  lap('m3');
   log(`4/4 detection on every field`);
   for (const [i, run] of runs.entries()) {
     if (run.error !== undefined) continue;
@@ -232,6 +241,7 @@ export async function runPlate(source: string, options: PlateRunOptions): Promis
     }
   }
 
+  lap('detection');
   const fields: FieldResult[] = runs.map((r) => ({
     well: r.entry.well,
     position: r.entry.position,
@@ -263,6 +273,8 @@ export async function runPlate(source: string, options: PlateRunOptions): Promis
     },
     kSpread: wellKs.length === 0 ? null : { min: Math.min(...wellKs), max: Math.max(...wellKs) },
     sample: { fields: sample.map((e) => ({ well: e.well, field: e.field })), factor, normalCellMap: chosen },
+    // Wall-clock seconds of each step: the sample's M1 and M2, every field's inference, M3, detection.
+    seconds,
   };
   await writeFile(path.join(out, 'plate.json'), `${JSON.stringify(report, null, 2)}\n`);
   const onPlate = new Map(summary.wells.map((w) => [wellLabel(w.position), w]));
@@ -294,6 +306,7 @@ export async function runPlate(source: string, options: PlateRunOptions): Promis
   );
   for (const c of summary.conditions)
     log(`  ${c.condition}: ${c.mean === undefined ? '-' : c.mean.toFixed(3)} ${valueLabel} over ${c.wells} well(s)${c.sd === undefined ? '' : `, sd ${c.sd.toFixed(3)}`}`);
+  log(`seconds: sample ${seconds.sample.toFixed(1)}, fields ${seconds.fields.toFixed(1)}, M3 ${seconds.m3.toFixed(1)}, detection ${seconds.detection.toFixed(1)}`);
   log(`${runs.length - failed} of ${runs.length} fields done, ${failed} failed; readouts.csv, plate.json, heatmap.svg and time-course.svg in ${out}`);
   const firstFailure = runs.find((r) => r.failure !== undefined)?.failure;
   return { failed, fields: runs.length, out, ...(firstFailure === undefined ? {} : { firstFailure }) };
