@@ -106,6 +106,11 @@ describe('loadPlate', () => {
     expect(message).toMatch(/bad\.csv line 4: junk\.tif is not a readable video: /);
     expect(message).toContain('bad.csv line 5: one-frame.tif has 1 frame(s); a time-lapse needs at least 2');
     await expect(loadPlate(path.join(dir, 'nowhere.csv'))).rejects.toBeInstanceOf(NotFoundError);
+    // The fields of one well: one condition, one acquisition (readouts sum them frame by frame).
+    const mixed = write('mixed.csv', 'well,field,condition,path,frame_interval_min\nA01,1,x,a.tif,10\nA01,2,y,b.tif,10\nA01,3,x,c.tif,5\n');
+    const message2 = ((await loadPlate(mixed).catch((e: unknown) => e)) as Error).message;
+    expect(message2).toContain('mixed.csv line 3: well A01 field 2 is "y", field 1 "x"');
+    expect(message2).toContain('mixed.csv line 4: well A01 field 3 has 3 frames every 5 min, field 1 3 every 10 min');
   });
 
   it('reads a plate folder of well folders or of well-named videos, listing what it left out', async () => {

@@ -234,6 +234,21 @@ export async function loadPlate(source: string, options: LoadPlateOptions = {}):
       problems.push(`${entry.origin}: ${path.basename(entry.path)} is not a readable video: ${error.message}`);
     }
   }
+  // The fields of a well are one acquisition of one condition: readouts sum them frame by frame.
+  const firstOfWell = new Map<string, CheckedEntry>();
+  for (const entry of checked) {
+    const first = firstOfWell.get(entry.well);
+    if (first === undefined) {
+      firstOfWell.set(entry.well, entry);
+      continue;
+    }
+    if (entry.condition !== first.condition)
+      problems.push(`${entry.origin}: well ${entry.well} field ${entry.field} is "${entry.condition}", field ${first.field} "${first.condition}"`);
+    if (entry.frames !== first.frames || entry.frameIntervalMin !== first.frameIntervalMin) {
+      const every = (e: CheckedEntry): string => (e.frameIntervalMin === undefined ? '' : ` every ${e.frameIntervalMin} min`);
+      problems.push(`${entry.origin}: well ${entry.well} field ${entry.field} has ${entry.frames} frames${every(entry)}, field ${first.field} ${first.frames}${every(first)}`);
+    }
+  }
   if (problems.length > 0 || format === undefined) {
     const list = problems.map((p) => `  ${p}`).join('\n');
     throw new InvalidInputError(`${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}, nothing was run:\n${list}`);
