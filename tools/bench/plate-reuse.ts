@@ -1,7 +1,7 @@
 /**
  * What training M1 and M2 once per plate saves, against every well trained alone:
  *
- *   npm run bench:plate -- [--wells 4] [--size 160x128] [--frames 30] [--scale 1] [--out DIR]
+ *   npm run bench:plate -- [--wells 4] [--size 160x128] [--frames 30] [--scale 1] [--k N] [--out DIR]
  *
  * Writes a synthetic plate (wells alternating between a high and a low mitosis hazard, one field
  * each, 10 min per frame, the first well of each condition annotated with its simulated mitoses
@@ -10,7 +10,8 @@
  * - alone: `mitosis analyze` on every well with its own M1 and M2, the analysis as before plates
  *   (each timed with its process start, about a second).
  * Prints the analysis time per well both ways and their ratio, and each well's k both ways (the
- * k agreement). --scale multiplies every training's updates (0.25 for a quick look). Embedded
+ * k agreement). --scale multiplies every training's updates (0.25 for a quick look); --k gives
+ * M3's k where so few updates leave M2 without events (the k agreement is then only the wells'). Embedded
  * mode only; the cluster's wells per hour need plates over gRPC (docs/plates.md).
  */
 import { parseArgs } from 'node:util';
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
       size: { type: 'string', default: '160x128' },
       frames: { type: 'string', default: '30' },
       scale: { type: 'string', default: '1' },
+      k: { type: 'string' },
       out: { type: 'string' },
     },
   });
@@ -101,6 +103,7 @@ async function main(): Promise<void> {
     iterations.m2,
     '--m3-iterations',
     iterations.m3,
+    ...(values.k === undefined ? [] : ['--k', values.k]),
     '--quiet',
   );
   if (!reuse.ok) throw new InvalidInputError(`mitosis plate run failed:\n${reuse.output}`);

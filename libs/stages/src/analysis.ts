@@ -264,7 +264,12 @@ export async function runEventLengthStage(
         const firstRun = measured[0];
         if (!reuse && index === 0 && firstRun) await saveModel(store, keys.m2, firstRun.model);
         const most = Math.max(0, ...measured.map((m) => m.run.events));
-        attempts.push({ ...attempt, rejected: `${most === 0 ? 'no' : `at most ${most}`} cell events predicted (fewer than ${minEvents})` });
+        // Most runs gave too few events; a run that gave enough is named, or the message would contradict itself.
+        const rejected =
+          usable.length === 0
+            ? `${most === 0 ? 'no' : `at most ${most}`} cell events predicted (fewer than ${minEvents})`
+            : `only ${usable.length} of ${measured.length} M2 runs predicted ${minEvents} or more cell events (at most ${most})`;
+        attempts.push({ ...attempt, rejected });
         continue;
       }
       attempts.push(attempt);
