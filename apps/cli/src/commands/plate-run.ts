@@ -40,7 +40,8 @@ interface FieldRun {
   histogram?: AnalysisStats['histogram'];
   cellsPerFrame?: number[];
   mitosisFrames?: number[];
-  error?: string;
+  /** Why the field failed, as plate.json reports it. */
+  reason?: string;
   /** The first error of a failed field, whose kind gives the exit code. */
   failure?: unknown;
 }
@@ -171,14 +172,14 @@ export async function runPlate(source: string, options: PlateRunOptions): Promis
       if (!isMitosisError(error)) throw error;
       // No event in this field: no k of its own, but its y_t still counts its cells.
       if (error.kind !== 'INVALID_ARGUMENT') {
-        run.error = `analysis: ${message(error)}`;
+        run.reason = `analysis: ${message(error)}`;
         run.failure = error;
       } else run.events = 0;
     }
-    if (run.error === undefined) run.cellsPerFrame = await cellsPerFrame(dir).catch(() => undefined);
-    if (run.error === undefined && run.cellsPerFrame === undefined) run.error = 'analysis: no normal-cell map was stored';
+    if (run.reason === undefined) run.cellsPerFrame = await cellsPerFrame(dir).catch(() => undefined);
+    if (run.reason === undefined && run.cellsPerFrame === undefined) run.reason = 'analysis: no normal-cell map was stored';
     log(
-      `    ${i + 1}/${runs.length} ${run.entry.well} field ${run.entry.field}: ${run.error ?? `${run.events ?? 0} events, k ${run.k ?? '-'}, ${run.cellsPerFrame?.[0] ?? 0} cells in frame 1`}`,
+      `    ${i + 1}/${runs.length} ${run.entry.well} field ${run.entry.field}: ${run.reason ?? `${run.events ?? 0} events, k ${run.k ?? '-'}, ${run.cellsPerFrame?.[0] ?? 0} cells in frame 1`}`,
     );
   }
   const lengths = runs.flatMap((r) => (r.histogram ?? []).flatMap((bin) => new Array<number>(bin.count).fill(bin.length)));
@@ -223,7 +224,7 @@ export async function runPlate(source: string, options: PlateRunOptions): Promis
   lap('m3');
   log(`4/4 detection on every field`);
   for (const [i, run] of runs.entries()) {
-    if (run.error !== undefined) continue;
+    if (run.reason !== undefined) continue;
     try {
       const detected = await detectInVideo(run.entry.path, {
         ...cliDefaults<Parameters<typeof detectInVideo>[1]>(registerDetect, 'detect'),
@@ -236,7 +237,7 @@ export async function runPlate(source: string, options: PlateRunOptions): Promis
       log(`    ${i + 1}/${runs.length} ${run.entry.well} field ${run.entry.field}: ${run.mitosisFrames.length} mitoses`);
     } catch (error: unknown) {
       if (!isMitosisError(error)) throw error;
-      run.error = `detection: ${message(error)}`;
+      run.reason = `detection: ${message(error)}`;
       run.failure = error;
     }
   }
@@ -247,8 +248,8 @@ export async function runPlate(source: string, options: PlateRunOptions): Promis
     position: r.entry.position,
     field: r.entry.field,
     condition: r.entry.condition === '' ? 'all' : r.entry.condition,
-    status: r.error === undefined ? 'ok' : 'failed',
-    ...(r.error === undefined ? {} : { error: r.error }),
+    status: r.reason === undefined ? 'ok' : 'failed',
+    ...(r.reason === undefined ? {} : { error: r.reason }),
     frames: r.entry.frames,
     ...(r.entry.frameIntervalMin === undefined ? {} : { frameIntervalMin: r.entry.frameIntervalMin }),
     mitosisFrames: r.mitosisFrames ?? [],
@@ -300,7 +301,7 @@ export async function runPlate(source: string, options: PlateRunOptions): Promis
     path.join(out, 'time-course.svg'),
     timeCourseSvg(series, { title: `${title}: mitotic rate over time, per condition`, xLabel: perHour ? 'time (min)' : 'frame', yLabel: valueLabel }),
   );
-  const failed = runs.filter((r) => r.error !== undefined).length;
+  const failed = runs.filter((r) => r.reason !== undefined).length;
   log(
     `plate k ${plateK} (pooled p75 ${pooled.p75.toFixed(2)} of ${pooled.count} events; fields' k ${wellKs.length === 0 ? 'none' : `${Math.min(...wellKs)}-${Math.max(...wellKs)}`})`,
   );
